@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian bookworm machine lacks, then configures and builds factorch
+# (Release) into build/. Safe to run again: apt is skipped when everything is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(cmake g++ make pkg-config libtorch-dev libsndfile1-dev libyaml-cpp-dev libgtest-dev
+          libopenblas0-pthread python3 python3-numpy python3-torch python3-sklearn python3-mir-eval)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "factorch setup: installing ${missing[*]}"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+JOBS=${FACTORCH_JOBS:-$(nproc)}
+BUILD_DIR=${FACTORCH_BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${FACTORCH_CMAKE_ARGS:-}
+cmake --build "$BUILD_DIR" -j "$JOBS"
