@@ -1,0 +1,47 @@
+#pragma once
+// The application layer between the CLI and the library: turns a validated Config into
+// data, a model and a trainer, runs it, and writes a run directory:
+//   DIR/config.resolved.yaml, DIR/history.csv, DIR/checkpoint.pt, DIR/factors/*.npy, DIR/factors.pt
+// Everything that can be checked (config, files, shapes, device) is checked before the
+// first file is written, so bad input leaves nothing behind.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <torch/types.h>
+
+#include "factorch/config.h"
+#include "factorch/io/checkpoint.h"
+#include "factorch/train/trainer.h"
+#include "models/factor_model.h"
+
+namespace factorch::app {
+
+/// "cpu", "cuda", "cuda:N"; throws factorch::Error if CUDA is asked for and absent.
+torch::Device parse_device(const std::string& name);
+torch::ScalarType parse_dtype(const std::string& name);
+TrainerOptions trainer_options(const Config& config);
+
+/// The data of a config on the CPU in float64 (data.input .npy, optional data.mask).
+TrainingData load_training_data(const Config& config);
+
+struct RunOptions {
+  std::optional<std::string> resume;  ///< checkpoint to continue from
+  bool write_outputs = true;          ///< false: train in memory only (tests, sub-runs)
+  bool quiet = false;                 ///< no progress line
+};
+
+struct RunResult {
+  std::shared_ptr<FactorModelImpl> model;
+  TrainingData data;  ///< on the run's device/dtype
+  TrainResult result;
+  std::string out_dir;
+};
+
+/// Builds (or restores) the model and trains it as the config says.
+RunResult run_training(const Config& config, const RunOptions& options = {});
+
+/// Writes factors/<name>.npy and/or factors.pt (formats: "npy", "pt") under dir.
+void export_factors(const NamedTensors& factors, const std::string& dir, const std::vector<std::string>& formats);
+
+}  // namespace factorch::app

@@ -1,0 +1,21 @@
+#include "models/registry.h"
+
+#include "factorch/error.h"
+
+namespace factorch {
+
+const std::vector<ModelEntry>& model_registry() {
+  static const std::vector<ModelEntry> entries = {nmf_entry()};
+  return entries;
+}
+
+const ModelEntry& model_entry(const std::string& name) {
+  std::string known;
+  for (const auto& e : model_registry()) {
+    if (e.name == name) return e;
+    known += (known.empty() ? "" : ", ") + e.name;
+  }
+  throw Error("unknown model type '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace factorch

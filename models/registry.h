@@ -1,0 +1,31 @@
+#pragma once
+// Model registry: name → config keys + builder. The YAML `model.type` picks an entry.
+// Adding a model = one ModelEntry in registry.cpp (explicit, no static-init magic, so a
+// static library keeps every model).
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "factorch/config.h"
+#include "models/factor_model.h"
+
+namespace factorch {
+
+struct ModelEntry {
+  std::string name;
+  std::string summary;
+  /// Declares the model's `model.*` keys (use KeySpec::for_models({name})).
+  std::function<void(ConfigSchema&)> add_keys;
+  /// Builds and initialises the model for `data` (shapes come from the data).
+  std::function<std::shared_ptr<FactorModelImpl>(const Config&, const TrainingData&)> build;
+};
+
+const std::vector<ModelEntry>& model_registry();
+/// Throws factorch::Error listing the known names.
+const ModelEntry& model_entry(const std::string& name);
+
+// Entries of the built-in models (each defined next to its model).
+ModelEntry nmf_entry();
+
+}  // namespace factorch

@@ -1,0 +1,57 @@
+#pragma once
+// Small helpers shared by the CLI commands: argument scanning and uniform error reporting.
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <c10/util/Exception.h>
+
+#include "factorch/cli/commands.h"
+#include "factorch/error.h"
+
+namespace factorch::cli {
+
+/// Runs body(); factorch::Error → "factorch: error: <msg>" and status 2; LibTorch errors
+/// are cut to their first line (no backtraces for users).
+inline int guarded(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "factorch: error: %s\n", e.what());
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    std::fprintf(stderr, "factorch: error: %s\n", msg.substr(0, msg.find('\n')).c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "factorch: error: %s\n", e.what());
+  }
+  return 2;
+}
+
+/// Iterates over args; `value()` consumes the next argument of an option or throws.
+class ArgScanner {
+ public:
+  ArgScanner(const Args& args, std::string command) : args_(args), command_(std::move(command)) {}
+  bool next() { return ++i_ < args_.size(); }
+  const std::string& current() const { return args_[i_]; }
+  std::string value() {
+    if (i_ + 1 >= args_.size()) throw Error(command_ + ": option " + args_[i_] + " needs a value");
+    return args_[++i_];
+  }
+  /// The values following the current option up to the next "--option".
+  std::vector<std::string> values() {
+    std::vector<std::string> out;
+    while (i_ + 1 < args_.size() && args_[i_ + 1].rfind("--", 0) != 0) out.push_back(args_[++i_]);
+    if (out.empty()) throw Error(command_ + ": option " + args_[i_] + " needs at least one value");
+    return out;
+  }
+  [[noreturn]] void unknown() const { throw Error(command_ + ": unknown option '" + args_[i_] + "' (see --help)"); }
+
+ private:
+  const Args& args_;
+  std::string command_;
+  size_t i_ = static_cast<size_t>(-1);
+};
+
+}  // namespace factorch::cli

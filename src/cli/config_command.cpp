@@ -1,0 +1,26 @@
+#include <cstdio>
+
+#include "cli_support.h"
+#include "factorch/config.h"
+
+namespace factorch::cli {
+
+int config(const Args& args) {
+  return guarded([&] {
+    std::string section;
+    for (const std::string& a : args) {
+      if (a == "--help" || a == "-h") {
+        std::puts("usage: factorch config [model|data|trainer|output]\n"
+                  "Documents every configuration key: type, range or choices, default, models it applies to.");
+        return 0;
+      }
+      section = a;
+    }
+    if (!section.empty() && section != "model" && section != "data" && section != "trainer" && section != "output")
+      throw Error("config: unknown section '" + section + "' (model, data, trainer, output)");
+    std::fputs(config_schema().document(section).c_str(), stdout);
+    return 0;
+  });
+}
+
+}  // namespace factorch::cli

@@ -1,0 +1,70 @@
+#include "factorch/train/callbacks.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "factorch/io/atomic_file.h"
+
+namespace factorch {
+
+ProgressCallback::ProgressCallback(bool tty, double period_seconds) : tty_(tty), period_(period_seconds) {}
+
+void ProgressCallback::print(const TrainState& state, int64_t max_iter, bool final) {
+  if (state.history.empty()) return;
+  const TrainRecord& r = state.history.back();
+  const double dt = state.seconds - last_seconds_;
+  const double rate = dt > 0 ? static_cast<double>(state.iteration - last_iter_) / dt : 0.0;
+  std::fprintf(stderr, "%siter %lld/%lld  objective %.6e  rel %.2e  %.1f it/s%s", tty_ ? "\r" : "",
+               static_cast<long long>(r.iteration), static_cast<long long>(max_iter), r.objective,
+               std::isnan(r.rel_change) ? 0.0 : r.rel_change, rate, tty_ && !final ? "   " : "\n");
+  std::fflush(stderr);
+  last_iter_ = state.iteration;
+  last_seconds_ = state.seconds;
+}
+
+void ProgressCallback::on_evaluation(const TrainState& state, int64_t max_iter) {
+  if (state.seconds - last_print_ < (tty_ ? 0.1 : period_)) return;
+  last_print_ = state.seconds;
+  print(state, max_iter, false);
+}
+
+void ProgressCallback::on_end(const TrainState& state, const std::string& stop_reason) {
+  print(state, state.iteration, true);
+  std::fprintf(stderr, "stopped after %lld iterations (%s) in %.2f s\n", static_cast<long long>(state.iteration),
+               stop_reason.c_str(), state.seconds);
+}
+
+std::string HistoryCallback::to_csv(const std::vector<TrainRecord>& history) {
+  std::ostringstream out;
+  out.precision(17);
+  out << "iter,objective,rel_change,seconds\n";
+  for (const TrainRecord& r : history) {
+    out << r.iteration << ',' << r.objective << ',';
+    if (std::isnan(r.rel_change)) out << "nan"; else out << r.rel_change;
+    out << ',' << r.seconds << '\n';
+  }
+  return out.str();
+}
+
+void HistoryCallback::on_evaluation(const TrainState& state, int64_t) {
+  if (++count_ % every_ == 0) io::write_file_atomically(path_, to_csv(state.history));
+}
+
+void HistoryCallback::on_end(const TrainState& state, const std::string&) {
+  io::write_file_atomically(path_, to_csv(state.history));
+}
+
+void CheckpointCallback::on_evaluation(const TrainState& state, int64_t) {
+  if (every_ > 0 && state.iteration % every_ == 0 && state.iteration != last_saved_) {
+    save_(state);
+    last_saved_ = state.iteration;
+  }
+}
+
+void CheckpointCallback::on_end(const TrainState& state, const std::string& stop_reason) {
+  if (stop_reason.rfind("nan", 0) == 0) return;  // keep the last good checkpoint
+  if (state.iteration != last_saved_) save_(state);
+}
+
+}  // namespace factorch

@@ -1,0 +1,232 @@
+#include "factorch/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include <torch/serialize.h>
+#include <torch/optim.h>
+
+#include "factorch/error.h"
+
+namespace factorch {
+
+namespace {
+
+// Copies of the parameters and buffers, restored by the NaN guard.
+std::vector<torch::Tensor> snapshot(FactorModelImpl& model) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model.parameters()) out.push_back(p.detach().clone());
+  for (const auto& b : model.buffers()) out.push_back(b.detach().clone());
+  return out;
+}
+
+void restore(FactorModelImpl& model, const std::vector<torch::Tensor>& saved) {
+  torch::NoGradGuard no_grad;
+  size_t i = 0;
+  for (auto& p : model.parameters()) p.copy_(saved[i++]);
+  for (auto& b : model.buffers()) b.copy_(saved[i++]);
+}
+
+double objective_of(FactorModelImpl& model, const TrainingData& data) {
+  torch::NoGradGuard no_grad;
+  return model.loss(data).item<double>();
+}
+
+}  // namespace
+
+TrainResult Trainer::fit(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {
+  require(options_.max_iter() >= 0, "trainer.max_iter must be >= 0");
+  require(options_.eval_every() >= 1, "trainer.eval_every must be >= 1");
+  model->check_data(data);
+  prepare(model, data);
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  const double seconds_before = state_.seconds;
+  auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(clock::now() - start).count(); };
+
+  TrainResult result;
+  std::vector<torch::Tensor> last_good = snapshot(*model);
+  // The objective at the start (iteration count so far) is the reference for rel_change.
+  if (state_.history.empty()) {
+    const double j0 = objective_of(*model, data);
+    require(std::isfinite(j0), "the initial objective is not finite (" + std::to_string(j0) +
+                                   "): check the data and the initial factors");
+    state_.history.push_back({state_.iteration, j0, std::numeric_limits<double>::quiet_NaN(), state_.seconds});
+  }
+  result.stop_reason = "max_iter";
+  while (state_.iteration < options_.max_iter()) {
+    step(model, data);
+    ++state_.iteration;
+    const bool evaluate = state_.iteration % options_.eval_every() == 0 || state_.iteration == options_.max_iter();
+    if (!evaluate) continue;
+    const double j = objective_of(*model, data);
+    state_.seconds = elapsed();
+    if (!std::isfinite(j)) {
+      restore(*model, last_good);
+      std::ostringstream msg;
+      msg << "nan: the objective became " << j << " at iteration " << state_.iteration
+          << "; parameters restored to the last finite state (iteration " << state_.history.back().iteration
+          << "). Try a smaller learning rate, float64, or an eps floor";
+      state_.iteration = state_.history.back().iteration;
+      result.ok = false;
+      result.stop_reason = msg.str();
+      break;
+    }
+    const double previous = state_.history.back().objective;
+    const double rel = std::abs(previous - j) / std::max(std::abs(previous), std::numeric_limits<double>::min());
+    state_.history.push_back({state_.iteration, j, rel, state_.seconds});
+    last_good = snapshot(*model);
+    for (auto& cb : callbacks_) cb->on_evaluation(state_, options_.max_iter());
+    if (options_.tol() > 0 && rel < options_.tol()) {
+      result.stop_reason = "tol";
+      break;
+    }
+  }
+  state_.seconds = elapsed();
+  state_.optimizer_state = optimizer_state();
+  result.iterations = state_.iteration;
+  result.objective = state_.history.back().objective;
+  for (auto& cb : callbacks_) cb->on_end(state_, result.stop_reason);
+  return result;
+}
+
+// ---------------------------------------------------------------- multiplicative
+
+void MultiplicativeTrainer::prepare(const std::shared_ptr<FactorModelImpl>& model, const TrainingData&) {
+  require(model->has_mu(), "model '" + model->type() + "' has no multiplicative updates; use trainer.kind: autograd");
+}
+
+void MultiplicativeTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {
+  model->mu_step(data);
+}
+
+// ---------------------------------------------------------------- autograd
+
+struct AutogradTrainer::Impl {
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::vector<torch::Tensor> params;
+  // Rprop state (LibTorch has no Rprop): per-parameter step sizes and previous gradient signs.
+  std::vector<torch::Tensor> rprop_step, rprop_prev;
+  std::string pending_state;  // optimizer state restored before prepare()
+};
+
+AutogradTrainer::AutogradTrainer(TrainerOptions options) : Trainer(std::move(options)), impl_(new Impl) {
+  const std::string& o = options_.optimizer();
+  require(o == "adam" || o == "sgd" || o == "lbfgs" || o == "rprop",
+          "trainer.optimizer must be adam, sgd, lbfgs or rprop, got '" + o + "'");
+  require(options_.lr() > 0, "trainer.lr must be > 0");
+}
+
+AutogradTrainer::~AutogradTrainer() = default;
+
+void AutogradTrainer::prepare(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {
+  impl_->params.clear();
+  for (auto& p : model->parameters()) {
+    if (p.requires_grad()) impl_->params.push_back(p);
+  }
+  require(!impl_->params.empty(), "model '" + model->type() + "' has no free parameters to train");
+  const std::string& o = options_.optimizer();
+  if (o == "adam") {
+    impl_->optimizer = std::make_unique<torch::optim::Adam>(impl_->params, torch::optim::AdamOptions(options_.lr()));
+  } else if (o == "sgd") {
+    impl_->optimizer = std::make_unique<torch::optim::SGD>(
+        impl_->params, torch::optim::SGDOptions(options_.lr()).momentum(options_.momentum()));
+  } else if (o == "lbfgs") {
+    impl_->optimizer = std::make_unique<torch::optim::LBFGS>(
+        impl_->params, torch::optim::LBFGSOptions(options_.lr()).max_iter(20).line_search_fn("strong_wolfe"));
+  } else {
+    impl_->rprop_step.clear();
+    impl_->rprop_prev.clear();
+    for (auto& p : impl_->params) {
+      impl_->rprop_step.push_back(torch::full_like(p, options_.lr()).detach());
+      impl_->rprop_prev.push_back(torch::zeros_like(p).detach());
+    }
+  }
+  const std::string saved = state_.optimizer_state;
+  if (!saved.empty()) {
+    std::istringstream in(saved);
+    torch::serialize::InputArchive archive;
+    archive.load_from(in, model->parameters().front().device());
+    if (impl_->optimizer) {
+      impl_->optimizer->load(archive);
+    } else {
+      for (size_t i = 0; i < impl_->params.size(); ++i) {
+        archive.read("rprop_step_" + std::to_string(i), impl_->rprop_step[i]);
+        archive.read("rprop_prev_" + std::to_string(i), impl_->rprop_prev[i]);
+      }
+    }
+  }
+}
+
+void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {
+  auto one_step = [&](const TrainingData& batch) {
+    if (impl_->optimizer) {
+      auto closure = [&]() -> torch::Tensor {
+        impl_->optimizer->zero_grad();
+        torch::Tensor loss = model->loss(batch);
+        loss.backward();
+        return loss;
+      };
+      impl_->optimizer->step(closure);
+    } else {
+      // Rprop (Riedmiller & Braun 1993, "Rprop−"): sign-based steps, η+ = 1.2, η− = 0.5.
+      for (auto& p : impl_->params) {
+        if (p.grad().defined()) p.mutable_grad().zero_();
+      }
+      model->loss(batch).backward();
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < impl_->params.size(); ++i) {
+        torch::Tensor& p = impl_->params[i];
+        if (!p.grad().defined()) continue;
+        torch::Tensor g = p.grad().clone();
+        const torch::Tensor sign = (g * impl_->rprop_prev[i]).sign();
+        torch::Tensor& s = impl_->rprop_step[i];
+        s.mul_(torch::where(sign > 0, torch::full_like(s, 1.2), torch::where(sign < 0, torch::full_like(s, 0.5),
+                                                                                     torch::ones_like(s))))
+            .clamp_(1e-6, 50.0);
+        g.masked_fill_(sign < 0, 0.0);
+        p.sub_(g.sign() * s);
+        impl_->rprop_prev[i].copy_(g);
+      }
+    }
+    model->project();
+  };
+
+  if (data.rows_are_samples && options_.batch_size() > 0 && options_.batch_size() < data.X.size(0)) {
+    // Shuffle per epoch with a generator seeded by (seed, epoch): a resumed run sees the same batches.
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(options_.seed() * 1000003ULL + static_cast<uint64_t>(state_.iteration));
+    const torch::Tensor order = at::randperm(data.X.size(0), gen, torch::TensorOptions().dtype(torch::kLong))
+                                    .to(data.X.device());
+    for (int64_t start = 0; start < order.size(0); start += options_.batch_size()) {
+      one_step(data.rows(order.slice(0, start, std::min<int64_t>(start + options_.batch_size(), order.size(0)))));
+    }
+  } else {
+    one_step(data);
+  }
+}
+
+std::string AutogradTrainer::optimizer_state() const {
+  if (!impl_->optimizer && impl_->rprop_step.empty()) return {};
+  torch::serialize::OutputArchive archive;
+  if (impl_->optimizer) {
+    impl_->optimizer->save(archive);
+  } else {
+    for (size_t i = 0; i < impl_->rprop_step.size(); ++i) {
+      archive.write("rprop_step_" + std::to_string(i), impl_->rprop_step[i], /*is_buffer=*/true);
+      archive.write("rprop_prev_" + std::to_string(i), impl_->rprop_prev[i], /*is_buffer=*/true);
+    }
+  }
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+std::unique_ptr<Trainer> make_trainer(const TrainerOptions& options) {
+  if (options.kind() == "mu") return std::make_unique<MultiplicativeTrainer>(options);
+  if (options.kind() == "autograd") return std::make_unique<AutogradTrainer>(options);
+  throw Error("trainer.kind must be mu or autograd, got '" + options.kind() + "'");
+}
+
+}  // namespace factorch
