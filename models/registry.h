@@ -19,6 +19,12 @@ struct ModelEntry {
   std::function<void(ConfigSchema&)> add_keys;
   /// Builds and initialises the model for `data` (shapes come from the data).
   std::function<std::shared_ptr<FactorModelImpl>(const Config&, const TrainingData&)> build;
+  /// Optional: loads the training data (CPU, float64). Default: app::load_training_data
+  /// (data.input .npy matrix, data.mask).
+  std::function<TrainingData(const Config&)> load_data;
+  /// Optional: runs after a successful fit when outputs are written (separation, metrics,
+  /// baselines, plots). Gets the trained model, its data and the output directory.
+  std::function<void(const Config&, FactorModelImpl&, const TrainingData&, const std::string& out_dir)> report;
 };
 
 const std::vector<ModelEntry>& model_registry();

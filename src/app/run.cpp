@@ -146,6 +146,16 @@ std::string trainer_signature(const std::string& config_yaml) {
 
 RunResult run_training(const Config& c, const RunOptions& options) {
   const ModelEntry& entry = model_entry(c.string("model.type"));
+  // Build on the CPU in float64 so that initialisation is identical on every device.
+  TrainingData data = entry.load_data ? entry.load_data(c) : load_training_data(c);
+  std::shared_ptr<FactorModelImpl> model = entry.build(c, data);
+  RunResult out = fit_model(c, model, data, options, c.string("output.dir"));
+  if (options.write_outputs && out.result.ok && entry.report) entry.report(c, *out.model, out.data, out.out_dir);
+  return out;
+}
+
+RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, TrainingData data,
+                    const RunOptions& options, const std::string& out_dir) {
   const TrainerOptions topt = trainer_options(c);
   std::optional<torch::Device> parsed;
   try {
@@ -160,13 +170,10 @@ RunResult run_training(const Config& c, const RunOptions& options) {
   std::optional<io::Checkpoint> checkpoint;
   if (options.resume) {
     checkpoint = io::load_checkpoint(*options.resume);
-    require(checkpoint->model_type == entry.name, *options.resume + ": checkpoint holds a '" + checkpoint->model_type +
-                                                      "' model but the config asks for '" + entry.name + "'");
+    require(checkpoint->model_type == model->type(), *options.resume + ": checkpoint holds a '" +
+                                                         checkpoint->model_type + "' model but the config asks for '" +
+                                                         model->type() + "'");
   }
-
-  // Build on the CPU in float64 so that initialisation is identical on every device.
-  TrainingData data = load_training_data(c);
-  std::shared_ptr<FactorModelImpl> model = entry.build(c, data);
   model->check_data(data);
   if (checkpoint) {
     restore_parameters(*model, checkpoint->parameters, *options.resume);
@@ -184,12 +191,12 @@ RunResult run_training(const Config& c, const RunOptions& options) {
   }
 
   RunResult out;
-  out.out_dir = c.string("output.dir");
+  out.out_dir = out_dir;
   if (options.write_outputs) {
     // From here on files are written (each atomically).
-    io::write_file_atomically((fs::path(out.out_dir) / "config.resolved.yaml").string(), c.dump());
-    trainer->add_callback(std::make_shared<HistoryCallback>((fs::path(out.out_dir) / "history.csv").string()));
-    const std::string ckpt_path = (fs::path(out.out_dir) / "checkpoint.pt").string();
+    io::write_file_atomically((fs::path(out_dir) / "config.resolved.yaml").string(), c.dump());
+    trainer->add_callback(std::make_shared<HistoryCallback>((fs::path(out_dir) / "history.csv").string()));
+    const std::string ckpt_path = (fs::path(out_dir) / "checkpoint.pt").string();
     Trainer* t = trainer.get();
     const std::string config_yaml = c.dump();
     trainer->add_callback(std::make_shared<CheckpointCallback>(topt.checkpoint_every(), [=](const TrainState& s) {
@@ -205,13 +212,13 @@ RunResult run_training(const Config& c, const RunOptions& options) {
     }));
   }
   const bool tty = ::isatty(2);
-  if (!options.quiet && (topt.progress() == "always" || (topt.progress() == "auto")))
+  if (!options.quiet && topt.progress() != "never")
     trainer->add_callback(std::make_shared<ProgressCallback>(tty && topt.progress() == "auto"));
 
   out.result = trainer->fit(model, data);
   out.model = model;
   out.data = data;
-  if (options.write_outputs && out.result.ok) export_factors(model->factors(), out.out_dir, c.strings("output.formats"));
+  if (options.write_outputs && out.result.ok) export_factors(model->factors(), out_dir, c.strings("output.formats"));
   return out;
 }
 

@@ -38,8 +38,16 @@ struct RunResult {
   std::string out_dir;
 };
 
-/// Builds (or restores) the model and trains it as the config says.
+/// Builds (or restores) the model and trains it as the config says: data from the model's
+/// registry entry (load_data) or load_training_data, then fit_model(), then the entry's report.
 RunResult run_training(const Config& config, const RunOptions& options = {});
+
+/// Trains an already built model on `data` (CPU float64; moved to the config's device and
+/// dtype) with the config's trainer, writing outputs under `out_dir` unless
+/// options.write_outputs is false. Used by run_training and by model reports that train
+/// baselines or sub-models (e.g. a fixed-transform baseline in out_dir/baseline).
+RunResult fit_model(const Config& config, std::shared_ptr<FactorModelImpl> model, TrainingData data,
+                    const RunOptions& options, const std::string& out_dir);
 
 /// Writes factors/<name>.npy and/or factors.pt (formats: "npy", "pt") under dir.
 void export_factors(const NamedTensors& factors, const std::string& dir, const std::vector<std::string>& formats);
