@@ -6,6 +6,8 @@
 // shared MM step (multiplicative.h); then, if `normalise` is l1/l2 and both factors are
 // free, columns of W are scaled to unit norm and the scale moved into H (WH unchanged).
 // Without penalties the objective never increases (MM property).
+// Sparsity needs a scale anchor: l1_h with normalise: none lets W grow while H shrinks, and
+// with β = 1 and normalise: l1 (Σ_f W = 1 so Σ WH = Σ H) it only rescales H. Use l2.
 // Nonnegativity under autograd: `softplus: true` stores raw parameters and W = softplus(raw);
 // otherwise project() clamps W, H to [floor, ∞) after each optimiser step.
 #include <string>

@@ -182,7 +182,10 @@ std::string check_value(const KeySpec& k, const YAML::Node& n) {
           if (!kv.second.IsScalar()) return "must map names to file paths";
         return "";
       }
-      if (!n.IsScalar()) return "must be a string";
+      if (!n.IsScalar())
+        return k.type == KeyType::StringOrMap
+                   ? (k.choices.empty() ? "must be a string or a map" : "must be one of " + join(k.choices, ", ") + " or a map")
+                   : "must be a string";
       if (!k.choices.empty() &&
           std::find(k.choices.begin(), k.choices.end(), n.Scalar()) == k.choices.end())
         return "must be one of " + join(k.choices, ", ") + (k.type == KeyType::StringOrMap ? " or a map" : "");
@@ -222,7 +225,8 @@ bool is_leaf_type(KeyType t) { return t == KeyType::StringOrMap || t == KeyType:
 // ----------------------------------------------------------------------------- schema
 
 KeySpec& ConfigSchema::add(const std::string& path, KeyType type, const std::string& doc) {
-  require(find(path) == nullptr || !find(path)->models.empty(), "internal: config key " + path + " declared twice");
+  // A path may be declared by several models (e.g. data.input); validation uses the first
+  // declaration that applies to the chosen model.type.
   keys_.push_back(KeySpec{path, type, "", doc});
   return keys_.back();
 }
@@ -268,10 +272,14 @@ Config Config::parse(const std::string& yaml, const std::string& source, const s
   if (!c.root_ || c.root_.IsNull()) c.root_ = YAML::Node(YAML::NodeType::Map);
   require(c.root_.IsMap(), source + ": a config must be a map with sections model, data, trainer, output");
   // Record where every node came from.
+  // The key's own line: a nested map's value node starts on the next line.
   std::function<void(const YAML::Node&, const std::string&)> mark = [&](const YAML::Node& n, const std::string& p) {
-    if (!p.empty()) c.origin_[p] = source + ":" + std::to_string(n.Mark().line + 1);
-    if (n.IsMap())
-      for (const auto& kv : n) mark(kv.second, p.empty() ? kv.first.Scalar() : p + "." + kv.first.Scalar());
+    if (!n.IsMap()) return;
+    for (const auto& kv : n) {
+      const std::string path = p.empty() ? kv.first.Scalar() : p + "." + kv.first.Scalar();
+      c.origin_[path] = source + ":" + std::to_string(kv.first.Mark().line + 1);
+      mark(kv.second, path);
+    }
   };
   mark(c.root_, "");
   for (const std::string& o : overrides) {

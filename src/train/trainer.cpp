@@ -104,6 +104,12 @@ void MultiplicativeTrainer::step(const std::shared_ptr<FactorModelImpl>& model, 
 
 // ---------------------------------------------------------------- autograd
 
+namespace {
+std::unique_ptr<torch::optim::Optimizer> make_lbfgs(const std::vector<torch::Tensor>& params, double lr) {
+  return std::make_unique<torch::optim::LBFGS>(params, torch::optim::LBFGSOptions(lr).max_iter(20).line_search_fn("strong_wolfe"));
+}
+}  // namespace
+
 struct AutogradTrainer::Impl {
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<torch::Tensor> params;
@@ -134,8 +140,7 @@ void AutogradTrainer::prepare(const std::shared_ptr<FactorModelImpl>& model, con
     impl_->optimizer = std::make_unique<torch::optim::SGD>(
         impl_->params, torch::optim::SGDOptions(options_.lr()).momentum(options_.momentum()));
   } else if (o == "lbfgs") {
-    impl_->optimizer = std::make_unique<torch::optim::LBFGS>(
-        impl_->params, torch::optim::LBFGSOptions(options_.lr()).max_iter(20).line_search_fn("strong_wolfe"));
+    impl_->optimizer = make_lbfgs(impl_->params, options_.lr());
   } else {
     impl_->rprop_step.clear();
     impl_->rprop_prev.clear();
@@ -170,6 +175,18 @@ void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const 
         return loss;
       };
       impl_->optimizer->step(closure);
+      if (options_.optimizer() == "lbfgs") {
+        // The projection below moves the iterate off the line the L-BFGS memory describes;
+        // stale curvature pairs then make it diverge. Drop the memory when that happens
+        // (the next step restarts from steepest descent with a Wolfe line search).
+        std::vector<torch::Tensor> before;
+        for (auto& p : impl_->params) before.push_back(p.detach().clone());
+        model->project();
+        bool moved = false;
+        for (size_t i = 0; i < before.size() && !moved; ++i) moved = !torch::equal(before[i], impl_->params[i].detach());
+        if (moved) impl_->optimizer = make_lbfgs(impl_->params, options_.lr());
+        return;
+      }
     } else {
       // Rprop (Riedmiller & Braun 1993, "Rprop−"): sign-based steps, η+ = 1.2, η− = 0.5.
       for (auto& p : impl_->params) {
@@ -219,7 +236,13 @@ std::string AutogradTrainer::optimizer_state() const {
     }
   }
   std::ostringstream out;
-  archive.save_to(out);
+  try {
+    archive.save_to(out);
+  } catch (const c10::Error&) {
+    // L-BFGS leaves state tensors undefined after a step that stopped at its first
+    // evaluation, which LibTorch cannot serialise; that memory is not worth keeping.
+    return {};
+  }
   return out.str();
 }
 

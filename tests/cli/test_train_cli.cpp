@@ -1,0 +1,146 @@
+// The train / export / info workflow: outputs, resume equals an uninterrupted run (bitwise),
+// init_from for fine-tuning, and bad input → one-line error, exit 2, nothing written.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include <filesystem>
+
+#include "../test_support.h"
+#include "factorch/app/run.h"
+#include "factorch/io/npy.h"
+
+using namespace factorch;
+namespace fs = std::filesystem;
+
+namespace {
+// history.csv without its last (wall-clock seconds) column.
+std::string without_seconds(const std::string& csv) {
+  std::istringstream in(csv);
+  std::string line, out;
+  while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
+  return out;
+}
+
+std::string base_config(const std::string& input, const std::string& out, const std::string& extra_trainer = "") {
+  return "model: {type: nmf, rank: 3, beta: 1, seed: 4}\n"
+         "data: {input: " + input + "}\n"
+         "trainer: {max_iter: 20, tol: 0, progress: never" + extra_trainer + "}\n"
+         "output: {dir: " + out + "}\n";
+}
+void make_data(const std::string& path, uint64_t seed, int64_t N = 25) {
+  torch::manual_seed(seed);
+  io::save_npy(path, torch::mm(torch::rand({16, 3}, torch::kFloat64), torch::rand({3, N}, torch::kFloat64)) + 0.01);
+}
+}  // namespace
+
+TEST(TrainCli, WritesEveryOutput) {
+  testkit::TempDir dir;
+  make_data(dir / "x.npy", 1);
+  testkit::write_text(dir / "cfg.yaml", base_config("x.npy", "run"));
+  const auto r = testkit::run_factorch("train cfg.yaml --quiet", dir.path().string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* f : {"config.resolved.yaml", "history.csv", "checkpoint.pt", "factors/W.npy", "factors/H.npy", "factors.pt"})
+    EXPECT_TRUE(fs::exists(dir.path() / "run" / f)) << f;
+  EXPECT_EQ(io::load_npy(dir / "run/factors/W.npy").sizes(), (std::vector<int64_t>{16, 3}));
+  const std::string history = testkit::read_text(dir / "run/history.csv");
+  EXPECT_EQ(history.rfind("iter,objective,rel_change,seconds\n0,", 0), 0u);
+  EXPECT_EQ(std::count(history.begin(), history.end(), '\n'), 22);  // header + iterations 0..20
+  // No temporary files left behind.
+  for (const auto& e : fs::recursive_directory_iterator(dir.path() / "run"))
+    EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
+
+  const auto info = testkit::run_factorch("info run/checkpoint.pt", dir.path().string());
+  EXPECT_EQ(info.status, 0);
+  EXPECT_NE(info.out.find("iterations  20"), std::string::npos) << info.out;
+  const auto exp = testkit::run_factorch("export run/checkpoint.pt --format npy --out exported", dir.path().string());
+  ASSERT_EQ(exp.status, 0) << exp.err;
+  EXPECT_TRUE(torch::equal(io::load_npy(dir / "exported/factors/H.npy"), io::load_npy(dir / "run/factors/H.npy")));
+  const auto cfg_doc = testkit::run_factorch("config trainer", dir.path().string());
+  EXPECT_NE(cfg_doc.out.find("max_iter"), std::string::npos);
+}
+
+TEST(TrainCli, ResumeEqualsAnUninterruptedRunBitwise) {
+  testkit::TempDir dir;
+  make_data(dir / "x.npy", 2);
+  for (const std::string trainer : {"", ", kind: autograd, optimizer: adam, lr: 0.01"}) {
+    const Config half = Config::parse(base_config(dir / "x.npy", dir / "half", trainer), "half.yaml", {"trainer.max_iter=10"});
+    app::run_training(half, {std::nullopt, true, true});
+    const Config resumed = Config::parse(base_config(dir / "x.npy", dir / "resumed", trainer), "resumed.yaml");
+    app::run_training(resumed, {dir / "half/checkpoint.pt", true, true});
+    const Config whole = Config::parse(base_config(dir / "x.npy", dir / "whole", trainer), "whole.yaml");
+    app::run_training(whole, {std::nullopt, true, true});
+    for (const char* f : {"W", "H"}) {
+      EXPECT_TRUE(torch::equal(io::load_npy(dir / ("resumed/factors/" + std::string(f) + ".npy")),
+                               io::load_npy(dir / ("whole/factors/" + std::string(f) + ".npy"))))
+          << f << " trainer" << trainer;
+    }
+    // Same iterations and objectives (the seconds column is wall time and differs).
+    EXPECT_EQ(without_seconds(testkit::read_text(dir / "resumed/history.csv")),
+              without_seconds(testkit::read_text(dir / "whole/history.csv")));
+  }
+}
+
+TEST(TrainCli, ResumeOnAnotherDtypeAndInitFromForFineTuning) {
+  testkit::TempDir dir;
+  make_data(dir / "x.npy", 3);
+  make_data(dir / "y.npy", 4, 40);
+  testkit::write_text(dir / "cfg.yaml", base_config("x.npy", "run"));
+  ASSERT_EQ(testkit::run_factorch("train cfg.yaml -q", dir.path().string()).status, 0);
+  auto r = testkit::run_factorch("train cfg.yaml -q --resume run/checkpoint.pt --dtype float32 --set trainer.max_iter=30 --out run32",
+                                 dir.path().string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(io::load_npy(dir / "run32/factors/W.npy").scalar_type(), torch::kFloat32);
+  // Fit activations of new data (another N) on the learnt dictionary.
+  r = testkit::run_factorch("train cfg.yaml -q --set data.input=y.npy --set model.init_from=run/factors.pt "
+                            "--set model.fixed_w=true --out fitted",
+                            dir.path().string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(torch::equal(io::load_npy(dir / "fitted/factors/W.npy"), io::load_npy(dir / "run/factors/W.npy")));
+  EXPECT_EQ(io::load_npy(dir / "fitted/factors/H.npy").size(1), 40);
+}
+
+TEST(TrainCli, BadInputIsAOneLineErrorAndWritesNothing) {
+  testkit::TempDir dir;
+  make_data(dir / "x.npy", 5);
+  testkit::write_text(dir / "corrupt.npy", "\x93NUMPY garbage");
+  torch::Tensor bad = torch::rand({4, 4}, torch::kFloat64);
+  bad[1][1] = -2.0;
+  io::save_npy(dir / "negative.npy", bad);
+  bad[1][1] = NAN;
+  io::save_npy(dir / "nan.npy", bad);
+  torch::Tensor zeros = torch::rand({4, 4}, torch::kFloat64);
+  zeros[0][0] = 0.0;
+  io::save_npy(dir / "zeros.npy", zeros);
+  io::save_npy(dir / "w_wrong.npy", torch::rand({7, 3}, torch::kFloat64));
+  testkit::write_text(dir / "cfg.yaml", base_config("x.npy", "out"));
+  testkit::write_text(dir / "broken.yaml", "model: {type: nmf\n");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"train missing.yaml", "missing.yaml"},
+      {"train broken.yaml", "broken.yaml"},
+      {"train cfg.yaml --set data.input=nope.npy", "nope.npy"},
+      {"train cfg.yaml --set data.input=corrupt.npy", "corrupt.npy"},
+      {"train cfg.yaml --set data.input=negative.npy", "negative"},
+      {"train cfg.yaml --set data.input=nan.npy", "NaN"},
+      {"train cfg.yaml --set data.input=zeros.npy --set model.beta=is", "eps"},
+      {"train cfg.yaml --set model.init={W: w_wrong.npy}", "w_wrong.npy"},
+      {"train cfg.yaml --device tpu", "tpu"},
+      {"train cfg.yaml --device cuda:7", "cuda"},
+      {"train cfg.yaml --dtype float16", "float16"},
+      {"train cfg.yaml --resume cfg.yaml", "cfg.yaml"},
+      {"train cfg.yaml --frobnicate", "frobnicate"},
+      {"info x.npy", "x.npy"},
+      {"export nothing.pt --format npy --out e", "nothing.pt"},
+  };
+  for (const auto& [args, needle] : cases) {
+    const auto r = testkit::run_factorch(args, dir.path().string());
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("factorch: error: ", 0), 0u) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
+    EXPECT_FALSE(fs::exists(dir.path() / "out")) << args;
+    EXPECT_FALSE(fs::exists(dir.path() / "e")) << args;
+  }
+  EXPECT_EQ(testkit::run_factorch("", dir.path().string()).status, 1);
+  EXPECT_EQ(testkit::run_factorch("bogus", dir.path().string()).status, 1);
+}

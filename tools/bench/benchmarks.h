@@ -1,0 +1,6 @@
+#pragma once
+// Benchmarks of factorch, dispatched by tools/bench/main.cpp: `factorch_bench NAME [args]`.
+// Each prints a table with ratios against a reference measured in the same run.
+namespace factorch::bench {
+int bench_nmf(int argc, char** argv);  // MU iteration time vs naive MU and scikit-learn
+}  // namespace factorch::bench
