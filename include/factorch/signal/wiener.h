@@ -1,0 +1,20 @@
+#pragma once
+// Wiener (soft) masks for separation: mask_k = P_k / Σ_j P_j from per-source power
+// estimates (e.g. the k-th NMF part W_k H_k), applied element-wise to any transform of the
+// mixture — complex STFT coefficients or real orthogonal-transform (DCT, TL-NMF Φ)
+// coefficients — so the masked parts add up exactly to the mixture coefficients.
+#include <torch/types.h>
+
+#include <vector>
+
+namespace factorch::signal {
+
+/// mask_k = (P_k + eps/K) / (Σ_j P_j + eps): every mask in [0, 1], the K masks sum to 1
+/// everywhere (eps keeps silent bins at 1/K instead of 0/0). Powers must be non-negative and
+/// share one shape (or broadcast to a common one).
+std::vector<torch::Tensor> wiener_masks(const std::vector<torch::Tensor>& source_powers, double eps = 1e-12);
+
+/// coefficients ⊙ mask_k for each k (real masks on real or complex coefficients).
+std::vector<torch::Tensor> apply_masks(const torch::Tensor& coefficients, const std::vector<torch::Tensor>& masks);
+
+}  // namespace factorch::signal

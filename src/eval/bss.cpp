@@ -1,0 +1,138 @@
+#include "factorch/eval/bss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "factorch/error.h"
+
+namespace factorch::eval {
+
+namespace {
+
+constexpr int64_t kMaxPermutedSources = 8;  // 8! = 40320 candidate assignments
+
+torch::Tensor as_sources(const torch::Tensor& x, const char* what) {
+  require(x.defined() && (x.dim() == 1 || x.dim() == 2) && !x.is_complex(),
+          std::string("bss_eval_sources: ") + what + " must be a real S × T (or T) tensor");
+  auto s = (x.dim() == 1 ? x.unsqueeze(0) : x).detach().to(torch::kFloat64).contiguous();
+  require(torch::isfinite(s).all().item<bool>(), std::string("bss_eval_sources: ") + what + " contain NaN or Inf");
+  const auto silent = (s == 0).all(1);
+  for (int64_t k = 0; k < s.size(0); ++k)
+    require(!silent[k].item<bool>(), std::string("bss_eval_sources: ") + what + " " + std::to_string(k) +
+                                         " is silent (all zeros), which makes the decomposition ambiguous");
+  return s;
+}
+
+int64_t next_power_of_two(int64_t n) {
+  int64_t p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+// G x = d for the symmetric positive semi-definite Gram matrices of the projections
+// (batched). LU as mir_eval; a singular Gram matrix (e.g. linearly dependent references)
+// falls back to the minimum-norm solution through an eigendecomposition.
+torch::Tensor solve_gram(const torch::Tensor& G, const torch::Tensor& d) {
+  try {
+    auto x = torch::linalg::solve(G, d, /*left=*/true);
+    if (torch::isfinite(x).all().item<bool>()) return x;
+  } catch (const c10::Error&) {
+  }
+  auto [eigenvalues, eigenvectors] = torch::linalg::eigh(G, "L");
+  const auto tol = eigenvalues.abs().amax(-1, /*keepdim=*/true) * (G.size(-1) * 1e-15);
+  const auto inverse = torch::where(eigenvalues > tol, 1.0 / eigenvalues, torch::zeros_like(eigenvalues));
+  return eigenvectors.matmul(inverse.unsqueeze(-1) * eigenvectors.transpose(-2, -1).matmul(d));
+}
+
+double ratio_db(double numerator, double denominator) {
+  if (denominator == 0) return std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(numerator / denominator);
+}
+
+}  // namespace
+
+BssEvalResult bss_eval_sources(const torch::Tensor& references, const torch::Tensor& estimates,
+                               const BssEvalOptions& options) {
+  const auto refs = as_sources(references, "reference");
+  const auto ests = as_sources(estimates, "estimate");
+  require(refs.size(0) == ests.size(0), "bss_eval_sources: " + std::to_string(refs.size(0)) + " references but " +
+                                            std::to_string(ests.size(0)) + " estimates");
+  require(refs.size(1) == ests.size(1), "bss_eval_sources: references have " + std::to_string(refs.size(1)) +
+                                            " samples but estimates have " + std::to_string(ests.size(1)));
+  const int64_t S = refs.size(0), T = refs.size(1), L = options.filter_length;
+  require(L >= 1, "bss_eval_sources: filter_length must be positive");
+  require(!options.compute_permutation || S <= kMaxPermutedSources,
+          "bss_eval_sources: " + std::to_string(S) + " sources; the permutation search is limited to " +
+              std::to_string(kMaxPermutedSources));
+
+  // Zero-padding to ≥ T + L − 1 makes the circular correlations linear for lags |τ| < L.
+  const int64_t n = next_power_of_two(T + L - 1), padded = T + L - 1;
+  const auto R = torch::fft::rfft(refs, n, 1);  // S × F
+  const auto E = torch::fft::rfft(ests, n, 1);
+  const auto Rc = R.conj().unsqueeze(1);        // S × 1 × F
+
+  // Gram matrix of delayed references: G[(i,a),(j,b)] = Σ_u s_i(u)·s_j(u + a − b).
+  const auto xcorr = torch::fft::irfft(Rc * R.unsqueeze(0), n, 2);  // S × S × n
+  const auto taps = torch::arange(L, refs.options().dtype(torch::kLong));
+  const auto lags = torch::remainder(taps.unsqueeze(1) - taps.unsqueeze(0), n);  // L × L
+  const auto blocks = xcorr.index_select(2, lags.flatten()).view({S, S, L, L});
+  const auto G = blocks.permute({0, 2, 1, 3}).reshape({S * L, S * L});
+  // Correlations with the estimates: D[i, k, a] = Σ_u s_i(u)·ŝ_k(u + a).
+  const auto D = torch::fft::irfft(Rc * E.unsqueeze(0), n, 2).slice(2, 0, L);  // S_ref × S_est × L
+
+  // Projection coefficients on all references (SL × S_est) and on each own reference
+  // separately (S_ref × L × S_est), for every estimate at once.
+  const auto all_coef = solve_gram(G, D.permute({0, 2, 1}).reshape({S * L, S})).view({S, L, S});
+  const auto diag_blocks = blocks.diagonal(0, 0, 1).permute({2, 0, 1});  // S × L × L
+  const auto own_coef = solve_gram(diag_blocks, D.permute({0, 2, 1}));    // S_ref × L × S_est
+
+  const auto all_filters = torch::fft::rfft(all_coef, n, 1);  // S_ref × F × S_est
+  const auto own_filters = torch::fft::rfft(own_coef, n, 1);
+  // Energies of the BSS Eval decomposition, [estimate][reference] as in mir_eval.
+  std::vector<std::vector<double>> sdr(S, std::vector<double>(S)), sir = sdr, sar = sdr;
+  for (int64_t k = 0; k < S; ++k) {
+    const auto e = torch::constant_pad_nd(ests[k], {0, L - 1});
+    const auto full = torch::fft::irfft((R * all_filters.select(2, k)).sum(0), n, 0).slice(0, 0, padded);
+    const auto target = torch::fft::irfft(R * own_filters.select(2, k), n, 1).slice(1, 0, padded);  // S_ref × T'
+    const auto energies = torch::stack({target.square().sum(1),                              // ‖s_target‖²
+                                        (full.unsqueeze(0) - target).square().sum(1),        // ‖e_interf‖²
+                                        (e.unsqueeze(0) - target).square().sum(1),           // ‖e_interf + e_artif‖²
+                                        full.square().sum().expand({S}),                     // ‖s_target + e_interf‖²
+                                        (e - full).square().sum().expand({S})})              // ‖e_artif‖²
+                              .to(torch::kCPU);
+    const auto en = energies.accessor<double, 2>();
+    for (int64_t j = 0; j < S; ++j) {
+      sdr[k][j] = ratio_db(en[0][j], en[2][j]);
+      sir[k][j] = ratio_db(en[0][j], en[1][j]);
+      sar[k][j] = ratio_db(en[3][j], en[4][j]);
+    }
+  }
+
+  // Candidate assignments in lexicographic order, first maximum of the mean SIR kept
+  // (itertools.permutations + argmax in mir_eval).
+  std::vector<int64_t> perm(S), best(S);
+  std::iota(perm.begin(), perm.end(), 0);
+  best = perm;
+  if (options.compute_permutation) {
+    double best_mean = -std::numeric_limits<double>::infinity();
+    bool first = true;
+    do {
+      double mean = 0;
+      for (int64_t j = 0; j < S; ++j) mean += sir[perm[j]][j];
+      mean /= S;
+      if (first || mean > best_mean) best_mean = mean, best = perm, first = false;
+    } while (std::next_permutation(perm.begin(), perm.end()));
+  }
+  std::vector<double> out_sdr(S), out_sir(S), out_sar(S);
+  for (int64_t j = 0; j < S; ++j) {
+    out_sdr[j] = sdr[best[j]][j];
+    out_sir[j] = sir[best[j]][j];
+    out_sar[j] = sar[best[j]][j];
+  }
+  const auto to_tensor = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); };
+  return BssEvalResult{to_tensor(out_sdr), to_tensor(out_sir), to_tensor(out_sar), best};
+}
+
+}  // namespace factorch::eval

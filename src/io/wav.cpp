@@ -1,0 +1,124 @@
+#include "factorch/io/wav.h"
+
+#include <sndfile.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "factorch/error.h"
+#include "factorch/io/atomic_file.h"
+
+namespace factorch::io {
+
+namespace {
+
+struct SndfileCloser {
+  void operator()(SNDFILE* f) const { sf_close(f); }
+};
+using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
+
+// Samples to the interleaved frames × channels layout libsndfile expects.
+torch::Tensor interleaved(const torch::Tensor& channels_by_frames, torch::ScalarType dtype) {
+  return channels_by_frames.t().to(dtype).contiguous();
+}
+
+}  // namespace
+
+WavFormat wav_format_from_name(const std::string& name) {
+  if (name == "float32" || name == "float") return WavFormat::Float32;
+  if (name == "pcm16" || name == "int16") return WavFormat::Pcm16;
+  if (name == "pcm24" || name == "int24") return WavFormat::Pcm24;
+  throw Error("unknown WAV format '" + name + "' (expected float32, pcm16 or pcm24)");
+}
+
+Audio read_wav(const std::string& path, const ReadOptions& options) {
+  std::error_code ec;
+  require(std::filesystem::exists(path, ec), path + ": no such file");
+  require(!std::filesystem::is_directory(path, ec), path + ": is a directory, not an audio file");
+  require(!(options.channel && options.downmix), path + ": choose either a channel or downmix, not both");
+
+  SF_INFO info{};
+  SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
+  // sf_strerror(nullptr) reports why the last sf_open failed ("Format not recognised.").
+  require(file != nullptr, path + ": not a readable audio file (" + sf_strerror(nullptr) + ")");
+  require(info.frames > 0, path + ": empty audio file (0 samples)");
+  require(info.channels > 0, path + ": invalid channel count " + std::to_string(info.channels));
+  require(info.samplerate > 0, path + ": invalid sample rate " + std::to_string(info.samplerate));
+
+  const int64_t channels = info.channels;
+  std::vector<double> buffer(static_cast<size_t>(info.frames * channels));
+  const sf_count_t read = sf_readf_double(file.get(), buffer.data(), info.frames);
+  require(read > 0, path + ": no samples could be read (" + sf_strerror(file.get()) + ")");
+
+  // clone(): the tensor must own its memory, not view `buffer` (a 1-channel transpose is
+  // already contiguous, so contiguous() alone would not copy).
+  auto samples = torch::from_blob(buffer.data(), {read, channels}, torch::kFloat64).clone().t().contiguous();
+  require(torch::isfinite(samples).all().item<bool>(), path + ": contains non-finite samples (NaN or Inf)");
+
+  if (options.channel) {
+    const int c = *options.channel;
+    require(c >= 0 && c < channels, path + ": channel " + std::to_string(c) + " requested but the file has " +
+                                        std::to_string(channels) + " channel(s) (indices start at 0)");
+    samples = samples.slice(0, c, c + 1).contiguous();
+  } else if (options.downmix) {
+    samples = samples.mean(0, /*keepdim=*/true);
+  } else if (options.require_mono) {
+    require(channels == 1, path + ": " + std::to_string(channels) +
+                               " channels where mono audio is needed (select a channel or downmix)");
+  }
+  return Audio{samples, info.samplerate, path};
+}
+
+void write_wav(const std::string& path, const torch::Tensor& samples, int sample_rate, WavFormat format) {
+  require(samples.defined() && (samples.dim() == 1 || samples.dim() == 2),
+          path + ": samples must be a 1-D (frames) or 2-D (channels × frames) tensor");
+  require(!samples.is_complex(), path + ": cannot write complex samples");
+  require(sample_rate > 0, path + ": invalid sample rate " + std::to_string(sample_rate));
+  auto x = samples.dim() == 1 ? samples.unsqueeze(0) : samples;
+  x = x.detach().to(torch::kCPU, torch::kFloat64);
+  require(x.size(1) > 0, path + ": no samples to write");
+  require(x.size(0) >= 1 && x.size(0) <= 1024, path + ": unsupported channel count " + std::to_string(x.size(0)));
+  require(torch::isfinite(x).all().item<bool>(), path + ": cannot write non-finite samples (NaN or Inf)");
+
+  SF_INFO info{};
+  info.samplerate = sample_rate;
+  info.channels = static_cast<int>(x.size(0));
+  info.format = SF_FORMAT_WAV | (format == WavFormat::Float32 ? SF_FORMAT_FLOAT
+                                 : format == WavFormat::Pcm16 ? SF_FORMAT_PCM_16
+                                                              : SF_FORMAT_PCM_24);
+  require(sf_format_check(&info) != 0, path + ": libsndfile rejects this WAV format");
+  const sf_count_t frames = x.size(1);
+
+  write_atomically(path, [&](const std::string& tmp) {
+    SF_INFO tmp_info = info;
+    SndfilePtr file(sf_open(tmp.c_str(), SFM_WRITE, &tmp_info));
+    require(file != nullptr, path + ": cannot open for writing (" + sf_strerror(nullptr) + ")");
+    sf_count_t written = 0;
+    // PCM is quantised here (round to nearest, clip to the integer range) rather than by
+    // libsndfile, whose write scale (2^15 - 1) differs from its read scale (2^15).
+    if (format == WavFormat::Float32) {
+      auto data = interleaved(x, torch::kFloat32);
+      written = sf_writef_float(file.get(), data.data_ptr<float>(), frames);
+    } else if (format == WavFormat::Pcm16) {
+      auto data = interleaved((x * 32768.0).round_().clamp_(-32768.0, 32767.0), torch::kInt16);
+      written = sf_writef_short(file.get(), data.data_ptr<int16_t>(), frames);
+    } else {
+      // 24-bit PCM goes through libsndfile's int path, which keeps the top 24 of 32 bits.
+      auto q = (x * 8388608.0).round_().clamp_(-8388608.0, 8388607.0) * 256.0;
+      auto data = interleaved(q, torch::kInt32);
+      written = sf_writef_int(file.get(), data.data_ptr<int32_t>(), frames);
+    }
+    require(written == frames, path + ": write failed (" + sf_strerror(file.get()) + ")");
+    const int rc = sf_close(file.release());
+    require(rc == 0, path + ": closing failed (" + sf_error_number(rc) + ")");
+  });
+}
+
+void require_same_rate(const Audio& a, const Audio& b) {
+  require(a.sample_rate == b.sample_rate, b.path + ": sample rate " + std::to_string(b.sample_rate) +
+                                              " Hz differs from " + std::to_string(a.sample_rate) + " Hz of " +
+                                              a.path);
+}
+
+}  // namespace factorch::io

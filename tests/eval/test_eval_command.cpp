@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "factorch/cli/commands.h"
+#include "factorch/eval/metrics_json.h"
+#include "factorch/io/atomic_file.h"
+#include "factorch/io/wav.h"
+
+namespace stdfs = std::filesystem;
+namespace ev = factorch::eval;
+
+TEST(BssMetricsJson, Format) {
+  ev::BssEvalResult r{torch::tensor({10.5, std::numeric_limits<double>::infinity()}, torch::kFloat64), torch::tensor({20.0, 30.0}, torch::kFloat64),
+                      torch::tensor({11.0, 12.0}, torch::kFloat64), {1, 0}};
+  const auto text = ev::bss_metrics_json(r, {"a.wav", "b\"q.wav"}, {"x.wav", "y.wav"}).dump();
+  EXPECT_NE(text.find("\"metric\": \"bss_eval_sources\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"reference\": \"a.wav\",\n      \"estimate\": \"y.wav\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"sdr\": 10.5"), std::string::npos);
+  EXPECT_NE(text.find("\"sdr\": \"inf\""), std::string::npos);
+  EXPECT_NE(text.find("b\\\"q.wav"), std::string::npos);
+  EXPECT_NE(text.find("\"permutation\": [1, 0]"), std::string::npos) << text;
+  EXPECT_EQ(ev::Json::object().set("k", ev::Json::array().push(1).push(2.5)).dump(0), "{\"k\":[1, 2.5]}");
+}
+
+class BssEvalCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = stdfs::temp_directory_path() / ("factorch_evalcmd_" + std::to_string(::getpid()) + "_" +
+                                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    stdfs::create_directories(dir_);
+    torch::manual_seed(20);
+    refs_ = torch::randn({2, 4000}, torch::kFloat64) * 0.2;
+    factorch::io::write_wav(p("a.wav"), refs_[0], 8000);
+    factorch::io::write_wav(p("b.wav"), refs_[1], 8000);
+    // Swapped, noisy estimates.
+    factorch::io::write_wav(p("x.wav"), refs_[1] + 0.02 * torch::randn({4000}, torch::kFloat64), 8000);
+    factorch::io::write_wav(p("y.wav"), refs_[0] + 0.02 * torch::randn({4000}, torch::kFloat64), 8000);
+  }
+  void TearDown() override { stdfs::remove_all(dir_); }
+  std::string p(const std::string& name) const { return (dir_ / name).string(); }
+
+  stdfs::path dir_;
+  torch::Tensor refs_;
+};
+
+TEST_F(BssEvalCommand, WritesTableAndMetrics) {
+  testing::internal::CaptureStdout();
+  const int rc = factorch::cli::eval({"--ref", p("a.wav"), p("b.wav"), "--est", p("x.wav"), p("y.wav"), "--out",
+                                      p("out/metrics.json")});
+  const std::string out = testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("SDR (dB)"), std::string::npos) << out;
+  EXPECT_NE(out.find("permutation (estimate index per reference): 1 0"), std::string::npos) << out;
+  const auto json = factorch::io::read_file(p("out/metrics.json"));
+  EXPECT_NE(json.find("\"permutation\": [1, 0]"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"estimate\": \"" + p("y.wav") + "\""), std::string::npos) << json;
+}
+
+TEST_F(BssEvalCommand, UsageAndFileErrors) {
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(factorch::cli::eval({}), 1);
+  EXPECT_EQ(factorch::cli::eval({"--ref", p("a.wav"), "--est", p("x.wav"), p("y.wav")}), 1);
+  EXPECT_EQ(factorch::cli::eval({"--ref", p("a.wav"), "--est", p("x.wav"), "--bogus"}), 1);
+  EXPECT_EQ(factorch::cli::eval({"--ref", p("a.wav"), "--est", p("missing.wav"), "--out", p("m.json")}), 2);
+  factorch::io::write_wav(p("short.wav"), refs_[0].slice(0, 0, 3999), 8000);
+  EXPECT_EQ(factorch::cli::eval({"--ref", p("a.wav"), "--est", p("short.wav"), "--out", p("m.json")}), 2);
+  factorch::io::write_wav(p("rate.wav"), refs_[0], 16000);
+  EXPECT_EQ(factorch::cli::eval({"--ref", p("a.wav"), "--est", p("rate.wav"), "--out", p("m.json")}), 2);
+  factorch::io::write_wav(p("silent.wav"), torch::zeros({4000}, torch::kFloat64), 8000);
+  EXPECT_EQ(factorch::cli::eval({"--ref", p("a.wav"), "--est", p("silent.wav"), "--out", p("m.json")}), 2);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("missing.wav: no such file"), std::string::npos) << err;
+  EXPECT_NE(err.find("short.wav: 3999 samples differ from the 4000 samples of"), std::string::npos) << err;
+  EXPECT_NE(err.find("rate.wav: sample rate 16000 Hz differs from 8000 Hz of"), std::string::npos) << err;
+  EXPECT_NE(err.find("silent.wav: estimate is silent"), std::string::npos) << err;
+  EXPECT_FALSE(stdfs::exists(p("m.json")));
+}
