@@ -1,5 +1,7 @@
 #include "factorch/app/run.h"
 
+#include "factorch/app/audio_data.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -61,6 +63,14 @@ TrainerOptions trainer_options(const Config& c) {
 }
 
 TrainingData load_training_data(const Config& c) {
+  if (has_audio_input(c)) {
+    require(!c.has("data.mask"), c.where("data.mask") + ": data.mask applies to .npy input only");
+    const AudioRepresentation rep(c);
+    const AudioData audio = load_audio_data(c);
+    TrainingData data;
+    data.X = rep.nonnegative(rep.analyse(audio.mixture));
+    return data;
+  }
   if (!c.has("data.input")) c.fail("data.input", "is required (an F×N nonnegative .npy matrix)");
   const std::string path = c.string("data.input");
   TrainingData data;

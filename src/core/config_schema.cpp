@@ -1,4 +1,5 @@
 // Every configuration key that is not model-specific; models add theirs (models/registry).
+#include "factorch/app/audio_data.h"
 #include "factorch/config.h"
 #include "models/registry.h"
 
@@ -15,7 +16,9 @@ void add_common_keys(ConfigSchema& s) {
         "checkpoint.pt or factors.pt (or a Python torch.save dict) whose factors start this run; "
         "factors of another shape are re-initialised unless fixed");
 
-  s.add("data.input", KeyType::String, "input file: an F×N nonnegative .npy matrix used as V");
+  s.add("data.input", KeyType::String,
+        "input file: an F×N nonnegative .npy matrix used as V as it is, or a WAV file turned into V by "
+        "data.representation");
   s.add("data.mask", KeyType::String, "optional .npy of elementwise weights, same shape as V (0 = missing entry)");
 
   s.add("trainer.kind", KeyType::String, "mu: multiplicative updates; autograd: torch::optim on the loss")
@@ -38,6 +41,11 @@ void add_common_keys(ConfigSchema& s) {
       .choice({"project", "softplus"}).def("project");
 
   s.add("output.dir", KeyType::String, "output directory (created; files replaced atomically)").def("runs/run");
+  s.add("output.sources", KeyType::StringListMap,
+        "factorch separate without data.train: components of each source {name: [0, 1], other: [2]} "
+        "(default: component k is source k)");
+  s.add("output.wav_format", KeyType::String, "sample format of separated WAVs").choice({"float32", "pcm16", "pcm24"})
+      .def("float32");
   s.add("output.formats", KeyType::StringList, "factor exports: npy (factors/*.npy) and/or pt (factors.pt)").def("[npy, pt]");
 }
 
@@ -47,6 +55,11 @@ const ConfigSchema& config_schema() {
   static const ConfigSchema schema = [] {
     ConfigSchema s;
     add_common_keys(s);
+    // Models that read V through app::load_training_data also take audio input.
+    std::vector<std::string> matrix_models;
+    for (const auto& e : model_registry())
+      if (!e.load_data) matrix_models.push_back(e.name);
+    app::add_audio_data_keys(s, matrix_models);
     for (const auto& e : model_registry())
       if (e.add_keys) e.add_keys(s);
     return s;

@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 
 #include "factorch/error.h"
@@ -62,14 +61,4 @@ TEST(Cqt, TimeFrequencySamples) {
 TEST(Cqt, KernelLongerThanSignal) {
   fs::ConstantQOptions o;  // f_min 55 Hz: ~4.9k-sample kernel at 16 kHz
   EXPECT_THROW(fs::constant_q(torch::randn({1000}, torch::kFloat64), 16000, o), factorch::Error);
-}
-
-TEST(Cqt, DISABLED_Timing10s16k) {
-  torch::set_num_threads(1);
-  const auto x = torch::randn({10 * 16000}, torch::kFloat64);
-  const auto start = std::chrono::steady_clock::now();
-  const auto cq = fs::constant_q(x, 16000, {});
-  std::printf("CQT (55 Hz - 8 kHz, 12 bins/oct, %lld bins) of 10 s at 16 kHz: %.3f s\n",
-              static_cast<long long>(cq.frequencies.size(0)),
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }

@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 
 #include "factorch/error.h"
@@ -66,17 +65,3 @@ TEST(Stft, Float32AndErrors) {
   EXPECT_THROW(fs::stft(torch::zeros({4096}, torch::kFloat64), o), factorch::Error);
 }
 
-// Timing for the closing note (not run by default):
-// --gtest_also_run_disabled_tests --gtest_filter='Stft*DISABLED*'.
-TEST(Stft, DISABLED_Timing60s16k) {
-  torch::set_num_threads(1);
-  const auto x = torch::randn({60 * 16000}, torch::kFloat64);
-  fs::StftOptions o;  // n_fft 1024, hop 256, hann
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto start = std::chrono::steady_clock::now();
-    const auto y = fs::istft(fs::stft(x, o), o, x.size(0));
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("STFT + ISTFT of 60 s at 16 kHz (1 thread): %.3f s, error %.2e\n", s,
-                (y - x).abs().max().item<double>());
-  }
-}

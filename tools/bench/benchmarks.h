@@ -2,5 +2,6 @@
 // Benchmarks of factorch, dispatched by tools/bench/main.cpp: `factorch_bench NAME [args]`.
 // Each prints a table with ratios against a reference measured in the same run.
 namespace factorch::bench {
-int bench_nmf(int argc, char** argv);  // MU iteration time vs naive MU and scikit-learn
+int bench_nmf(int argc, char** argv);     // MU iteration time vs naive MU and scikit-learn
+int bench_signal(int argc, char** argv);  // STFT/ISTFT, CQT, BSS eval vs torch::stft and mir_eval
 }  // namespace factorch::bench

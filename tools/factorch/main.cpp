@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     if (command == "train") return factorch::cli::train(args);
     if (command == "export") return factorch::cli::export_(args);
     if (command == "info") return factorch::cli::info(args);
+    if (command == "separate") return factorch::cli::separate(args);
     if (command == "eval") return factorch::cli::eval(args);
     if (command == "config") return factorch::cli::config(args);
   } catch (const std::exception& e) {

@@ -1,0 +1,159 @@
+#include "factorch/app/separation.h"
+
+#include <filesystem>
+
+#include "factorch/app/audio_data.h"
+#include "factorch/error.h"
+#include "factorch/eval/metrics_json.h"
+#include "factorch/io/wav.h"
+#include "factorch/signal/wiener.h"
+#include "models/registry.h"
+
+namespace factorch::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Grouping {
+  std::vector<std::string> names;
+  std::vector<std::vector<int64_t>> components;
+};
+
+// output.sources, or component k → source k (named after the references when they match).
+Grouping unsupervised_grouping(const Config& c, int64_t rank, const std::vector<std::string>& reference_names) {
+  Grouping g;
+  if (!c.has("output.sources")) {
+    const bool named = static_cast<int64_t>(reference_names.size()) == rank;
+    for (int64_t k = 0; k < rank; ++k) {
+      g.names.push_back(named ? reference_names[k] : "component" + std::to_string(k));
+      g.components.push_back({k});
+    }
+    return g;
+  }
+  std::vector<bool> used(rank, false);
+  for (const auto& kv : c.node("output.sources")) {
+    g.names.push_back(kv.first.Scalar());
+    g.components.emplace_back();
+    for (const auto& item : kv.second) {
+      int64_t k = -1;
+      try {
+        k = item.as<int64_t>();
+      } catch (const YAML::Exception&) {
+      }
+      if (k < 0 || k >= rank)
+        c.fail("output.sources", kv.first.Scalar() + ": component '" + item.Scalar() + "' is not in 0.." +
+                                     std::to_string(rank - 1));
+      if (used[k]) c.fail("output.sources", "component " + std::to_string(k) + " is assigned twice");
+      used[k] = true;
+      g.components.back().push_back(k);
+    }
+    if (g.components.back().empty()) c.fail("output.sources", kv.first.Scalar() + " has no component");
+  }
+  return g;
+}
+
+// Runs an in-memory fit and returns its factors (no files).
+NamedTensors fit_factors(const Config& c, const ModelEntry& entry, const torch::Tensor& V, const RunOptions& options) {
+  TrainingData data;
+  data.X = V;
+  RunOptions quiet = options;
+  quiet.write_outputs = false;
+  quiet.resume.reset();
+  const RunResult r = fit_model(c, entry.build(c, data), data, quiet, "");
+  require(r.result.ok, "training a source model failed: " + r.result.stop_reason);
+  return r.model->factors();
+}
+
+}  // namespace
+
+SeparationResult run_separation(const Config& c, const RunOptions& options) {
+  const std::string type = c.string("model.type");
+  const ModelEntry& entry = model_entry(type);
+  require(!entry.load_data, c.where("model.type") + ": factorch separate works with models of V ≈ WH on an audio "
+                                                    "representation; model.type " + type +
+                                " separates in the report of factorch train");
+  if (!has_audio_input(c)) c.fail("data.input", "must be audio (a WAV file or data.synthetic) for factorch separate");
+
+  // Everything is loaded and checked before training or writing anything.
+  const AudioRepresentation rep(c);
+  const AudioData audio = load_audio_data(c);
+  const torch::Tensor coefficients = rep.analyse(audio.mixture);
+  const torch::Tensor V = rep.nonnegative(coefficients);
+  const bool supervised = !audio.training.empty();
+  const std::string out_dir = c.string("output.dir");
+
+  Grouping groups;
+  RunResult run;
+  if (supervised) {
+    const int64_t rank = c.integer("model.rank");
+    std::vector<torch::Tensor> dictionaries;
+    for (size_t s = 0; s < audio.training.size(); ++s) {
+      const torch::Tensor Vs = rep.nonnegative(rep.analyse(audio.training[s]));
+      const NamedTensors f = fit_factors(c, entry, Vs, options);
+      require(f.contains("W"), "model.type " + type + " has no dictionary W to separate with");
+      dictionaries.push_back(f["W"].to(torch::kCPU, torch::kFloat64));
+      groups.names.push_back(audio.source_names[s]);
+      groups.components.emplace_back();
+      for (int64_t k = 0; k < rank; ++k) groups.components.back().push_back(static_cast<int64_t>(s) * rank + k);
+    }
+    // The mixture's activations on the concatenated, fixed dictionaries.
+    Config mix = c;
+    mix.set("model.rank", std::to_string(rank * static_cast<int64_t>(dictionaries.size())), "factorch separate");
+    mix.set("model.fixed_w", "true", "factorch separate");
+    mix.set("model.init", "random", "factorch separate");
+    TrainingData data;
+    data.X = V;
+    std::shared_ptr<FactorModelImpl> model = entry.build(mix, data);
+    model->set_factor("W", torch::cat(dictionaries, 1));
+    run = fit_model(mix, model, data, options, out_dir);
+  } else {
+    TrainingData data;
+    data.X = V;
+    run = fit_model(c, entry.build(c, data), data, options, out_dir);
+  }
+  require(run.result.ok, "training failed: " + run.result.stop_reason);
+
+  const NamedTensors f = run.model->factors();
+  require(f.contains("W") && f.contains("H"), "model.type " + type + " has no W and H factors to separate with");
+  const torch::Tensor W = f["W"].to(torch::kCPU, torch::kFloat64), H = f["H"].to(torch::kCPU, torch::kFloat64);
+  if (!supervised) groups = unsupervised_grouping(c, W.size(1), audio.source_names);
+
+  std::vector<torch::Tensor> parts;
+  for (const auto& idx : groups.components) {
+    const torch::Tensor k = torch::tensor(idx, torch::kLong);
+    parts.push_back(torch::mm(W.index_select(1, k), H.index_select(0, k)).pow(rep.power_exponent()));
+  }
+  const std::vector<torch::Tensor> masked = signal::apply_masks(coefficients, signal::wiener_masks(parts));
+  SeparationResult out;
+  out.names = groups.names;
+  out.out_dir = out_dir;
+  std::vector<torch::Tensor> estimates;
+  for (const auto& m : masked) estimates.push_back(rep.synthesise(m, audio.mixture.size(0)));
+  out.estimates = torch::stack(estimates);
+
+  if (audio.references.defined()) {
+    eval::BssEvalOptions bo;
+    bo.compute_permutation = !supervised && out.estimates.size(0) == audio.references.size(0);
+    if (supervised || bo.compute_permutation) {
+      out.metrics = eval::bss_eval_sources(audio.references, out.estimates, bo);
+      out.has_metrics = true;
+      out.reference_names = audio.source_names;
+    }
+  }
+  if (options.write_outputs) {
+    const io::WavFormat format = io::wav_format_from_name(c.string("output.wav_format"));
+    for (size_t s = 0; s < out.names.size(); ++s)
+      io::write_wav((fs::path(out_dir) / "sources" / (out.names[s] + ".wav")).string(), out.estimates[s],
+                    audio.sample_rate, format);
+    if (out.has_metrics) {
+      eval::BssEvalOptions bo;
+      bo.compute_permutation = !supervised;
+      eval::write_json((fs::path(out_dir) / "metrics.json").string(),
+                       eval::bss_metrics_json(out.metrics, out.reference_names, out.names, bo));
+    }
+  }
+  return out;
+}
+
+}  // namespace factorch::app

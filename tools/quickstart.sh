@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# First quick-start command: set up + build (tools/setup.sh), then the demo on an embedded
+# signal (no download, no data file): supervised NMF separation of a two-note mixture,
+# writing runs/quickstart/sources/*.wav, metrics.json, factors and a checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+BUILD_DIR=${FACTORCH_BUILD_DIR:-build}
+"$BUILD_DIR/factorch" separate configs/nmf_separate_toy.yaml --out runs/quickstart
+"$BUILD_DIR/factorch" info runs/quickstart/checkpoint.pt
