@@ -1,0 +1,335 @@
+#include "models/implicit_nmf.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+
+#include <torch/nn/functional/activation.h>
+
+#include "factorch/error.h"
+
+namespace factorch {
+
+namespace {
+
+std::string shape_string(const torch::Tensor& t) {
+  std::string s;
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
+  return s;
+}
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// log(eˣ − 1), the inverse of softplus, stable for large x.
+torch::Tensor inverse_softplus(const torch::Tensor& value) {
+  const torch::Tensor x = value.clamp_min(1e-12);
+  return x + torch::log(-torch::expm1(-x));
+}
+
+// Index of each value in the sorted grid when every value is on it (exactly), else undefined.
+torch::Tensor grid_index(const torch::Tensor& grid, const torch::Tensor& values) {
+  if (grid.numel() == 0) return {};
+  const torch::Tensor idx = torch::searchsorted(grid, values.contiguous()).clamp_max_(grid.size(0) - 1);
+  if (!grid.index_select(0, idx).eq(values).all().item<bool>()) return {};
+  return idx;
+}
+
+}  // namespace
+
+ImplicitNMFImpl::ImplicitNMFImpl(const ImplicitNMFOptions& options_, const torch::Tensor& frequencies,
+                                 const torch::Tensor& times)
+    : options(options_), divergence_(options_.beta(), options_.eps()) {
+  require(options.rank() >= 1, "model.rank must be a positive integer, got " + std::to_string(options.rank()));
+  require(options.sample_rate() > 0, "iN-NMF: sample rate must be > 0 Hz, got " + num(options.sample_rate()));
+  require(options.activations() == "matrix" || options.activations() == "implicit",
+          "model.activations must be matrix or implicit, got '" + options.activations() + "'");
+  require(frequencies.defined() && frequencies.dim() == 1 && frequencies.numel() >= 1,
+          "iN-NMF: the training frequency grid must be a nonempty vector");
+  require(times.defined() && times.dim() == 1 && times.numel() >= 1, "iN-NMF: the training time grid must be a nonempty vector");
+  nn::validate(options.w_net());
+  if (options.activations() == "implicit") nn::validate(options.h_net());
+  const torch::Tensor f = std::get<0>(torch::sort(frequencies.to(torch::kFloat64).cpu()));
+  const torch::Tensor t = std::get<0>(torch::sort(times.to(torch::kFloat64).cpu()));
+  f_lo_ = f[0].item<double>();
+  f_hi_ = f[-1].item<double>();
+  frequencies_ = f;
+  times_ = t;
+  check_frequencies(f, "the training frequency grid");
+  if (options.activations() == "matrix") {
+    t0_ = t[0].item<double>();
+    dt_ = t.size(0) > 1 ? t[1].item<double>() - t0_ : 1.0;
+    require(dt_ > 0, "iN-NMF: matrix activations need distinct frame times");
+    const torch::Tensor expected = t0_ + dt_ * torch::arange(t.size(0), torch::kFloat64);
+    require((t - expected).abs().max().item<double>() <= 1e-6 * dt_ + 1e-9,
+            "iN-NMF: matrix activations need a regular frame grid (use model.activations: implicit)");
+  } else {
+    duration_ = std::max(t[-1].item<double>(), 1e-9);
+  }
+  reset();
+}
+
+void ImplicitNMFImpl::reset() {
+  const int64_t K = options.rank();
+  const bool sep = options.separate_networks();
+  auto make = [&](nn::ImplicitMLPOptions o) {
+    torch::nn::ModuleList list;
+    o.in_features(1).out_features(sep ? 1 : K);
+    for (int64_t k = 0; k < (sep ? K : 1); ++k) list->push_back(nn::ImplicitMLP(o));
+    return list;
+  };
+  W_nets = register_module("W_net", make(options.w_net()));
+  if (options.fixed_dictionary())
+    for (auto& p : W_nets->parameters()) p.set_requires_grad(false);
+  if (options.activations() == "implicit") {
+    H_nets = register_module("H_net", make(options.h_net()));
+    if (options.fixed_activations())
+      for (auto& p : H_nets->parameters()) p.set_requires_grad(false);
+  } else {
+    H_ = register_parameter("H", inverse_softplus(torch::ones({K, times_.size(0)}, torch::kFloat64)),
+                            !options.fixed_activations());
+  }
+  frequencies_ = register_buffer("frequencies", frequencies_);
+  times_ = register_buffer("times", times_);
+  scale_ = register_buffer("scale", torch::ones({}, torch::kFloat64));
+}
+
+torch::Tensor ImplicitNMFImpl::frequency_coordinate(const torch::Tensor& f) const {
+  return (f / options.sample_rate() - 0.5).unsqueeze(1);
+}
+
+void ImplicitNMFImpl::check_frequencies(const torch::Tensor& f, const std::string& what) const {
+  const double nyquist = options.sample_rate() / 2;
+  const double lo = f.min().item<double>(), hi = f.max().item<double>();
+  const double slack = 1e-6 * nyquist;  // float32 rounding of the Nyquist bin
+  require(lo >= -slack && hi <= nyquist + slack,
+          "iN-NMF: " + what + " spans [" + num(lo) + ", " + num(hi) + "] Hz, outside [0, " + num(nyquist) +
+              "] Hz, the coordinate range of this model (sample rate " + num(options.sample_rate()) + " Hz)");
+  const double tol = 1e-3 * (f_hi_ - f_lo_) + slack;
+  if ((lo < f_lo_ - tol || hi > f_hi_ + tol) && !warned_range_) {
+    warned_range_ = true;
+    std::fprintf(stderr, "factorch: warning: iN-NMF: %s spans [%g, %g] Hz beyond the dictionary's training range "
+                 "[%g, %g] Hz: W is extrapolated there\n", what.c_str(), lo, hi, f_lo_, f_hi_);
+  }
+}
+
+torch::Tensor ImplicitNMFImpl::evaluate(torch::nn::ModuleList& nets, const torch::Tensor& u) {
+  std::vector<torch::Tensor> outs;
+  for (const auto& net : *nets) outs.push_back(net->as<nn::ImplicitMLP>()->forward(u));
+  return outs.size() == 1 ? outs[0] : torch::cat(outs, 1);
+}
+
+torch::Tensor ImplicitNMFImpl::dictionary(const torch::Tensor& frequencies) {
+  require(frequencies.dim() == 1, "iN-NMF: dictionary() needs a vector of frequencies in Hz");
+  check_frequencies(frequencies, "the requested frequencies");
+  const auto opts = frequencies_.options();
+  return evaluate(W_nets, frequency_coordinate(frequencies.to(opts)));
+}
+
+torch::Tensor ImplicitNMFImpl::frame_index(const torch::Tensor& t) const {
+  return torch::round((t - t0_) / dt_).to(torch::kLong).clamp_(0, times_.size(0) - 1);
+}
+
+torch::Tensor ImplicitNMFImpl::activations(const torch::Tensor& times) {
+  require(times.dim() == 1, "iN-NMF: activations() needs a vector of times in s");
+  const torch::Tensor t = times.to(frequencies_.options());
+  if (options.activations() == "matrix") {
+    const torch::Tensor idx = frame_index(t);
+    const torch::Tensor off = (t - (t0_ + dt_ * idx.to(t.scalar_type()))).abs().max();
+    require(off.item<double>() <= 1e-3 * dt_, "iN-NMF: times must lie on the frame grid t0 + n·dt (t0 = " + num(t0_) +
+                                                  " s, dt = " + num(dt_) + " s, " + std::to_string(times_.size(0)) + " frames)");
+    return torch::softplus(H_).index_select(1, idx);
+  }
+  return (scale_ * evaluate(H_nets, (t / duration_ - 0.5).unsqueeze(1))).t();
+}
+
+torch::Tensor ImplicitNMFImpl::predict(const torch::Tensor& samples) {
+  const torch::Tensor t = samples.select(1, 0), f = samples.select(1, 1);
+  // W on the distinct frequencies of the batch: the training grid when the batch lies on it.
+  torch::Tensor W_rows;
+  if (torch::Tensor idx = grid_index(frequencies_, f); idx.defined()) {
+    W_rows = evaluate(W_nets, frequency_coordinate(frequencies_)).index_select(0, idx);
+  } else {
+    auto [uniq, inverse, counts] = torch::_unique2(f, /*sorted=*/true, /*return_inverse=*/true);
+    W_rows = evaluate(W_nets, frequency_coordinate(uniq)).index_select(0, inverse.flatten());
+  }
+  torch::Tensor H_rows;
+  if (options.activations() == "matrix") {
+    H_rows = torch::softplus(H_).t().index_select(0, frame_index(t));
+  } else {
+    auto u = [&](const torch::Tensor& x) { return (x / duration_ - 0.5).unsqueeze(1); };
+    if (torch::Tensor idx = grid_index(times_, t); idx.defined()) {
+      H_rows = evaluate(H_nets, u(times_)).index_select(0, idx);
+    } else {
+      auto [uniq, inverse, counts] = torch::_unique2(t, true, true);
+      H_rows = evaluate(H_nets, u(uniq)).index_select(0, inverse.flatten());
+    }
+    H_rows = H_rows * scale_;
+  }
+  return (W_rows * H_rows).sum(1);
+}
+
+torch::Tensor ImplicitNMFImpl::reconstruct() { return torch::mm(dictionary(frequencies_), activations(times_)); }
+
+torch::Tensor ImplicitNMFImpl::loss(const TrainingData& data) {
+  torch::Tensor mask = data.mask.defined() ? data.mask.reshape({-1}) : data.mask;
+  return divergence_.value(data.X.select(1, 2), predict(data.X), mask);
+}
+
+void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor X = data.X.to(frequencies_.options());
+  const double target = X.select(1, 2).mean().item<double>();
+  require(target > 0, "iN-NMF: the data values are all zero");
+  if (options.activations() == "matrix") {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const torch::Tensor R = at::rand({options.rank(), times_.size(0)}, gen, torch::kFloat64).add_(0.5).to(H_.options());
+    H_.copy_(inverse_softplus(R));
+    const double current = predict(X).mean().item<double>();
+    H_.copy_(inverse_softplus(R * (target / std::max(current, 1e-30))));
+  } else {
+    scale_.fill_(1.0);
+    scale_.fill_(target / std::max(predict(X).mean().item<double>(), 1e-30));
+  }
+}
+
+void ImplicitNMFImpl::check_data(const TrainingData& data) const {
+  const torch::Tensor& X = data.X;
+  require(X.defined() && X.dim() == 2 && X.size(1) == 3,
+          "iN-NMF data must be S×3 rows (time s, frequency Hz, value), got " + (X.defined() ? shape_string(X) : "nothing"));
+  require(X.size(0) >= 1, "iN-NMF data has no samples");
+  const torch::Tensor finite = X.slice(1, 0, 2).isfinite().all(1);
+  if (!finite.all().item<bool>()) {
+    const int64_t row = (~finite).nonzero()[0][0].item<int64_t>();
+    throw Error("iN-NMF data: row " + std::to_string(row) + " has a non-finite time or frequency");
+  }
+  divergence_.check_data(X.select(1, 2), "iN-NMF data values (column 3)");
+  const torch::Tensor t = X.select(1, 0).to(torch::kFloat64), f = X.select(1, 1).to(torch::kFloat64);
+  check_frequencies(f, "the data's frequencies");
+  if (options.activations() == "matrix") {
+    const torch::Tensor n = torch::round((t - t0_) / dt_);
+    const torch::Tensor off = (t - (t0_ + dt_ * n)).abs() > 1e-3 * dt_;
+    const torch::Tensor outside = (n < 0) | (n > times_.size(0) - 1) | off;
+    if (outside.any().item<bool>()) {
+      const int64_t row = outside.nonzero()[0][0].item<int64_t>();
+      throw Error("iN-NMF data: time " + num(t[row].item<double>()) + " s (row " + std::to_string(row) +
+                  ") is not on the model's frame grid t0 + n·dt (t0 = " + num(t0_) + " s, dt = " + num(dt_) + " s, " +
+                  std::to_string(times_.size(0)) + " frames); irregular times need model.activations: implicit");
+    }
+  }
+  if (data.mask.defined())
+    require(data.mask.numel() == X.size(0), "iN-NMF mask has " + std::to_string(data.mask.numel()) +
+                                                " weights but the data has " + std::to_string(X.size(0)) + " samples");
+}
+
+torch::Tensor ImplicitNMFImpl::coordinates() const {
+  return torch::tensor({options.sample_rate(), f_lo_, f_hi_, duration_}, torch::kFloat64);
+}
+
+NamedTensors ImplicitNMFImpl::factors() {
+  torch::NoGradGuard no_grad;
+  NamedTensors out;
+  out.insert("W", dictionary(frequencies_).detach());
+  out.insert("H", activations(times_).detach());
+  // softplus⁻¹(H) is not bitwise invertible: the raw parameter makes a reload exact.
+  if (H_.defined()) out.insert("H_raw", H_.detach().clone());
+  out.insert("frequencies", frequencies_.detach().clone());
+  out.insert("times", times_.detach().clone());
+  out.insert("coordinates", coordinates());
+  out.insert("scale", scale_.detach().clone());
+  for (const auto& p : W_nets->named_parameters(true)) out.insert("W_net." + p.key(), p.value().detach());
+  for (const auto& b : W_nets->named_buffers(true)) out.insert("W_net." + b.key(), b.value().detach());
+  if (H_nets) {
+    for (const auto& p : H_nets->named_parameters(true)) out.insert("H_net." + p.key(), p.value().detach());
+    for (const auto& b : H_nets->named_buffers(true)) out.insert("H_net." + b.key(), b.value().detach());
+  }
+  return out;
+}
+
+void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
+  torch::NoGradGuard no_grad;
+  require(value.defined() && value.isfinite().all().item<bool>(), "iN-NMF factor " + name + " must be finite");
+  if (name == "W" || name == "frequencies" || name == "times" || (name == "H" && !H_.defined())) return;
+  if (name == "coordinates") {
+    require(value.numel() == 4, "iN-NMF factor coordinates must have 4 entries, got " + std::to_string(value.numel()));
+    const torch::Tensor c = value.to(torch::kFloat64).cpu().flatten();
+    require(c[0].item<double>() > 0 && c[3].item<double>() > 0, "iN-NMF coordinates must be positive");
+    options.sample_rate(c[0].item<double>());
+    f_lo_ = c[1].item<double>();
+    f_hi_ = c[2].item<double>();
+    if (options.activations() == "implicit") duration_ = c[3].item<double>();
+    warned_range_ = false;
+    return;
+  }
+  torch::Tensor target;
+  if (name == "H" || name == "H_raw") {
+    require(H_.defined(), "iN-NMF factor " + name + " exists only with model.activations: matrix");
+    require(value.sizes() == H_.sizes(), name + " is " + shape_string(value) + " but the model needs " + shape_string(H_));
+    const torch::Tensor v = value.to(H_.options());
+    if (name == "H_raw") {
+      H_.copy_(v);
+      return;
+    }
+    require((value >= 0).all().item<bool>(), "H must be nonnegative");
+    // Keep an exact H_raw set before (a factors.pt holds both) instead of its rounded inverse.
+    if (!torch::equal(torch::softplus(H_), v)) H_.copy_(inverse_softplus(v));
+    return;
+  }
+  if (name == "scale") {
+    require(value.numel() == 1 && value.item<double>() > 0, "iN-NMF scale must be one positive number");
+    scale_.fill_(value.item<double>());
+    return;
+  }
+  for (auto* dict : {&W_nets, &H_nets}) {
+    if (!*dict) continue;
+    const std::string prefix = dict == &W_nets ? "W_net." : "H_net.";
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string key = name.substr(prefix.size());
+    auto params = (*dict)->named_parameters(true);
+    auto buffers = (*dict)->named_buffers(true);
+    if (auto* p = params.find(key)) target = *p;
+    else if (auto* b = buffers.find(key)) target = *b;
+  }
+  require(target.defined(), "iN-NMF has no factor '" + name + "' (W_net.*, H_net.*, H, scale, coordinates)");
+  require(value.sizes() == target.sizes(), name + " is " + shape_string(value) + " but the model needs " +
+                                               shape_string(target) + " (different network options?)");
+  target.copy_(value.to(target.options()));
+}
+
+void ImplicitNMFImpl::load_dictionary(const NamedTensors& source, const std::string& path) {
+  int64_t found = 0;
+  for (const auto& p : W_nets->named_parameters(true)) {
+    const torch::Tensor* v = source.find("W_net." + p.key());
+    require(v != nullptr, path + ": has no dictionary weight W_net." + p.key() +
+                              " (rank, network width/depth/features and separate_networks must match the run that learnt it)");
+    try {
+      set_factor("W_net." + p.key(), *v);
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+    ++found;
+  }
+  for (const auto& b : W_nets->named_buffers(true)) {
+    const torch::Tensor* v = source.find("W_net." + b.key());
+    require(v != nullptr, path + ": has no dictionary buffer W_net." + b.key());
+    set_factor("W_net." + b.key(), *v);
+  }
+  const torch::Tensor* c = source.find("coordinates");
+  require(c != nullptr, path + ": has no 'coordinates' (not an iN-NMF factors file?)");
+  const double duration = duration_;
+  set_factor("coordinates", *c);
+  duration_ = duration;  // time coordinates belong to the new data, not to the dictionary's
+  require(found > 0, path + ": no dictionary weights loaded");
+}
+
+void ImplicitNMFImpl::pretty_print(std::ostream& stream) const {
+  stream << "factorch::ImplicitNMF(K=" << options.rank() << ", fs=" << options.sample_rate()
+         << " Hz, F=" << frequencies_.size(0) << ", N=" << times_.size(0) << ", activations=" << options.activations()
+         << ", divergence=" << divergence_.name() << (options.separate_networks() ? ", one network per component" : "")
+         << (options.fixed_dictionary() ? ", fixed dictionary" : "") << ")";
+}
+
+}  // namespace factorch
