@@ -34,5 +34,6 @@ const ModelEntry& model_entry(const std::string& name);
 // Entries of the built-in models (each defined next to its model).
 ModelEntry nmf_entry();
 ModelEntry innmf_entry();
+ModelEntry tlnmf_entry();
 
 }  // namespace factorch

@@ -3,5 +3,6 @@
 // Each prints a table with ratios against a reference measured in the same run.
 namespace factorch::bench {
 int bench_nmf(int argc, char** argv);     // MU iteration time vs naive MU and scikit-learn
-int bench_signal(int argc, char** argv);  // STFT/ISTFT, CQT, BSS eval vs torch::stft and mir_eval
+int bench_signal(int argc, char** argv);
+int bench_tlnmf(int argc, char** argv);   // TL-NMF MU iteration and Φ step times  // STFT/ISTFT, CQT, BSS eval vs torch::stft and mir_eval
 }  // namespace factorch::bench

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<std::string, std::function<int(int, char**)>>> benches = {
       {"nmf", factorch::bench::bench_nmf},
       {"signal", factorch::bench::bench_signal},
+      {"tlnmf", factorch::bench::bench_tlnmf},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help")) {
     std::printf("usage: factorch_bench NAME [options]\nbenchmarks:");

@@ -1,0 +1,73 @@
+#pragma once
+// Optimisation on the orthogonal group O(M) (TL-NMF's transform Φ, or any orthogonal factor).
+//
+// Every update here is a left multiplication Φ ← Q(μE)·Φ by an orthogonal Q built from a
+// skew-symmetric direction E (Eᵀ = −E) and a step μ; Q(μE) = I + μE + O(μ²) for every kind, so
+// the directional derivative of J(Q(μE)Φ) at μ = 0 is ⟨Γ, E⟩ with Γ = ∇J·Φᵀ the *relative*
+// gradient, whatever the retraction:
+//   projected:   Q = polar(I + μE)          (nearest orthogonal matrix, by SVD: U·Vᵀ)
+//   cayley:      Q = (I − μ/2·E)⁻¹(I + μ/2·E)
+//   exponential: Q = expm(μE)
+// Steepest descent is E = −skew(Γ); the preconditioned (quasi-Newton) direction divides it
+// entrywise by a diagonal Hessian approximation clipped from below (precondition()).
+// A plain Riemannian step is badly conditioned on TL-NMF problems (see DESIGN.md): the
+// preconditioned direction is what makes the step size 1 meaningful.
+#include <functional>
+#include <string>
+
+#include <torch/types.h>
+
+namespace factorch::orthogonal {
+
+enum class Retraction { Projected, Cayley, Exponential };
+
+/// "projected" (alias "polar") | "cayley" | "qn" (alias "expm", "exponential"); else factorch::Error.
+Retraction retraction_from_name(const std::string& name);
+std::string retraction_name(Retraction r);
+
+/// ½(A − Aᵀ).
+torch::Tensor skew(const torch::Tensor& A);
+
+/// Nearest orthogonal matrix in Frobenius norm, U·Vᵀ from the SVD A = U·S·Vᵀ (A square).
+torch::Tensor polar(const torch::Tensor& A);
+
+/// The orthogonal Q(step·E) of the chosen retraction (E skew-symmetric, square).
+torch::Tensor retraction_matrix(const torch::Tensor& E, double step, Retraction kind);
+
+/// ‖Φ·Φᵀ − I‖_F (computed in the dtype of Φ).
+double orthogonality_error(const torch::Tensor& Phi);
+
+/// Throws factorch::Error "<what> is not orthogonal (‖ΦΦᵀ − I‖_F = x > tol)" or on a non-square matrix.
+void require_orthogonal(const torch::Tensor& Phi, double tol, const std::string& what);
+
+/// Uniformly (Haar) distributed random orthogonal M×M matrix: QR of a Gaussian matrix with
+/// the signs of R's diagonal moved into Q. Deterministic for a seed.
+torch::Tensor random_orthogonal(int64_t M, uint64_t seed, const torch::TensorOptions& options = torch::kFloat64);
+
+/// Quasi-Newton direction E = −G ⊘ max(H, floor): G skew, H symmetric positive (a diagonal
+/// Hessian approximation in the skew coordinates). The result is skew-symmetric.
+torch::Tensor precondition(const torch::Tensor& G, const torch::Tensor& H, double floor);
+
+struct ArmijoOptions {
+  double initial_step = 1.0;  ///< first μ tried
+  double shrink = 0.5;        ///< μ ← shrink·μ after a rejected trial
+  double c1 = 1e-4;           ///< sufficient decrease: J(μ) ≤ J(0) + c1·μ·slope
+  int max_tries = 30;         ///< trials before giving up (the point is then left unchanged)
+};
+
+struct ArmijoResult {
+  bool accepted = false;
+  double step = 0.0;    ///< accepted μ (0 if none)
+  double value = 0.0;   ///< J at the accepted point (J(0) if none)
+  double f0 = 0.0;      ///< J(0)
+  double slope = 0.0;   ///< directional derivative at μ = 0 (must be < 0)
+  int tries = 0;
+};
+
+/// Backtracking on μ: value(μ) is J at the trial point for step μ (the caller keeps whatever
+/// it needs from the last call, e.g. the trial Φ). A non-negative slope or a non-finite
+/// trial value are rejections, never accepted.
+ArmijoResult armijo_backtracking(double f0, double slope, const std::function<double(double)>& value,
+                                 const ArmijoOptions& options = {});
+
+}  // namespace factorch::orthogonal

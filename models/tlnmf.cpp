@@ -1,0 +1,387 @@
+#include "models/tlnmf.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ostream>
+
+#include "factorch/error.h"
+#include "factorch/multiplicative.h"
+#include "factorch/signal/dct.h"
+#include "factorch/signal/wiener.h"
+
+namespace factorch {
+
+namespace {
+std::string shape_string(const torch::Tensor& t) {
+  std::string s;
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
+  return s;
+}
+}  // namespace
+
+TLNMFImpl::TLNMFImpl(const TLNMFOptions& o)
+    : options(o), divergence_(0.0, o.eps()), retraction_(orthogonal::retraction_from_name(o.phi_update())) {
+  require(o.frame_length() > 0 && o.n_frames() > 0, "TL-NMF needs a nonempty frame matrix");
+  require(o.rank() > 0, "model.rank must be a positive integer, got " + std::to_string(o.rank()));
+  require(o.objective() == "is" || o.objective() == "gcm", "model.objective must be is or gcm, got '" + o.objective() + "'");
+  require(o.eps() >= 0 && o.lambda() >= 0 && o.hessian_floor() > 0, "TL-NMF: eps, lambda must be >= 0 and hessian_floor > 0");
+  require(o.phi_steps() >= 0, "model.phi_steps must be >= 0");
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  Phi_ = register_parameter("Phi", signal::dct2_matrix(o.frame_length(), opts), o.learn_phi());
+  W_ = register_parameter("W", torch::full({o.frame_length(), o.rank()}, 1.0 / o.frame_length(), opts));
+  H_ = register_parameter("H", torch::ones({o.rank(), o.n_frames()}, opts));
+}
+
+torch::Tensor TLNMFImpl::frames3(const torch::Tensor& X) { return X.dim() == 2 ? X.unsqueeze(0) : X; }
+
+void TLNMFImpl::init(const TrainingData& data, const std::string& phi_init, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  const int64_t M = options.frame_length();
+  if (phi_init == "dct") {
+    Phi_.copy_(signal::dct2_matrix(M, Phi_.options()));
+  } else if (phi_init == "random") {
+    Phi_.copy_(orthogonal::random_orthogonal(M, seed + 7919, Phi_.options()));
+  } else {
+    throw Error("model.phi_init must be dct, random or a .npy file, got '" + phi_init + "'");
+  }
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const auto cpu = torch::TensorOptions().dtype(torch::kFloat64);
+  torch::Tensor H0 = at::randn({options.rank(), options.n_frames()}, gen, cpu).abs_().add_(1.0);
+  if (!supervised()) {
+    torch::Tensor W0 = at::randn({M, options.rank()}, gen, cpu).abs_().add_(1.0);
+    W_.copy_(W0 / W0.sum(0, true));
+  }
+  // Scale H to the data so that the first MU steps start near the right level.
+  const torch::Tensor Y = frames3(data.X).to(Phi_.options());
+  const double meanV = torch::matmul(Phi_, Y).pow(2).mean().item<double>();
+  const double meanVhat = torch::mm(W(), H0.to(H_.options())).mean().item<double>();
+  if (meanV > 0 && meanVhat > 0) H0.mul_(meanV / meanVhat);
+  H_.copy_(H0);
+  next_step_ = 0.0;
+  warm_up(data, options.warmup());
+}
+
+void TLNMFImpl::warm_up(const TrainingData& data, int64_t sweeps) {
+  for (int64_t i = 0; i < sweeps; ++i) update_nmf(data);
+}
+
+void TLNMFImpl::set_reference(const torch::Tensor& Yref, const std::vector<int64_t>& sizes) {
+  require(Yref.dim() == 2 && Yref.size(0) == options.frame_length(),
+          "reference frames are " + shape_string(Yref) + " but the frame length is " + std::to_string(options.frame_length()));
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    require(s > 0, "every source needs at least one reference frame");
+    total += s;
+  }
+  require(total == Yref.size(1), "reference sizes add up to " + std::to_string(total) + " but there are " +
+                                     std::to_string(Yref.size(1)) + " reference frames");
+  require(total == options.rank(), "supervised TL-NMF: rank must equal the number of reference frames (" +
+                                       std::to_string(total) + "), got " + std::to_string(options.rank()));
+  Yref_ = register_buffer("Yref", Yref.to(Phi_.options()).clone());
+  W_.set_requires_grad(false);  // W = |ΦY_ref|² is computed, not learnt
+  ref_sizes_ = sizes;
+}
+
+torch::Tensor TLNMFImpl::W() const { return supervised() ? torch::mm(Phi_, Yref_).pow(2) : W_; }
+
+torch::Tensor TLNMFImpl::reconstruct() { return torch::mm(W(), H_); }
+
+// Objective from V = mean_r (ΦY_r)², V̂ = WH and H (differentiable if the inputs are).
+static torch::Tensor objective_terms(const TLNMFOptions& o, const BetaDivergence& div, const torch::Tensor& V,
+                                     const torch::Tensor& Vhat, const torch::Tensor& H,
+                                     const std::vector<int64_t>& ref_sizes) {
+  torch::Tensor J;
+  if (o.objective() == "gcm") {
+    const torch::Tensor Ve = Vhat + o.eps();
+    J = 0.5 * ((V + o.eps()) / Ve + torch::log(Ve)).sum();
+  } else {
+    J = div.value(V, Vhat);
+  }
+  if (o.lambda() > 0) {
+    const double M = static_cast<double>(o.frame_length());
+    if (ref_sizes.empty()) {
+      J = J + (o.lambda() * M / static_cast<double>(o.rank())) * H.sum();
+    } else {
+      int64_t off = 0;
+      for (int64_t n : ref_sizes) {
+        J = J + (o.lambda() * M / static_cast<double>(n)) * H.narrow(0, off, n).sum();
+        off += n;
+      }
+    }
+  }
+  return J;
+}
+
+torch::Tensor TLNMFImpl::loss(const TrainingData& data) {
+  const torch::Tensor X = torch::matmul(Phi_, frames3(data.X));
+  const torch::Tensor V = X.pow(2).mean(0);
+  return objective_terms(options, divergence_, V, torch::mm(W(), H_), H_, ref_sizes_);
+}
+
+double TLNMFImpl::objective_of(const torch::Tensor& V, const torch::Tensor& Vhat) const {
+  return objective_terms(options, divergence_, V, Vhat, H_, ref_sizes_).item<double>();
+}
+
+double TLNMFImpl::objective(const TrainingData& data) {
+  torch::NoGradGuard no_grad;
+  return loss(data).item<double>();
+}
+
+void TLNMFImpl::update_nmf(const TrainingData& data) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor V = torch::matmul(Phi_, frames3(data.X)).pow(2).mean(0);
+  // gcm = ½·D_IS + const in (W, H): the penalty weighs twice as much relative to D_IS.
+  const double scale = options.objective() == "gcm" ? 2.0 : 1.0;
+  const double M = static_cast<double>(options.frame_length());
+  if (!supervised()) {
+    const FactorPenalty ph{scale * options.lambda() * M / static_cast<double>(options.rank()), 0.0};
+    multiplicative_update_(H_, MultilinearTerm{W_, {}, {}}, V, divergence_, ph);
+    multiplicative_update_(W_, MultilinearTerm{{}, H_, {}}, V, divergence_);
+    normalise();
+    return;
+  }
+  // Supervised: block-coordinate MM over the sources' activation blocks (each its own λ·M/N_s).
+  const torch::Tensor Wref = W();
+  int64_t off = 0;
+  for (int64_t n : ref_sizes_) {
+    torch::Tensor Hs = H_.narrow(0, off, n);
+    const torch::Tensor Ws = Wref.narrow(1, off, n);
+    const torch::Tensor rest = torch::mm(Wref, H_) - torch::mm(Ws, Hs);
+    multiplicative_update_(Hs, MultilinearTerm{Ws, {}, rest.clamp_min_(0.0)}, V, divergence_,
+                           FactorPenalty{scale * options.lambda() * M / static_cast<double>(n), 0.0});
+    off += n;
+  }
+}
+
+int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
+  if (!options.learn_phi() || steps <= 0) return 0;
+  torch::NoGradGuard no_grad;
+  const torch::Tensor Y = frames3(data.X).to(Phi_.options());
+  const double R = static_cast<double>(Y.size(0));
+  const double eps = options.eps();
+  const bool gcm = options.objective() == "gcm";
+  const double c = gcm ? 0.5 : 1.0;  // J = c·Σ (V+ε)/(V̂+ε) + (terms without V in gcm)
+  torch::Tensor X = torch::matmul(Phi_, Y);
+  torch::Tensor V = X.pow(2).mean(0);
+  torch::Tensor Xref = supervised() ? torch::mm(Phi_, Yref_) : torch::Tensor();
+  torch::Tensor Vhat = supervised() ? torch::mm(Xref.pow(2), H_) : torch::mm(W_, H_);
+  double f = objective_of(V, Vhat);
+  orthogonal::ArmijoOptions ao{options.armijo_step(), options.armijo_shrink(), options.armijo_c1(),
+                               static_cast<int>(options.armijo_tries())};
+  const double max_step = options.armijo_step() * std::max(1.0, options.armijo_growth_cap());
+  const double floor = options.hessian_floor() * static_cast<double>(options.n_frames());
+  int accepted = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    const torch::Tensor Sinv = (Vhat + eps).reciprocal();
+    // ∂J/∂V, then the relative gradient Γ = ∇_Φ J · Φᵀ = (2/R)·Σ_r (∂J/∂V ⊙ X_r) X_rᵀ (+ reference term).
+    torch::Tensor dV = c * Sinv;
+    if (!gcm) dV = dV - (V + eps).reciprocal();
+    torch::Tensor Gamma = torch::matmul(X * dV, X.transpose(1, 2)).sum(0).mul_(2.0 / R);
+    if (supervised()) {
+      const torch::Tensor dVhat = c * (Sinv - (V + eps) * Sinv.pow(2));
+      Gamma.add_(torch::mm(Xref * torch::mm(dVhat, H_.t()), Xref.t()), 2.0);
+    }
+    const torch::Tensor G = orthogonal::skew(Gamma);
+    torch::Tensor E;
+    if (options.precondition()) {
+      const torch::Tensor h = torch::mm(c * Sinv, V.t());  // ∂²J/∂a_ij² ≈ (PVᵀ + VPᵀ)_ij, P = c/(V̂+ε)
+      E = orthogonal::precondition(G, h + h.t(), floor);
+    } else {
+      E = -G;
+    }
+    const double slope = (G * E).sum().item<double>();  // ⟨Γ, E⟩ = ⟨skew Γ, E⟩ for skew E
+    torch::Tensor Q, Xt, Vt, Xref_t, Vhat_t;
+    auto trial = [&](double mu) {
+      Q = orthogonal::retraction_matrix(E, mu, retraction_);
+      Xt = torch::matmul(Q, X);
+      Vt = Xt.pow(2).mean(0);
+      if (supervised()) {
+        Xref_t = torch::mm(Q, Xref);
+        Vhat_t = torch::mm(Xref_t.pow(2), H_);
+      } else {
+        Vhat_t = Vhat;
+      }
+      return objective_of(Vt, Vhat_t);
+    };
+    if (options.armijo_adaptive()) ao.initial_step = next_step_ > 0 ? next_step_ : options.armijo_step();
+    const orthogonal::ArmijoResult r = orthogonal::armijo_backtracking(f, slope, trial, ao);
+    if (record_) phi_log_.push_back({r.f0, r.value, r.step, r.slope, ao.c1, r.accepted, r.tries});
+    if (!r.accepted) {
+      next_step_ = 0.0;  // restart from armijo_step next time
+      break;
+    }
+    if (options.armijo_adaptive()) next_step_ = std::min(max_step, r.tries == 1 ? 2.0 * r.step : r.step);
+    ++accepted;
+    Phi_.copy_(torch::mm(Q, Phi_));
+    X = Xt;
+    V = Vt;
+    if (supervised()) Xref = Xref_t;
+    Vhat = Vhat_t;
+    f = r.value;
+  }
+  return accepted;
+}
+
+void TLNMFImpl::mu_step(const TrainingData& data) {
+  update_nmf(data);
+  update_phi(data, options.phi_steps());
+  // Products of orthogonal matrices drift in float32: re-project once per sweep there.
+  if (options.learn_phi() && Phi_.scalar_type() != torch::kFloat64) {
+    torch::NoGradGuard no_grad;
+    Phi_.copy_(orthogonal::polar(Phi_));
+  }
+}
+
+void TLNMFImpl::normalise() {
+  if (supervised()) return;
+  torch::NoGradGuard no_grad;
+  const torch::Tensor norms = W_.sum(0, true).clamp_min_(BetaDivergence::tiny(W_.scalar_type()));
+  W_.div_(norms);
+  H_.mul_(norms.t());
+}
+
+void TLNMFImpl::project() {
+  torch::NoGradGuard no_grad;
+  if (options.learn_phi()) Phi_.copy_(orthogonal::polar(Phi_));
+  W_.clamp_min_(options.floor());
+  H_.clamp_min_(options.floor());
+}
+
+torch::Tensor TLNMFImpl::phi_gradient(const TrainingData& data) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor Y = frames3(data.X).to(Phi_.options());
+  const double R = static_cast<double>(Y.size(0));
+  const double eps = options.eps();
+  const bool gcm = options.objective() == "gcm";
+  const double c = gcm ? 0.5 : 1.0;
+  const torch::Tensor X = torch::matmul(Phi_, Y);
+  const torch::Tensor V = X.pow(2).mean(0);
+  const torch::Tensor Vhat = torch::mm(W(), H_);
+  const torch::Tensor Sinv = (Vhat + eps).reciprocal();
+  torch::Tensor dV = c * Sinv;
+  if (!gcm) dV = dV - (V + eps).reciprocal();
+  // ∇ = (2/R)·Σ_r (∂J/∂V ⊙ ΦY_r) Y_rᵀ  (the ICASSP paper's 2(Δ∘X)Yᵀ for R = 1, IS)
+  torch::Tensor G = torch::matmul(X * dV, Y.transpose(1, 2)).sum(0).mul_(2.0 / R);
+  if (supervised()) {
+    const torch::Tensor dVhat = c * (Sinv - (V + eps) * Sinv.pow(2));
+    G.add_(torch::mm(torch::mm(Phi_, Yref_) * torch::mm(dVhat, H_.t()), Yref_.t()), 2.0);
+  }
+  return G;
+}
+
+void TLNMFImpl::check_data(const TrainingData& data) const {
+  const torch::Tensor& X = data.X;
+  require(X.dim() == 2 || X.dim() == 3,
+          "TL-NMF data must be frames M×N or R×M×N, got " + std::to_string(X.dim()) + " dimensions");
+  const int64_t M = options.frame_length();
+  require(X.size(-2) == M, "frame length of the data is " + std::to_string(X.size(-2)) + " but Phi is " +
+                               std::to_string(M) + "x" + std::to_string(M) + " (data " + shape_string(X) + ")");
+  require(X.size(-1) == options.n_frames(), "data has " + std::to_string(X.size(-1)) +
+                                                " frames but the model was built for " + std::to_string(options.n_frames()));
+  require(supervised() || options.rank() <= M, "model.rank K = " + std::to_string(options.rank()) +
+                                                   " exceeds the frame length M = " + std::to_string(M));
+  require(!data.mask.defined(), "TL-NMF does not take a data mask");
+  require(X.isfinite().all().item<bool>(), "TL-NMF data has NaN or Inf samples");
+  if (options.eps() == 0) {
+    const torch::Tensor energy = frames3(X).pow(2).sum(torch::IntArrayRef{0, 1});
+    const auto zero = (energy == 0).nonzero();
+    require(zero.numel() == 0, "frame " + (zero.numel() ? std::to_string(zero[0].item<int64_t>()) : std::string()) +
+                                   " has zero energy: the " + options.objective() +
+                                   " objective is undefined there with model.eps = 0 (set model.eps > 0, e.g. 5e-7)");
+  }
+}
+
+torch::Tensor TLNMFImpl::sorted_rows() const {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor energy = torch::mm(W(), H_).sum(1);
+  return torch::argsort(energy, /*dim=*/0, /*descending=*/true);
+}
+
+NamedTensors TLNMFImpl::factors() {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor order = sorted_rows();
+  torch::Tensor Phi = Phi_.detach().index_select(0, order).clone();
+  // Sign: the first entry of each row that is clearly nonzero (> 1e-6·max) is positive
+  // (the ICASSP paper fixes the first column; windowed frames make it ≈ 0, hence the threshold).
+  const torch::Tensor absPhi = Phi.abs();
+  const torch::Tensor big = absPhi > 1e-6 * std::get<0>(absPhi.max(1, true));
+  const torch::Tensor first = big.to(torch::kLong).argmax(1, true);
+  const torch::Tensor sign = torch::sign(Phi.gather(1, first));
+  Phi.mul_(torch::where(sign == 0, torch::ones_like(sign), sign));
+  NamedTensors out;
+  out.insert("Phi", Phi);
+  out.insert("W", W().detach().index_select(0, order).clone());
+  out.insert("H", H_.detach().clone());
+  return out;
+}
+
+void TLNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
+  torch::NoGradGuard no_grad;
+  if (name == "Phi") {
+    const int64_t M = options.frame_length();
+    require(value.dim() == 2 && value.size(0) == M && value.size(1) == M,
+            "Phi is " + shape_string(value) + " but the frame length is " + std::to_string(M));
+    orthogonal::require_orthogonal(value, 1e-6, "Phi");
+    Phi_.copy_(value.to(Phi_.options()));
+    return;
+  }
+  torch::Tensor* target = name == "W" && !supervised() ? &W_ : name == "H" ? &H_ : nullptr;
+  require(target != nullptr, "TL-NMF has no settable factor '" + name + "' (it has Phi, W, H; W is |Phi Yref|^2 when supervised)");
+  require(value.sizes() == target->sizes(), name + " is " + shape_string(value) + " but the model needs " + shape_string(*target));
+  require(value.isfinite().all().item<bool>() && (value >= 0).all().item<bool>(), name + " must be finite and nonnegative");
+  target->copy_(value.to(target->options()));
+}
+
+std::vector<torch::Tensor> TLNMFImpl::component_powers() {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor W = this->W();
+  std::vector<torch::Tensor> out;
+  if (supervised()) {
+    int64_t off = 0;
+    for (int64_t n : ref_sizes_) {
+      out.push_back(torch::mm(W.narrow(1, off, n), H_.narrow(0, off, n)));
+      off += n;
+    }
+  } else {
+    for (int64_t k = 0; k < options.rank(); ++k) out.push_back(torch::outer(W.select(1, k), H_.select(0, k)));
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> TLNMFImpl::separate_frames(const torch::Tensor& Y, const std::vector<int64_t>& mapping) {
+  torch::NoGradGuard no_grad;
+  require(Y.dim() == 2 && Y.size(0) == options.frame_length() && Y.size(1) == options.n_frames(),
+          "separate: frames are " + shape_string(Y) + ", expected " + std::to_string(options.frame_length()) + "x" +
+              std::to_string(options.n_frames()));
+  const std::vector<torch::Tensor> parts = component_powers();
+  const int64_t C = static_cast<int64_t>(parts.size());
+  std::vector<torch::Tensor> powers;
+  if (mapping.empty()) {
+    powers = parts;
+  } else {
+    require(static_cast<int64_t>(mapping.size()) == C, "component→source mapping has " + std::to_string(mapping.size()) +
+                                                           " entries for " + std::to_string(C) + " components");
+    int64_t S = 0;
+    for (int64_t s : mapping) {
+      require(s >= 0, "component→source mapping has a negative source index");
+      S = std::max(S, s + 1);
+    }
+    powers.assign(S, torch::zeros_like(parts[0]));
+    for (int64_t k = 0; k < C; ++k) powers[mapping[k]] = powers[mapping[k]] + parts[k];
+  }
+  const torch::Tensor coeffs = torch::mm(Phi_, Y.to(Phi_.options()));
+  const auto masked = signal::apply_masks(coeffs, signal::wiener_masks(powers));
+  std::vector<torch::Tensor> out;
+  for (const auto& m : masked) out.push_back(torch::mm(Phi_.t(), m));
+  return out;
+}
+
+void TLNMFImpl::pretty_print(std::ostream& stream) const {
+  stream << "factorch::TLNMF(M=" << options.frame_length() << ", N=" << options.n_frames() << ", K=" << options.rank()
+         << ", objective=" << options.objective() << ", eps=" << options.eps() << ", lambda=" << options.lambda()
+         << ", phi=" << (options.learn_phi() ? orthogonal::retraction_name(retraction_) : std::string("fixed"))
+         << (options.precondition() ? "+diag-hessian" : "") << ", phi_steps=" << options.phi_steps()
+         << (supervised() ? ", supervised" : "") << ")";
+}
+
+}  // namespace factorch

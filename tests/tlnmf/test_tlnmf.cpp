@@ -1,0 +1,240 @@
+// TL-NMF: Φ updates stay orthogonal and satisfy Armijo, analytic gradient = autograd = finite
+// differences, monotone objective for every update kind, separation on seeded toys, bad input.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "factorch/app/run.h"
+#include "factorch/config.h"
+#include "factorch/error.h"
+#include "factorch/io/npy.h"
+#include "factorch/orthogonal.h"
+#include "models/registry.h"
+#include "models/tlnmf.h"
+
+using namespace factorch;
+
+namespace {
+
+// A short version of the GCM paper's toy (M = 200 frames as the paper, shorter signal).
+std::string toy_yaml(const std::string& model_extra = "", const std::string& data_extra = "") {
+  return "model:\n  type: tlnmf\n  rank: 2\n  seed: 0\n" + model_extra +
+         "data:\n  length: 6000\n  realisations: 3\n  frame_length: 200\n" + data_extra +
+         "trainer:\n  max_iter: 120\n  tol: 1.0e-9\n  progress: never\n  threads: 1\n";
+}
+
+TrainingData small_data(uint64_t seed, int64_t R, int64_t M, int64_t N) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  TrainingData d;
+  d.X = at::randn({R, M, N}, gen, torch::TensorOptions().dtype(torch::kFloat64));
+  // Give the frames a low-rank variance structure (two "sources" with different spectra).
+  d.X.mul_(torch::linspace(0.2, 2.0, M, torch::kFloat64).view({1, M, 1}));
+  return d;
+}
+
+std::shared_ptr<TLNMFImpl> small_model(const TrainingData& d, int64_t K, const std::string& objective,
+                                       const std::string& update, uint64_t seed = 1) {
+  TLNMFOptions o(d.X.size(-2), d.X.size(-1), K);
+  o.objective(objective).phi_update(update).eps(1e-6);
+  auto m = std::make_shared<TLNMFImpl>(o);
+  m->init(d, "random", seed);
+  return m;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TEST(TLNMF, PhiUpdatesStayOrthogonalAndSatisfyArmijo) {
+  const TrainingData d = small_data(1, 2, 16, 24);
+  for (const std::string update : {"projected", "cayley", "qn"}) {
+    for (bool pre : {true, false}) {
+      auto m = small_model(d, 3, "gcm", update);
+      m->options.precondition(pre);
+      m->record_phi_steps(true);
+      m->update_nmf(d);
+      int accepted = 0;
+      // 100 Φ steps (re-fitting W, H every 10 so that the steps stay informative).
+      for (int block = 0; block < 10; ++block) {
+        accepted += m->update_phi(d, 10);
+        m->update_nmf(d);
+      }
+      EXPECT_LT(orthogonal::orthogonality_error(m->Phi()), 1e-10) << update;
+      EXPECT_GT(accepted, 50) << update << " precondition " << pre;
+      for (const PhiStepRecord& r : m->phi_log()) {
+        EXPECT_LT(r.slope, 0.0);
+        if (r.accepted) EXPECT_LE(r.f1, r.f0 + r.c1 * r.step * r.slope) << update;
+      }
+    }
+  }
+}
+
+TEST(TLNMF, PhiGradientMatchesAutogradAndFiniteDifferences) {
+  const TrainingData d = small_data(2, 2, 8, 10);
+  for (const std::string objective : {"gcm", "is"}) {
+    for (bool supervised : {false, true}) {
+      TLNMFOptions o(8, 10, supervised ? 6 : 3);
+      o.objective(objective).eps(1e-3).lambda(0.1);
+      auto m = std::make_shared<TLNMFImpl>(o);
+      if (supervised) m->set_reference(small_data(3, 1, 8, 6).X[0], {2, 4});
+      m->init(d, "random", 4);
+      {
+        torch::NoGradGuard ng;
+        m->H().mul_(torch::rand_like(m->H()) + 0.5);  // not at a fixed point
+      }
+      const torch::Tensor G = m->phi_gradient(d);
+      m->zero_grad();
+      m->loss(d).backward();
+      const torch::Tensor Ga = m->Phi().grad();
+      EXPECT_LT((G - Ga).abs().max().item<double>(), 1e-9 * (1 + Ga.abs().max().item<double>()))
+          << objective << (supervised ? " supervised" : "");
+      // Central difference along a random direction (Φ off the group is fine for the Euclidean gradient).
+      const torch::Tensor D = torch::randn({8, 8}, torch::kFloat64);
+      const double h = 1e-6;
+      const torch::Tensor Phi0 = m->Phi().detach().clone();
+      torch::NoGradGuard ng;
+      m->Phi().copy_(Phi0 + h * D);
+      const double jp = m->objective(d);
+      m->Phi().copy_(Phi0 - h * D);
+      const double jm = m->objective(d);
+      m->Phi().copy_(Phi0);
+      const double fd = (jp - jm) / (2 * h), an = (G * D).sum().item<double>();
+      EXPECT_NEAR(fd, an, 1e-5 * (1 + std::abs(an))) << objective << (supervised ? " supervised" : "");
+    }
+  }
+}
+
+TEST(TLNMF, ObjectiveNonIncreasingForEveryUpdateKind) {
+  const TrainingData d = small_data(5, 2, 20, 30);
+  for (const std::string objective : {"gcm", "is"}) {
+    for (const std::string update : {"projected", "cayley", "qn", "fixed"}) {
+      auto m = small_model(d, 3, objective, update == "fixed" ? "qn" : update, 7);
+      if (update == "fixed") m->options.learn_phi(false);
+      double prev = m->objective(d);
+      const double first = prev;
+      for (int it = 0; it < 30; ++it) {
+        m->mu_step(d);
+        const double j = m->objective(d);
+        EXPECT_LE(j, prev + 1e-10 * std::abs(prev)) << objective << "/" << update << " iteration " << it;
+        prev = j;
+      }
+      EXPECT_LT(prev, first) << objective << "/" << update;
+      EXPECT_LT(orthogonal::orthogonality_error(m->Phi()), 1e-10);
+    }
+  }
+}
+
+TEST(TLNMF, AutogradTrainerKeepsPhiOrthogonal) {
+  const TrainingData d = small_data(6, 1, 12, 20);
+  auto m = small_model(d, 2, "gcm", "qn");
+  TrainerOptions to;
+  to.kind("autograd").optimizer("adam").lr(1e-2).max_iter(40).tol(0);
+  const double j0 = m->objective(d);
+  const TrainResult r = make_trainer(to)->fit(m, d);
+  EXPECT_TRUE(r.ok) << r.stop_reason;
+  EXPECT_LT(r.objective, j0);
+  EXPECT_LT(orthogonal::orthogonality_error(m->Phi()), 1e-10);
+  EXPECT_GE(m->H().min().item<double>(), 0.0);
+}
+
+TEST(TLNMF, ToySeparationBeatsDctNmf) {
+  // Short toy (T = 6000, 3 realisations, M = 200, 120 iterations). Measured (Release, seed 0):
+  // TL-NMF 16.3 dB, DCT-NMF 9.0 dB (gap 7.3 dB). The paper's full toy (T = 15000, 10
+  // realisations) gives 32.4 vs 14.4 dB; ours, configs/tlnmf_toy.yaml, 24.3 vs 11.8 dB (gap
+  // 12.5 dB). The 10 dB gap needs the full toy or 20 Φ steps per iteration (short toy:
+  // 20.1 vs 9.0 dB, but 20 s), beyond a unit test's budget: we require 5 dB here.
+  const auto t0 = std::chrono::steady_clock::now();
+  const Config c = Config::parse(toy_yaml(), "toy");
+  const ModelEntry& e = model_entry("tlnmf");
+  const TrainingData data = e.load_data(c);
+  ASSERT_EQ(data.X.dim(), 3);
+  app::RunOptions ro;
+  ro.write_outputs = false;
+  ro.quiet = true;
+  auto tl = app::fit_model(c, e.build(c, data), data, ro, "");
+  const Config cb = Config::parse(toy_yaml("  learn_phi: false\n"), "toy-dct");
+  auto dct = app::fit_model(cb, e.build(cb, data), data, ro, "");
+  const TLNMFSignals sig = tlnmf_signals(c);
+  const SeparationScores s_tl = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(tl.model), sig);
+  const SeparationScores s_dct = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(dct.model), sig);
+  const double sdr_tl = s_tl.sdr.mean().item<double>(), sdr_dct = s_dct.sdr.mean().item<double>();
+  std::printf("toy: TL-NMF SDR %.2f dB, DCT-NMF SDR %.2f dB (%.1f s)\n", sdr_tl, sdr_dct, seconds_since(t0));
+  EXPECT_GE(sdr_tl - sdr_dct, 5.0);
+  // The learnt atoms of each component sit at the notes' fundamentals (±3 Hz).
+  auto m = std::dynamic_pointer_cast<TLNMFImpl>(tl.model);
+  const NamedTensors f = m->factors();
+  const auto hz = atom_peak_frequencies(f.find("Phi")->index_select(0, f.find("W")->argmax(0)), 5000.0);
+  ASSERT_EQ(hz.size(), 2u);
+  const double lo = std::min(hz[0], hz[1]), hi = std::max(hz[0], hz[1]);
+  EXPECT_NEAR(lo, 440.0, 3.0);
+  EXPECT_NEAR(hi, 466.16, 3.0);
+}
+
+TEST(TLNMF, SupervisedBeatsStftIsNmf) {
+  const Config c = Config::parse(
+      "model:\n  type: tlnmf\n  mode: supervised\n  objective: is\n  lambda: 0.0\n  baseline: false\n"
+      "data:\n  frequencies: [300.0, 317.0]\n  length: 4000\n  train_length: 3000\n  envelopes: paper\n"
+      "  frame_length: 100\n"
+      "trainer:\n  max_iter: 60\n  tol: 1.0e-9\n  progress: never\n",
+      "supervised");
+  const ModelEntry& e = model_entry("tlnmf");
+  const TrainingData data = e.load_data(c);
+  app::RunOptions ro;
+  ro.write_outputs = false;
+  ro.quiet = true;
+  auto run = app::fit_model(c, e.build(c, data), data, ro, "");
+  const TLNMFSignals sig = tlnmf_signals(c);
+  const SeparationScores tl = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(run.model), sig);
+  const SeparationScores is = supervised_stft_isnmf(c, sig);
+  const double a = tl.sdr.mean().item<double>(), b = is.sdr.mean().item<double>();
+  std::printf("supervised: TL-NMF SDR %.2f dB, STFT IS-NMF SDR %.2f dB\n", a, b);
+  // Measured (seed 0, IS objective as ICASSP Alg. 2, 20 warm-up sweeps of H): TL-NMF 8.08 dB,
+  // STFT IS-NMF 6.83 dB, the same model with Φ fixed to the DCT 7.43 dB. Without the warm-up
+  // (Φ steps against a random H) TL-NMF fell to 5.5 dB (IS) / 2.0 dB (GCM objective).
+  EXPECT_GT(a, b + 0.5);
+}
+
+TEST(TLNMF, BadInputGivesClearErrors) {
+  auto expect_error = [](const std::function<void()>& f, const std::string& needle) {
+    try {
+      f();
+      ADD_FAILURE() << "expected an error containing '" << needle << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  const TrainingData d = small_data(8, 1, 16, 12);
+  // Frame length ≠ Φ size.
+  expect_error([&] { small_model(d, 2, "gcm", "qn")->check_data(small_data(8, 1, 12, 12)); },
+               "frame length of the data is 12 but Phi is 16x16");
+  // K > M.
+  expect_error([&] { TLNMFImpl(TLNMFOptions(16, 12, 20)).check_data(d); }, "exceeds the frame length M = 16");
+  // (an override, not a second "rank:" line: yaml-cpp keeps the first of duplicate keys)
+  expect_error([] { Config c = Config::parse(toy_yaml(), "cfg.yaml", {"model.rank=300"});
+                    model_entry("tlnmf").build(c, model_entry("tlnmf").load_data(c)); },
+               "model.rank K = 300 exceeds the frame length M = 200");
+  // Zero-energy frames under IS without ε.
+  TrainingData z = d;
+  z.X = d.X.clone();
+  z.X.select(-1, 5).zero_();
+  auto m = small_model(d, 2, "is", "qn");
+  m->options.eps(0.0);
+  expect_error([&] { m->check_data(z); }, "frame 5 has zero energy");
+  // Non-orthogonal Φ file.
+  const std::string path = (std::filesystem::temp_directory_path() / "tlnmf_bad_phi.npy").string();
+  io::save_npy(path, 1.5 * torch::eye(200, torch::kFloat64));
+  expect_error([&] { Config c = Config::parse(toy_yaml("  phi_init: " + path + "\n"), "cfg.yaml");
+                     model_entry("tlnmf").build(c, model_entry("tlnmf").load_data(c)); },
+               "is not orthogonal");
+  io::save_npy(path, torch::eye(100, torch::kFloat64));
+  expect_error([&] { Config c = Config::parse(toy_yaml("  phi_init: " + path + "\n"), "cfg.yaml");
+                     model_entry("tlnmf").build(c, model_entry("tlnmf").load_data(c)); },
+               "Phi is 100x100 but the frame length is 200");
+  std::filesystem::remove(path);
+  // Unknown update kind through the config schema.
+  EXPECT_THROW(Config::parse(toy_yaml("  phi_update: newton\n"), "cfg.yaml"), Error);
+}
