@@ -277,6 +277,10 @@ Config Config::parse(const std::string& yaml, const std::string& source, const s
     if (!n.IsMap()) return;
     for (const auto& kv : n) {
       const std::string path = p.empty() ? kv.first.Scalar() : p + "." + kv.first.Scalar();
+      // yaml-cpp keeps the first of two equal keys without a word; a config must not.
+      if (c.origin_.count(path))
+        throw Error(source + ":" + std::to_string(kv.first.Mark().line + 1) + ": " + path + " is given twice (first at " +
+                    c.origin_[path] + ")");
       c.origin_[path] = source + ":" + std::to_string(kv.first.Mark().line + 1);
       mark(kv.second, path);
     }

@@ -47,6 +47,7 @@ TEST(Config, ErrorsNameFileLineKeyAndValue) {
 }
 
 TEST(Config, MalformedYamlReportsTheLine) {
+  EXPECT_EQ(error_of("model:\n  type: nmf\n  rank: 2\n  rank: 300\n"), "cfg.yaml:4: model.rank is given twice (first at cfg.yaml:3)");
   const std::string e = error_of("model:\n  type: nmf\n  rank: [4\n");
   EXPECT_EQ(e.rfind("cfg.yaml:", 0), 0u) << e;
   EXPECT_NE(e.find("malformed YAML"), std::string::npos) << e;
