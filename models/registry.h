@@ -35,5 +35,7 @@ const ModelEntry& model_entry(const std::string& name);
 ModelEntry nmf_entry();
 ModelEntry innmf_entry();
 ModelEntry tlnmf_entry();
+ModelEntry lnmf_entry();
+ModelEntry dlnmf_entry();
 
 }  // namespace factorch

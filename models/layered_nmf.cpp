@@ -1,0 +1,188 @@
+#include "models/layered_nmf.h"
+
+#include <ostream>
+
+#include "factorch/error.h"
+#include "factorch/multiplicative.h"
+#include "models/nmf.h"
+
+namespace factorch {
+
+namespace {
+
+std::string shape_string(const torch::Tensor& t) {
+  std::string s;
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
+  return s;
+}
+
+std::string sizes_string(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+torch::Tensor chain_product(const std::vector<torch::Tensor>& layers) {
+  torch::Tensor out = layers.at(0);
+  for (size_t l = 1; l < layers.size(); ++l) out = torch::mm(out, layers[l]);
+  return out;
+}
+
+void check_layer_chain(const std::vector<torch::Tensor>& layers, const torch::Tensor& H, const std::string& what) {
+  require(!layers.empty(), what + ": needs at least one layer");
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const std::string name = "W" + std::to_string(l + 1);
+    require(layers[l].dim() == 2, what + ": " + name + " must be a matrix, got " + shape_string(layers[l]));
+    if (l > 0)
+      require(layers[l].size(0) == layers[l - 1].size(1),
+              what + ": layer sizes do not chain: " + name + " is " + shape_string(layers[l]) + " but W" +
+                  std::to_string(l) + " has " + std::to_string(layers[l - 1].size(1)) + " columns");
+  }
+  if (H.defined())
+    require(H.dim() == 2 && H.size(0) == layers.back().size(1),
+            what + ": layer sizes do not chain: H is " + shape_string(H) + " but W" + std::to_string(layers.size()) +
+                " has " + std::to_string(layers.back().size(1)) + " columns");
+}
+
+void layered_mu_sweep_(std::vector<torch::Tensor>& layers, torch::Tensor& H, const torch::Tensor& X,
+                       const BetaDivergence& divergence, const torch::Tensor& mask, bool update_layers,
+                       bool update_h) {
+  torch::NoGradGuard no_grad;
+  const size_t L = layers.size();
+  torch::Tensor prefix;  // W¹…W^(l−1); undefined = identity
+  if (update_layers) {
+    // suffix[l] = W^(l+1)…Wᴸ H from the layers as they are before this sweep: layers after l
+    // have not been updated yet when layer l is.
+    std::vector<torch::Tensor> suffix(L);
+    suffix[L - 1] = H;
+    for (size_t l = L - 1; l-- > 0;) suffix[l] = torch::mm(layers[l + 1], suffix[l + 1]);
+    for (size_t l = 0; l < L; ++l) {
+      multiplicative_update_(layers[l], MultilinearTerm{prefix, suffix[l], {}}, X, divergence, {}, mask);
+      prefix = prefix.defined() ? torch::mm(prefix, layers[l]) : layers[l];
+    }
+  } else {
+    prefix = chain_product(layers);
+  }
+  if (update_h) multiplicative_update_(H, MultilinearTerm{prefix, {}, {}}, X, divergence, {}, mask);
+}
+
+void normalise_layers_(std::vector<torch::Tensor>& layers, torch::Tensor& H) {
+  torch::NoGradGuard no_grad;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const torch::Tensor norms = layers[l].sum(0).clamp_min_(BetaDivergence::tiny(layers[l].scalar_type()));
+    layers[l].div_(norms.unsqueeze(0));
+    torch::Tensor& next = l + 1 < layers.size() ? layers[l + 1] : H;
+    next.mul_(norms.unsqueeze(1));
+  }
+}
+
+LayeredNMFImpl::LayeredNMFImpl(const LayeredNMFOptions& options_)
+    : options(options_), divergence_(options_.beta(), options_.eps()) {
+  require(!options.layers().empty(), "model.layers must list at least one layer size, got []");
+  for (const int64_t k : options.layers())
+    require(k > 0, "model.layers must be positive integers, got " + sizes_string(options.layers()));
+  require(options.n_features() > 0 && options.n_samples() > 0, "layered NMF needs a nonempty data matrix");
+  require(options.normalise() == "l1" || options.normalise() == "none",
+          "model.normalise must be l1 or none for layered NMF, got '" + options.normalise() + "'");
+  require(options.pretrain_iter() >= 0, "model.pretrain_iter must be >= 0");
+  reset();
+}
+
+void LayeredNMFImpl::reset() {
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  W_.clear();
+  int64_t rows = options.n_features();
+  for (size_t l = 0; l < options.layers().size(); ++l) {
+    const int64_t k = options.layers()[l];
+    W_.push_back(register_parameter("W" + std::to_string(l + 1), torch::full({rows, k}, 1.0 / rows, opts),
+                                    !options.fixed_bases()));
+    rows = k;
+  }
+  H_ = register_parameter("H", torch::ones({rows, options.n_samples()}, opts));
+}
+
+void LayeredNMFImpl::pretrain(const torch::Tensor& X) {
+  require(X.dim() == 2 && X.size(0) == options.n_features() && X.size(1) == options.n_samples(),
+          "layered NMF pre-training: data is " + shape_string(X) + " but the model was built for " +
+              std::to_string(options.n_features()) + "x" + std::to_string(options.n_samples()));
+  torch::NoGradGuard no_grad;
+  torch::Tensor V = X.to(H_.options());
+  for (size_t l = 0; l < W_.size(); ++l) {
+    // NMF of the previous layer's activations (of X for l = 0), reusing the NMF module.
+    NMFOptions o(V.size(0), V.size(1), options.layers()[l]);
+    o.beta(options.beta()).eps(options.eps());
+    NMF nmf(o);
+    nmf->to(H_.device(), H_.scalar_type());
+    nmf->init(V, options.init(), options.seed() + l);
+    const TrainingData data{V, {}, false};
+    for (int64_t it = 0; it < options.pretrain_iter(); ++it) nmf->mu_step(data);
+    W_[l].copy_(nmf->W());
+    V = nmf->H().detach().clone();
+  }
+  H_.copy_(V);
+  normalise();
+}
+
+torch::Tensor LayeredNMFImpl::reconstruct() { return torch::mm(chain_product(W_), H_); }
+
+torch::Tensor LayeredNMFImpl::loss(const TrainingData& data) { return divergence_.value(data.X, reconstruct(), data.mask); }
+
+void LayeredNMFImpl::mu_step(const TrainingData& data) {
+  torch::NoGradGuard no_grad;
+  layered_mu_sweep_(W_, H_, data.X, divergence_, data.mask, !options.fixed_bases(), true);
+  if (!options.fixed_bases()) normalise();
+}
+
+void LayeredNMFImpl::normalise() {
+  if (options.normalise() == "none") return;
+  normalise_layers_(W_, H_);
+}
+
+void LayeredNMFImpl::project() {
+  torch::NoGradGuard no_grad;
+  for (auto& W : W_) W.clamp_min_(options.floor());
+  H_.clamp_min_(options.floor());
+}
+
+void LayeredNMFImpl::check_data(const TrainingData& data) const {
+  require(data.X.dim() == 2, "layered NMF data must be a matrix, got " + std::to_string(data.X.dim()) + " dimensions");
+  require(data.X.size(0) == options.n_features() && data.X.size(1) == options.n_samples(),
+          "data is " + shape_string(data.X) + " but the model was built for " + std::to_string(options.n_features()) +
+              "x" + std::to_string(options.n_samples()));
+  divergence_.check_data(data.X, "data");
+  if (data.mask.defined())
+    require(data.mask.sizes() == data.X.sizes(), "mask is " + shape_string(data.mask) + " but data is " + shape_string(data.X));
+}
+
+NamedTensors LayeredNMFImpl::factors() {
+  NamedTensors out;
+  for (size_t l = 0; l < W_.size(); ++l) out.insert("W" + std::to_string(l + 1), W_[l].detach());
+  out.insert("H", H_.detach());
+  return out;
+}
+
+void LayeredNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
+  torch::Tensor* target = name == "H" ? &H_ : nullptr;
+  for (size_t l = 0; l < W_.size() && !target; ++l)
+    if (name == "W" + std::to_string(l + 1)) target = &W_[l];
+  require(target != nullptr, "layered NMF has no factor '" + name + "' (it has W1..W" + std::to_string(W_.size()) + ", H)");
+  if (value.sizes() != target->sizes()) {
+    // Name the chaining rule: a wrong inner size is the usual mistake.
+    throw Error(name + " is " + shape_string(value) + " but model.layers " + sizes_string(options.layers()) +
+                " with F=" + std::to_string(options.n_features()) + ", N=" + std::to_string(options.n_samples()) +
+                " needs " + shape_string(*target) + " (layer sizes must chain: Wl is K(l-1) x Kl)");
+  }
+  require(value.isfinite().all().item<bool>() && (value >= 0).all().item<bool>(), name + " must be finite and nonnegative");
+  torch::NoGradGuard no_grad;
+  target->copy_(value.to(target->options()));
+}
+
+void LayeredNMFImpl::pretty_print(std::ostream& stream) const {
+  stream << "factorch::LayeredNMF(F=" << options.n_features() << ", N=" << options.n_samples()
+         << ", layers=" << sizes_string(options.layers()) << ", divergence=" << divergence_.name()
+         << ", normalise=" << options.normalise() << (options.fixed_bases() ? ", fixed bases" : "") << ")";
+}
+
+}  // namespace factorch

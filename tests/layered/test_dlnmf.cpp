@@ -1,0 +1,177 @@
+// Discriminative layered NMF: exact block-diagonal structure, the discriminative objective
+// over rounds, the NMF < L-NMF < DL-NMF ordering on a seeded synthetic two-speaker problem
+// (full config pipeline, exports), and bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "../test_support.h"
+#include "factorch/app/run.h"
+#include "factorch/config.h"
+#include "factorch/error.h"
+#include "factorch/io/npy.h"
+#include "factorch/io/wav.h"
+#include "factorch/signal/speakers.h"
+#include "factorch/train/trainer.h"
+#include "models/supervised_separation.h"
+
+using namespace factorch;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct SmallProblem {
+  signal::StftOptions stft;
+  std::vector<torch::Tensor> spectrograms;  // per source
+  std::vector<separation::Mixture> mixtures;
+  torch::Tensor data;  // [X_mix; S1; S2]
+};
+
+SmallProblem small_problem() {
+  SmallProblem p;
+  p.stft.n_fft = 256;
+  p.stft.hop = 64;
+  const double fs = 8000;
+  for (int s = 0; s < 2; ++s)
+    p.spectrograms.push_back(separation::magnitude_spectrogram(
+        signal::speaker_signal(signal::speaker_preset(s), 3.0, fs, 10 + s), p.stft));
+  const std::vector<signal::SpeakerOptions> speakers = {signal::speaker_preset(0), signal::speaker_preset(1)};
+  for (int i = 0; i < 2; ++i) {
+    auto m = signal::speaker_mixture(speakers, 1.5, fs, 20 + i);
+    p.mixtures.push_back({"m" + std::to_string(i), m.mixture, m.sources});
+  }
+  p.data = separation::discriminative_matrix(p.mixtures, p.stft);
+  return p;
+}
+
+std::string small_config(const std::string& out, const std::string& extra_data = "") {
+  // 8 kHz with a 512-point STFT: the paper's 64 ms frames and 16 ms hop at half the rate.
+  // K1 = 80 ≫ K2 = 10 as in the paper (180 ≫ 10). With K1 = 40 L-NMF did not beat NMF
+  // (data.seed 1: NMF 5.58, L-NMF 5.21, DL-NMF 7.78 dB): the first layer must be much
+  // richer than the last for the layered dictionary to help.
+  return "model: {type: dlnmf, layers: [80, 10], pretrain_iter: 60, source_iter: 60, h_iter: 40, w_iter: 10,\n"
+         "        separation_iter: 60, patience: 2, seed: 0}\n"
+         "data: {synthetic: speakers, seed: 1, sample_rate: 8000, train_seconds: 6, mixture_seconds: 2,\n"
+         "       disc_count: 3, valid_count: 1, test_count: 2, n_fft: 512, hop: 128" + extra_data + "}\n"
+         "trainer: {max_iter: 6, tol: 0, progress: never}\n"
+         "output: {dir: " + out + "}\n";
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(DLNMF, BlockStructureExactAndDiscriminativeObjectiveDecreases) {
+  const SmallProblem p = small_problem();
+  separation::PipelineOptions po;
+  po.stft = p.stft;
+  LayeredNMFOptions base(1, 1, {16, 5});
+  base.pretrain_iter(30);
+  const auto layers = separation::learn_source_layers(p.spectrograms, base, 30, po);
+  const int64_t F = p.spectrograms[0].size(0);
+  DiscriminativeLayeredNMFOptions o(F, p.data.size(1), {16, 5}, 2);
+  o.h_iter(30).w_iter(5).patience(0);
+  auto model = separation::compose(layers, o, po);
+  model->init_activations(p.data.narrow(0, 0, F));
+  EXPECT_EQ(model->off_diagonal_max(), 0.0);
+  // (b) alone: each discriminative sweep is an MM step on D(S | W¹…WᴸH) with H fixed.
+  {
+    auto copy = separation::compose(layers, o, po);
+    copy->init_activations(p.data.narrow(0, 0, F));
+    std::vector<torch::Tensor> W = copy->layers();
+    torch::Tensor H = copy->H();
+    const TrainingData d{p.data, {}, false};
+    double prev = copy->loss(d).item<double>();
+    for (int it = 0; it < 10; ++it) {
+      layered_mu_sweep_(W, H, p.data.narrow(0, F, 2 * F), copy->divergence(), {}, true, false);
+      const double j = copy->loss(d).item<double>();
+      ASSERT_LE(j, prev * (1 + 1e-12));
+      prev = j;
+    }
+  }
+  TrainerOptions t;
+  t.max_iter(6).tol(0).progress("never");
+  auto trainer = make_trainer(t);
+  const TrainResult r = trainer->fit(model, {p.data, {}, false});
+  ASSERT_TRUE(r.ok) << r.stop_reason;
+  // Exactly zero, not small: MU multiplies and nothing floors W.
+  EXPECT_EQ(model->off_diagonal_max(), 0.0);
+  const auto& history = trainer->state().history;  // objective before round 1, after each round
+  ASSERT_EQ(history.size(), 7u);
+  // Measured: the round objective falls monotonically here (each round ≈ −3…−20%);
+  // step (a) may raise D(S|Ŝ) slightly, so only the round-to-round trend is asserted.
+  for (size_t i = 1; i < history.size(); ++i) EXPECT_LT(history[i].objective, history[i - 1].objective) << "round " << i;
+  EXPECT_LT(history.back().objective, 0.9 * history.front().objective);
+}
+
+TEST(DLNMF, OrderingAndExportsOnSyntheticSpeakers) {
+  testkit::TempDir dir;
+  const Config c = Config::parse(small_config(dir / "run"), "dlnmf-test.yaml");
+  const app::RunResult run = app::run_training(c, {std::nullopt, true, true});
+  ASSERT_TRUE(run.result.ok) << run.result.stop_reason;
+  auto* dl = dynamic_cast<DiscriminativeLayeredNMFImpl*>(run.model.get());
+  ASSERT_NE(dl, nullptr);
+  EXPECT_EQ(dl->off_diagonal_max(), 0.0);
+  for (const char* f : {"factors/W1.npy", "factors/W2.npy", "factors/H.npy", "factors/low_W1.npy", "factors/low_W2.npy",
+                        "factors/high_W1.npy", "factors/high_W2.npy", "factors.pt", "metrics.json", "history.csv",
+                        "sources/test0_low.wav", "sources/test1_high.wav", "baselines/nmf_K10/factors/W1.npy",
+                        "baselines/lnmf_80,10/factors/W2.npy"})
+    EXPECT_TRUE(fs::exists(dir.path() / "run" / f)) << f;
+  EXPECT_EQ(io::load_npy(dir / "run/factors/low_W1.npy").sizes(), (std::vector<int64_t>{257, 80}));
+  EXPECT_EQ(io::load_npy(dir / "run/factors/high_W2.npy").sizes(), (std::vector<int64_t>{80, 10}));
+  EXPECT_EQ(io::load_npy(dir / "run/factors/W1.npy").sizes(), (std::vector<int64_t>{514, 160}));
+  const std::string metrics = testkit::read_text(dir / "run/metrics.json");
+  EXPECT_NE(metrics.find("\"method\": \"DL-NMF\""), std::string::npos) << metrics;
+  // The paper's ordering NMF < L-NMF < DL-NMF (mean SDR over sources and test mixtures).
+  // Measured (data.seed 1, two 2 s test mixtures): NMF 5.58, L-NMF 6.19, DL-NMF 7.92 dB.
+  // It is not universal on this small data: data.seed 2, 3 also order (4.23/5.20/7.11,
+  // 5.33/6.01/7.22) but with data.seed 4 DL-NMF overfits its 3 training mixtures
+  // (7.27/7.19/4.99) while its validation SDR kept rising.
+  EXPECT_NE(metrics.find("\"K=10\": true"), std::string::npos) << metrics;
+}
+
+TEST(DLNMF, BadInputIsAOneLineError) {
+  testkit::TempDir dir;
+  // Layer sizes that do not chain.
+  DiscriminativeLayeredNMF m(DiscriminativeLayeredNMFOptions(10, 4, {5, 3}));
+  EXPECT_EQ(error_of([&] { m->set_source_layers(0, {torch::ones({10, 5}), torch::ones({4, 3})}); }),
+            "source s1: layer sizes do not chain: W2 is 4x3 but W1 has 5 columns");
+  // A compound layer that is not block-diagonal is refused.
+  EXPECT_NE(error_of([&] { m->set_factor("W2", torch::ones({10, 6})); }).find("block-diagonal"), std::string::npos);
+
+  // WAV data: a source without files, a mixture at another sample rate.
+  const auto tone = 0.1 * torch::sin(torch::arange(8000, torch::kFloat64) * 0.3);
+  io::write_wav(dir / "a.wav", tone, 8000);
+  io::write_wav(dir / "b.wav", tone, 8000);
+  io::write_wav(dir / "mix16k.wav", tone, 16000);
+  const std::string head = "model: {type: dlnmf, layers: [4, 2]}\ntrainer: {max_iter: 1, progress: never}\noutput: {dir: " +
+                           (dir / "out") + "}\n";
+  const std::string no_files = head + "data: {train: {a: [], b: [" + (dir / "b.wav") + "]}, disc_mixtures: [" +
+                               (dir / "a.wav") + "], disc_sources: {a: [" + (dir / "a.wav") + "], b: [" + (dir / "b.wav") + "]}}\n";
+  std::string msg = error_of([&] { app::run_training(Config::parse(no_files, "cfg.yaml")); });
+  EXPECT_NE(msg.find("data.train.a has no training files"), std::string::npos) << msg;
+  const std::string glob_none = head + "data: {train: {a: [" + (dir / "nothing*.wav") + "], b: [" + (dir / "b.wav") + "]}}\n";
+  msg = error_of([&] { app::run_training(Config::parse(glob_none, "cfg.yaml")); });
+  EXPECT_NE(msg.find("data.train.a has no training files"), std::string::npos) << msg;
+  const std::string bad_rate = head + "data: {train: {a: [" + (dir / "a.wav") + "], b: [" + (dir / "b.wav") +
+                               "]}, disc_mixtures: [" + (dir / "mix16k.wav") + "], disc_sources: {a: [" + (dir / "a.wav") +
+                               "], b: [" + (dir / "b.wav") + "]}}\n";
+  testkit::write_text(dir / "bad_rate.yaml", bad_rate);
+  const auto r = testkit::run_factorch("train bad_rate.yaml", dir.path().string());
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("data.disc_mixtures (" + (dir / "mix16k.wav") + ") has sample rate 16000 Hz but the training audio"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  msg = error_of([&] { app::run_training(Config::parse(small_config(dir / "out", "") + "", "cfg.yaml", {"trainer.kind=autograd"})); });
+  EXPECT_NE(msg.find("trainer.kind must be mu for dlnmf"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+}
