@@ -22,6 +22,18 @@ NMFImpl::NMFImpl(const NMFOptions& options_) : options(options_), divergence_(op
   require(options.n_features() > 0 && options.n_samples() > 0, "NMF needs a nonempty data matrix");
   require(options.normalise() == "l1" || options.normalise() == "l2" || options.normalise() == "none",
           "model.normalise must be l1, l2 or none, got '" + options.normalise() + "'");
+  ard_ = ArdPenalty{options.ard(), options.ard_lambda(), options.ard_b()};
+  ard_.validate();
+  require(options.ard_prune() >= 0.0, "model.ard_prune must be >= 0, got " + std::to_string(options.ard_prune()));
+  require(options.ard() == "none" || options.normalise() == "none",
+          "model.normalise must be none with model.ard (the ARD penalty is not scale invariant)");
+  require(options.smooth_h() >= 0.0, "model.smooth_h must be >= 0, got " + std::to_string(options.smooth_h()));
+  if (options.smooth_h() > 0.0) {
+    require(divergence_.beta() == 0.0, "model.smooth_h needs model.beta: is (smooth IS-NMF), got beta " +
+                                           std::to_string(divergence_.beta()));
+    require(options.l2_h() == 0.0 && options.ard() != "l2",
+            "model.smooth_h cannot be combined with an L2 penalty on H (l2_h, ard: l2)");
+  }
   reset();
 }
 
@@ -41,13 +53,53 @@ torch::Tensor NMFImpl::to_raw(const torch::Tensor& value) const {
 }
 
 torch::Tensor NMFImpl::W() const { return options.softplus() ? torch::softplus(W_) : W_; }
-torch::Tensor NMFImpl::H() const { return options.softplus() ? torch::softplus(H_) : H_; }
+torch::Tensor NMFImpl::H() const {
+  if (!options.softplus()) return H_;
+  return H_mask_.defined() ? torch::softplus(H_) * H_mask_ : torch::softplus(H_);
+}
+
+void NMFImpl::set_h_mask(const torch::Tensor& mask) {
+  require(mask.dim() == 2 && mask.size(0) == options.rank() && mask.size(1) == options.n_samples(),
+          "H mask is " + shape_string(mask) + " but H is " + shape_string(H_));
+  const torch::Tensor m = (mask.to(H_.device()) != 0).to(H_.scalar_type());
+  if (H_mask_.defined()) {
+    H_mask_.copy_(m);
+  } else {
+    H_mask_ = register_buffer("H_mask", m);
+  }
+  torch::NoGradGuard no_grad;
+  if (!options.softplus()) H_.mul_(H_mask_);
+}
+
+torch::Tensor NMFImpl::relevance() const {
+  torch::NoGradGuard no_grad;
+  return ArdPenalty{options.ard() == "l2" ? "l2" : "l1", 1.0, 1.0}.norms(W(), H());
+}
+
+std::vector<int64_t> NMFImpl::pruned() const {
+  std::vector<int64_t> out;
+  const torch::Tensor r = relevance().cpu();
+  for (int64_t k = 0; k < r.size(0); ++k)
+    if (r[k].item<double>() == 0.0) out.push_back(k);
+  return out;
+}
+
+void NMFImpl::prune_() {
+  if (!ard_.active() || options.ard_prune() <= 0.0) return;
+  const torch::Tensor r = relevance();
+  const torch::Tensor dead = r < options.ard_prune() * r.max();
+  if (!dead.any().item<bool>()) return;
+  const torch::Tensor keep = (~dead).to(W_.scalar_type());
+  W_.mul_(keep.unsqueeze(0));
+  H_.mul_(keep.unsqueeze(1));
+}
 
 void NMFImpl::init(const torch::Tensor& V, const std::string& method, uint64_t seed) {
   auto [W0, H0] = initial_factors(V.to(W_.options()), options.rank(), method, seed);
   torch::NoGradGuard no_grad;
   if (!options.fixed_w()) W_.copy_(to_raw(W0));
   if (!options.fixed_h()) H_.copy_(to_raw(H0));
+  if (H_mask_.defined() && !options.softplus()) H_.mul_(H_mask_);
 }
 
 torch::Tensor NMFImpl::reconstruct() { return torch::mm(W(), H()); }
@@ -58,22 +110,52 @@ torch::Tensor NMFImpl::loss(const TrainingData& data) {
   const FactorPenalty pw{options.l1_w(), options.l2_w()}, ph{options.l1_h(), options.l2_h()};
   if (pw.active()) value = value + pw.value(W);
   if (ph.active()) value = value + ph.value(H);
+  if (ard_.active()) value = value + ard_.value(W, H);
+  if (options.smooth_h() > 0.0) value = value + smooth_is_value(H, options.smooth_h(), H_mask_);
   return value;
+}
+
+// One MM step of A with the elementwise penalty plus the ARD tangent weights (broadcast as
+// a row K for W, a column K×1 for H): the parts come from the shared core.
+void NMFImpl::update_penalised_(torch::Tensor& A, const MultilinearTerm& term, const TrainingData& data,
+                                const FactorPenalty& elementwise, const torch::Tensor& ard_weight) {
+  auto [numer, denom] = multiplicative_parts(A, term, data.X, divergence_, elementwise, data.mask);
+  if (ard_.norm == "l2") {
+    denom.addcmul_(ard_weight.expand_as(A), A);
+  } else {
+    denom.add_(ard_weight);
+  }
+  const double gamma = elementwise.l2 != 0.0 ? ArdPenalty{"l2"}.exponent(divergence_) : ard_.exponent(divergence_);
+  apply_mm_ratio_(A, numer, denom, gamma);
 }
 
 void NMFImpl::mu_step(const TrainingData& data) {
   require(!options.softplus(), "NMF with softplus parametrisation is for autograd trainers, not MU");
   torch::NoGradGuard no_grad;
   const torch::Tensor& V = data.X;
+  const FactorPenalty pw{options.l1_w(), options.l2_w()}, ph{options.l1_h(), options.l2_h()};
+  const bool ard = ard_.active();
   if (!options.fixed_w()) {
-    multiplicative_update_(W_, MultilinearTerm{{}, H_, {}}, V, divergence_, {options.l1_w(), options.l2_w()},
-                           data.mask);
+    if (ard) {
+      update_penalised_(W_, MultilinearTerm{{}, H_, {}}, data, pw, ard_.weights(W_, H_).unsqueeze(0));
+    } else {
+      multiplicative_update_(W_, MultilinearTerm{{}, H_, {}}, V, divergence_, pw, data.mask);
+    }
   }
   if (!options.fixed_h()) {
-    multiplicative_update_(H_, MultilinearTerm{W_, {}, {}}, V, divergence_, {options.l1_h(), options.l2_h()},
-                           data.mask);
+    // ARD weights are re-taken at the new W: the tangent must touch at the current point.
+    const torch::Tensor rho = ard ? ard_.weights(W_, H_).unsqueeze(1) : torch::Tensor();
+    if (options.smooth_h() > 0.0) {
+      torch::Tensor linear = rho.defined() ? rho + options.l1_h() : torch::full({1, 1}, options.l1_h(), H_.options());
+      smooth_is_update_h_(H_, W_, V, divergence_, options.smooth_h(), data.mask, H_mask_, linear);
+    } else if (ard) {
+      update_penalised_(H_, MultilinearTerm{W_, {}, {}}, data, ph, rho);
+    } else {
+      multiplicative_update_(H_, MultilinearTerm{W_, {}, {}}, V, divergence_, ph, data.mask);
+    }
   }
   if (!options.fixed_w() && !options.fixed_h()) normalise();
+  prune_();
 }
 
 void NMFImpl::normalise() {
@@ -90,6 +172,7 @@ void NMFImpl::project() {
   torch::NoGradGuard no_grad;
   W_.clamp_min_(options.floor());
   H_.clamp_min_(options.floor());
+  if (H_mask_.defined()) H_.mul_(H_mask_);
 }
 
 void NMFImpl::check_data(const TrainingData& data) const {
@@ -121,12 +204,16 @@ void NMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
           name + " must be finite and nonnegative");
   torch::NoGradGuard no_grad;
   target->copy_(to_raw(value.to(target->options())));
+  if (target == &H_ && H_mask_.defined() && !options.softplus()) H_.mul_(H_mask_);
 }
 
 void NMFImpl::pretty_print(std::ostream& stream) const {
   stream << "factorch::NMF(F=" << options.n_features() << ", N=" << options.n_samples() << ", K=" << options.rank()
          << ", divergence=" << divergence_.name() << ", l1_w=" << options.l1_w() << ", l1_h=" << options.l1_h()
-         << ", normalise=" << options.normalise() << (options.fixed_w() ? ", fixed W" : "")
+         << ", normalise=" << options.normalise()
+         << (ard_.active() ? ", ard=" + options.ard() + "(lambda=" + std::to_string(options.ard_lambda()) + ")" : "")
+         << (options.smooth_h() > 0 ? ", smooth_h=" + std::to_string(options.smooth_h()) : "")
+         << (H_mask_.defined() ? ", forced zeros on H" : "") << (options.fixed_w() ? ", fixed W" : "")
          << (options.fixed_h() ? ", fixed H" : "") << ")";
 }
 

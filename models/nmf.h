@@ -10,13 +10,21 @@
 // with β = 1 and normalise: l1 (Σ_f W = 1 so Σ WH = Σ H) it only rescales H. Use l2.
 // Nonnegativity under autograd: `softplus: true` stores raw parameters and W = softplus(raw);
 // otherwise project() clamps W, H to [floor, ∞) after each optimiser step.
+//
+// Extensions from the β-NMF lecture (penalties and constraints on the same MM core, see
+// penalty.h): ARD (`ard: l1|l2`, λ Σ_k log(‖w_k‖+‖h_k‖+b)) with pruning of components whose
+// norm collapses (zeroed, so MU keeps them at zero; listed by pruned()); temporal smoothness
+// of H (`smooth_h`: λ Σ d_IS(h_{k,n}|h_{k,n−1}), IS only); forced zeros on H (set_h_mask():
+// 0 = the component is silent there; the mask is a buffer "H_mask", so checkpoints keep it).
 #include <string>
+#include <vector>
 
 #include <torch/arg.h>
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
 #include "factorch/multiplicative.h"
+#include "factorch/penalty.h"
 #include "models/factor_model.h"
 
 namespace factorch {
@@ -38,6 +46,11 @@ struct NMFOptions {
   TORCH_ARG(bool, fixed_h) = false;
   TORCH_ARG(bool, softplus) = false;         ///< raw parametrisation for autograd
   TORCH_ARG(double, floor) = 1e-12;          ///< lower bound kept by project()
+  TORCH_ARG(std::string, ard) = "none";      ///< "none" | "l1" | "l2": automatic relevance determination
+  TORCH_ARG(double, ard_lambda) = 0.0;       ///< λ ≥ 0 of the ARD penalty
+  TORCH_ARG(double, ard_b) = 1.0;            ///< b > 0 of the ARD penalty
+  TORCH_ARG(double, ard_prune) = 1e-6;       ///< prune k when ‖w_k‖+‖h_k‖ < ard_prune·max_j(‖w_j‖+‖h_j‖) (0: never)
+  TORCH_ARG(double, smooth_h) = 0.0;         ///< λ ≥ 0 of the smooth IS-NMF penalty on rows of H (β = 0 only)
 };
 
 class NMFImpl : public FactorModelImpl {
@@ -68,12 +81,27 @@ class NMFImpl : public FactorModelImpl {
   torch::Tensor H() const;
 
   const BetaDivergence& divergence() const { return divergence_; }
+  const ArdPenalty& ard() const { return ard_; }
+
+  /// Forced zeros: mask K×N with 1 = free, 0 = h_{k,n} stays zero. Applied to H at once.
+  void set_h_mask(const torch::Tensor& mask);
+  const torch::Tensor& h_mask() const { return H_mask_; }
+
+  /// ARD: ‖w_k‖ + ‖h_k‖ of each component (K); components pruned so far.
+  torch::Tensor relevance() const;
+  std::vector<int64_t> pruned() const;
+
   NMFOptions options;
 
  private:
   torch::Tensor to_raw(const torch::Tensor& value) const;
+  void update_penalised_(torch::Tensor& A, const MultilinearTerm& term, const TrainingData& data,
+                         const FactorPenalty& elementwise, const torch::Tensor& ard_weight);
+  void prune_();
   BetaDivergence divergence_;
+  ArdPenalty ard_;
   torch::Tensor W_, H_;  // parameters "W", "H" (raw values when softplus)
+  torch::Tensor H_mask_;  // buffer "H_mask" when forced zeros are set
 };
 TORCH_MODULE(NMF);
 

@@ -5,7 +5,7 @@
 namespace factorch {
 
 const std::vector<ModelEntry>& model_registry() {
-  static const std::vector<ModelEntry> entries = {nmf_entry(), innmf_entry(), tlnmf_entry(), lnmf_entry(), dlnmf_entry()};
+  static const std::vector<ModelEntry> entries = {nmf_entry(), innmf_entry(), tlnmf_entry(), lnmf_entry(), dlnmf_entry(), nmf_audio_entry(), online_nmf_entry(), multichannel_nmf_entry()};
   return entries;
 }
 

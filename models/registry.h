@@ -33,9 +33,10 @@ const ModelEntry& model_entry(const std::string& name);
 
 // Entries of the built-in models (each defined next to its model).
 ModelEntry nmf_entry();
-ModelEntry innmf_entry();
 ModelEntry tlnmf_entry();
+ModelEntry innmf_entry();
 ModelEntry lnmf_entry();
 ModelEntry dlnmf_entry();
+ModelEntry nmf_audio_entry(); ModelEntry online_nmf_entry(); ModelEntry multichannel_nmf_entry();
 
 }  // namespace factorch

@@ -1,0 +1,141 @@
+#include "models/multichannel_nmf.h"
+
+#include <ostream>
+
+#include "factorch/error.h"
+#include "factorch/multiplicative.h"
+#include "models/nmf_init.h"
+
+namespace factorch {
+
+MultichannelNMFImpl::MultichannelNMFImpl(const MultichannelNMFOptions& o) : options(o), divergence_(o.beta(), o.eps()) {
+  require(o.channels() > 0 && o.n_features() > 0 && o.n_samples() > 0, "multichannel NMF needs nonempty data");
+  require(o.sources() > 0, "model.sources must be > 0, got " + std::to_string(o.sources()));
+  require(o.rank() > 0, "model.rank must be > 0, got " + std::to_string(o.rank()));
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  const int64_t JK = o.sources() * o.rank();
+  W_ = register_parameter("W", torch::ones({o.n_features(), JK}, opts));
+  H_ = register_parameter("H", torch::ones({JK, o.n_samples()}, opts));
+  Q_ = register_parameter("Q", torch::full({o.channels(), o.sources()}, 1.0 / o.channels(), opts));
+}
+
+void MultichannelNMFImpl::init(const torch::Tensor& V, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  const int64_t JK = options.sources() * options.rank();
+  const double scale = std::sqrt(V.mean().item<double>() * options.channels() / JK);
+  W_.copy_(random_nonnegative(W_.sizes(), scale, seed, W_.options()));
+  H_.copy_(random_nonnegative(H_.sizes(), scale, seed + 1, H_.options()));
+  // Mixing powers near 1/I but not equal, so that the sources can take different sides.
+  Q_.copy_(random_nonnegative(Q_.sizes(), 1.0, seed + 2, Q_.options()).add_(0.5).div_(options.channels()));
+}
+
+torch::Tensor MultichannelNMFImpl::expanded_q() const {
+  const torch::Tensor src =
+      torch::arange(options.sources() * options.rank(), torch::TensorOptions().dtype(torch::kLong).device(Q_.device()))
+          .div(options.rank(), "floor");
+  return Q_.index_select(1, src);
+}
+
+torch::Tensor MultichannelNMFImpl::reconstruct() {
+  return torch::matmul(W_.unsqueeze(0) * expanded_q().unsqueeze(1), H_);
+}
+
+torch::Tensor MultichannelNMFImpl::loss(const TrainingData& data) { return divergence_.value(data.X, reconstruct(), data.mask); }
+
+torch::Tensor MultichannelNMFImpl::source_power(int64_t j) const {
+  const int64_t K = options.rank();
+  return torch::mm(W_.slice(1, j * K, (j + 1) * K), H_.slice(0, j * K, (j + 1) * K));
+}
+
+void MultichannelNMFImpl::mu_step(const TrainingData& data) {
+  torch::NoGradGuard no_grad;
+  const int64_t I = options.channels(), F = options.n_features(), N = options.n_samples();
+  const int64_t JK = options.sources() * options.rank();
+  const torch::Tensor& V = data.X;  // I × F × N
+  {
+    const torch::Tensor QH = (expanded_q().unsqueeze(2) * H_.unsqueeze(0)).permute({1, 0, 2}).reshape({JK, I * N});
+    multiplicative_update_(W_, MultilinearTerm{{}, QH, {}}, V.permute({1, 0, 2}).reshape({F, I * N}), divergence_);
+  }
+  {
+    const torch::Tensor WQ = (W_.unsqueeze(0) * expanded_q().unsqueeze(1)).reshape({I * F, JK});
+    multiplicative_update_(H_, MultilinearTerm{WQ, {}, {}}, V.reshape({I * F, N}), divergence_);
+  }
+  {
+    std::vector<torch::Tensor> S;
+    for (int64_t j = 0; j < options.sources(); ++j) S.push_back(source_power(j).reshape({1, F * N}));
+    multiplicative_update_(Q_, MultilinearTerm{{}, torch::cat(S, 0), {}}, V.reshape({I, F * N}), divergence_);
+  }
+  normalise();
+}
+
+void MultichannelNMFImpl::normalise() {
+  torch::NoGradGuard no_grad;
+  const double tiny = BetaDivergence::tiny(W_.scalar_type());
+  const torch::Tensor wn = W_.sum(0, true).clamp_min_(tiny);  // 1 × JK
+  W_.div_(wn);
+  H_.mul_(wn.t());
+  const torch::Tensor qn = Q_.sum(0, true).clamp_min_(tiny);  // 1 × J
+  Q_.div_(qn);
+  H_.mul_(qn.t().repeat_interleave(options.rank(), 0));
+}
+
+void MultichannelNMFImpl::project() {
+  torch::NoGradGuard no_grad;
+  for (auto* p : {&W_, &H_, &Q_}) p->clamp_min_(1e-12);
+}
+
+void MultichannelNMFImpl::check_data(const TrainingData& data) const {
+  require(data.X.dim() == 3, "multichannel NMF data must be channels x F x N, got " + std::to_string(data.X.dim()) +
+                                 " dimensions");
+  require(data.X.size(0) == options.channels() && data.X.size(1) == options.n_features() &&
+              data.X.size(2) == options.n_samples(),
+          "data shape does not match the model (" + std::to_string(options.channels()) + " channels)");
+  divergence_.check_data(data.X, "data");
+  require(!data.mask.defined(), "multichannel NMF takes no mask");
+}
+
+NamedTensors MultichannelNMFImpl::factors() {
+  NamedTensors out;
+  out.insert("W", W_.detach());
+  out.insert("H", H_.detach());
+  out.insert("Q", Q_.detach());
+  return out;
+}
+
+void MultichannelNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
+  torch::Tensor* t = name == "W" ? &W_ : name == "H" ? &H_ : name == "Q" ? &Q_ : nullptr;
+  require(t != nullptr, "multichannel NMF has no factor '" + name + "' (it has W, H, Q)");
+  require(value.sizes() == t->sizes(), name + " has the wrong shape for this model (channels, sources or rank differ)");
+  require(value.isfinite().all().item<bool>() && (value >= 0).all().item<bool>(), name + " must be finite and nonnegative");
+  torch::NoGradGuard no_grad;
+  t->copy_(value.to(t->options()));
+}
+
+std::vector<torch::Tensor> MultichannelNMFImpl::source_images(const torch::Tensor& X) const {
+  torch::NoGradGuard no_grad;
+  require(X.dim() == 3 && X.size(0) == options.channels(), "source_images needs channels x F x N coefficients");
+  const torch::Tensor Q = Q_.to(torch::kCPU);
+  std::vector<torch::Tensor> S;
+  for (int64_t j = 0; j < options.sources(); ++j) S.push_back(source_power(j).to(torch::kCPU));
+  const double tiny = BetaDivergence::tiny(torch::kFloat64);
+  std::vector<torch::Tensor> out;
+  for (int64_t j = 0; j < options.sources(); ++j) {
+    std::vector<torch::Tensor> channels;
+    for (int64_t i = 0; i < options.channels(); ++i) {
+      torch::Tensor total = torch::zeros_like(S[0]);
+      for (int64_t l = 0; l < options.sources(); ++l) total.add_(S[l], Q[i][l].item<double>());
+      const torch::Tensor mask = (S[j] * Q[i][j].item<double>()) / total.clamp_min(tiny);
+      channels.push_back(X[i].cpu() * mask);
+    }
+    out.push_back(torch::stack(channels));
+  }
+  return out;
+}
+
+void MultichannelNMFImpl::pretty_print(std::ostream& s) const {
+  s << "factorch::MultichannelNMF(I=" << options.channels() << ", F=" << options.n_features() << ", N="
+    << options.n_samples() << ", sources=" << options.sources() << ", K/source=" << options.rank()
+    << ", divergence=" << divergence_.name() << ")";
+}
+
+}  // namespace factorch

@@ -1,0 +1,50 @@
+// The piano toy signal and the IS-NMF demo config (pictures, Wiener components).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "../test_support.h"
+#include "factorch/app/run.h"
+#include "factorch/config.h"
+#include "factorch/error.h"
+#include "factorch/io/wav.h"
+#include "factorch/signal/piano.h"
+
+using namespace factorch;
+
+TEST(Piano, SignalIsTheSumOfItsParts) {
+  signal::PianoOptions o;
+  o.sample_rate = 8000;
+  o.event_seconds = 0.25;
+  const auto p = signal::piano_signal(o);
+  EXPECT_EQ(p.events.size(), 9u);  // 4 notes alone, 4 pairs, all four
+  EXPECT_EQ(p.mixture.size(0), 9 * 2000);
+  EXPECT_TRUE(torch::allclose(p.notes.sum(0) + p.hammer + p.noise, p.mixture));
+  // Note 0 sounds in events 0, 4, 6, 8 only.
+  EXPECT_EQ(p.notes[0].slice(0, 2000, 8000).abs().max().item<double>(), 0.0);
+  EXPECT_GT(p.notes[0].slice(0, 0, 2000).abs().max().item<double>(), 0.1);
+  EXPECT_NEAR(signal::midi_to_hz(69), 440.0, 1e-12);
+  o.events = {{4}};
+  EXPECT_THROW(signal::piano_signal(o), Error);
+}
+
+TEST(Piano, DemoConfigWritesPicturesAndLosslessComponents) {
+  testkit::TempDir dir;
+  const std::string cfg = std::string(FACTORCH_SOURCE_DIR) + "/configs/piano_is_nmf.yaml";
+  const Config c = Config::load(cfg, {"trainer.max_iter=40", "trainer.progress=never", "data.piano_sample_rate=8000",
+                                      "data.piano_event_seconds=0.25", "data.n_fft=256", "data.hop=64",
+                                      "output.dir=" + (dir / "run")});
+  app::run_training(c, {});
+  for (const std::string f : {"spectrogram.png", "W.png", "H.png", "component_0.png", "component_7.png"})
+    EXPECT_TRUE(std::filesystem::exists(dir / ("run/pictures/" + f))) << f;
+  EXPECT_TRUE(std::filesystem::exists(dir / "run/components.json"));
+  // Wiener masks sum to one: the component signals add up to the mixture.
+  signal::PianoOptions o;
+  o.sample_rate = 8000;
+  o.event_seconds = 0.25;
+  const torch::Tensor x = signal::piano_signal(o).mixture;
+  torch::Tensor sum = torch::zeros_like(x);
+  for (int k = 0; k < 8; ++k)
+    sum += io::read_wav(dir / ("run/components/component_" + std::to_string(k) + ".wav")).samples[0];
+  EXPECT_LT((sum - x).abs().max().item<double>(), 1e-5);  // float32 WAVs
+}
