@@ -3,20 +3,11 @@
 #include <ostream>
 
 #include "factorch/error.h"
+#include "factorch/shape_string.h"
 #include "factorch/multiplicative.h"
 #include "models/layered_nmf.h"
 
 namespace factorch {
-
-namespace {
-
-std::string shape_string(const torch::Tensor& t) {
-  std::string s;
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
-  return s;
-}
-
-}  // namespace
 
 DiscriminativeLayeredNMFImpl::DiscriminativeLayeredNMFImpl(const DiscriminativeLayeredNMFOptions& options_)
     : options(options_), divergence_(options_.beta(), options_.eps()) {

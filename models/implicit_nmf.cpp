@@ -7,16 +7,12 @@
 #include <torch/nn/functional/activation.h>
 
 #include "factorch/error.h"
+#include "factorch/shape_string.h"
 
 namespace factorch {
 
 namespace {
 
-std::string shape_string(const torch::Tensor& t) {
-  std::string s;
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
-  return s;
-}
 
 std::string num(double v) {
   char buf[32];

@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "factorch/error.h"
+#include "factorch/shape_string.h"
 #include "factorch/multiplicative.h"
 #include "models/nmf.h"
 
@@ -10,11 +11,6 @@ namespace factorch {
 
 namespace {
 
-std::string shape_string(const torch::Tensor& t) {
-  std::string s;
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
-  return s;
-}
 
 std::string sizes_string(const std::vector<int64_t>& v) {
   std::string s = "[";

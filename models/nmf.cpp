@@ -5,17 +5,10 @@
 #include <torch/nn/functional/activation.h>
 
 #include "factorch/error.h"
+#include "factorch/shape_string.h"
 #include "models/nmf_init.h"
 
 namespace factorch {
-
-namespace {
-std::string shape_string(const torch::Tensor& t) {
-  std::string s;
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
-  return s;
-}
-}  // namespace
 
 NMFImpl::NMFImpl(const NMFOptions& options_) : options(options_), divergence_(options_.beta(), options_.eps()) {
   require(options.rank() > 0, "model.rank must be a positive integer, got " + std::to_string(options.rank()));

@@ -5,19 +5,12 @@
 #include <ostream>
 
 #include "factorch/error.h"
+#include "factorch/shape_string.h"
 #include "factorch/multiplicative.h"
 #include "factorch/signal/dct.h"
 #include "factorch/signal/wiener.h"
 
 namespace factorch {
-
-namespace {
-std::string shape_string(const torch::Tensor& t) {
-  std::string s;
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
-  return s;
-}
-}  // namespace
 
 TLNMFImpl::TLNMFImpl(const TLNMFOptions& o)
     : options(o), divergence_(0.0, o.eps()), retraction_(orthogonal::retraction_from_name(o.phi_update())) {

@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "factorch/error.h"
+#include "factorch/shape_string.h"
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/torch_file.h"
@@ -20,14 +21,6 @@
 namespace factorch::app {
 
 namespace fs = std::filesystem;
-
-namespace {
-std::string shape_string(const torch::Tensor& t) {
-  std::string s;
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "x" : "") + std::to_string(t.size(i));
-  return s;
-}
-}  // namespace
 
 torch::Device parse_device(const std::string& name) {
   std::optional<torch::Device> device;

@@ -54,4 +54,25 @@ class ArgScanner {
   size_t i_ = static_cast<size_t>(-1);
 };
 
+/// The options that `train` and `separate` share: --set, --out, --device, --dtype as config
+/// overrides, --quiet. Returns false when the current argument is none of them.
+template <class RunOptions>
+bool scan_run_option(ArgScanner& a, std::vector<std::string>& overrides, RunOptions& options) {
+  const std::string& arg = a.current();
+  if (arg == "--set") {
+    overrides.push_back(a.value());
+  } else if (arg == "--out") {
+    overrides.push_back("output.dir=" + a.value());
+  } else if (arg == "--device") {
+    overrides.push_back("trainer.device=" + a.value());
+  } else if (arg == "--dtype") {
+    overrides.push_back("trainer.dtype=" + a.value());
+  } else if (arg == "--quiet" || arg == "-q") {
+    options.quiet = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace factorch::cli

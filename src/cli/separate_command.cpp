@@ -30,16 +30,8 @@ int separate(const Args& args) {
       if (arg == "--help" || arg == "-h") {
         std::fputs(kHelp, stdout);
         return 0;
-      } else if (arg == "--set") {
-        overrides.push_back(a.value());
-      } else if (arg == "--out") {
-        overrides.push_back("output.dir=" + a.value());
-      } else if (arg == "--device") {
-        overrides.push_back("trainer.device=" + a.value());
-      } else if (arg == "--dtype") {
-        overrides.push_back("trainer.dtype=" + a.value());
-      } else if (arg == "--quiet" || arg == "-q") {
-        options.quiet = true;
+      } else if (scan_run_option(a, overrides, options)) {
+        continue;
       } else if (arg.rfind("-", 0) == 0) {
         a.unknown();
       } else if (config_path.empty()) {
