@@ -224,6 +224,26 @@ TLNMFSignals tlnmf_signals(const Config& c) {
   return sig;
 }
 
+namespace {
+// Scores realisation r's estimates (best permutation) and accumulates its metrics.
+void score_realisation(SeparationScores& out, int64_t r, const torch::Tensor& references,
+                       const std::vector<torch::Tensor>& estimates) {
+  const torch::Tensor E = torch::stack(estimates);
+  const eval::BssEvalResult b = eval::bss_eval_sources(references, E);
+  out.sdr += b.sdr;
+  out.sir += b.sir;
+  out.sar += b.sar;
+  for (int64_t j = 0; j < E.size(0); ++j) out.estimates[r][j].copy_(E[b.permutation[j]]);
+}
+
+SeparationScores average_scores(SeparationScores& out, int64_t realisations) {
+  out.sdr /= realisations;
+  out.sir /= realisations;
+  out.sar /= realisations;
+  return out;
+}
+}  // namespace
+
 SeparationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& sig, const std::vector<int64_t>& mapping) {
   require(sig.sources.defined(), "no reference sources to evaluate against (set data.references)");
   const torch::Tensor Y = sig.frames();
@@ -240,17 +260,9 @@ SeparationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& sig, const
                                                          " references (set model.component_sources)");
     std::vector<torch::Tensor> est;
     for (const auto& p : parts) est.push_back(signal::overlap_add(p.to(torch::kCPU, torch::kFloat64), sig.hop, sig.window, T));
-    const torch::Tensor E = torch::stack(est);
-    const eval::BssEvalResult b = eval::bss_eval_sources(sig.sources[r], E);
-    out.sdr += b.sdr;
-    out.sir += b.sir;
-    out.sar += b.sar;
-    for (int64_t j = 0; j < S; ++j) out.estimates[r][j].copy_(E[b.permutation[j]]);
+    score_realisation(out, r, sig.sources[r], est);
   }
-  out.sdr /= R;
-  out.sir /= R;
-  out.sar /= R;
-  return out;
+  return average_scores(out, R);
 }
 
 std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double fs) {
@@ -431,17 +443,9 @@ SeparationScores supervised_stft_isnmf(const Config& c, const TLNMFSignals& sig)
     const auto parts = signal::apply_masks(X, signal::wiener_masks(powers));
     std::vector<torch::Tensor> est;
     for (const auto& p : parts) est.push_back(signal::istft(p, so, T));
-    const torch::Tensor E = torch::stack(est);
-    const eval::BssEvalResult b = eval::bss_eval_sources(sig.sources[r], E);
-    out.sdr += b.sdr;
-    out.sir += b.sir;
-    out.sar += b.sar;
-    for (int64_t j = 0; j < S; ++j) out.estimates[r][j].copy_(E[b.permutation[j]]);
+    score_realisation(out, r, sig.sources[r], est);
   }
-  out.sdr /= R;
-  out.sir /= R;
-  out.sar /= R;
-  return out;
+  return average_scores(out, R);
 }
 
 namespace {
