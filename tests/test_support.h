@@ -5,11 +5,24 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
 
+#include "factorch/error.h"
+
 namespace factorch::testkit {
+
+/// The message of the factorch::Error that f() throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 /// A fresh directory under the build tree, removed when the test ends.
 class TempDir {

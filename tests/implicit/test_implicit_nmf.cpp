@@ -10,6 +10,7 @@
 
 #include <torch/cuda.h>
 
+#include "../test_support.h"
 #include "factorch/app/run.h"
 #include "factorch/config.h"
 #include "factorch/error.h"
@@ -252,18 +253,8 @@ TEST(ImplicitNMF, CudaMatchesCpu) {
   EXPECT_TRUE(app::fit_model(c, model, data, ro, "").result.ok);
 }
 
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-}  // namespace
-
 TEST(ImplicitNMF, BadInputGivesOneLineErrors) {
+  using testkit::error_of;
   const Trained& t = toy();
   ImplicitNMFImpl& m = *t.model;
   auto bad = t.data.X.slice(0, 0, 100).clone();

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../test_support.h"
 #include "factorch/error.h"
 #include "factorch/io/wav.h"
 
@@ -12,6 +13,8 @@ namespace io = factorch::io;
 namespace stdfs = std::filesystem;
 
 namespace {
+
+using factorch::testkit::error_of;
 
 class WavTest : public ::testing::Test {
  protected:
@@ -23,17 +26,6 @@ class WavTest : public ::testing::Test {
   }
   void TearDown() override { stdfs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  // The error message of f(), or "" when it does not throw factorch::Error.
-  template <typename F>
-  static std::string error_of(F&& f) {
-    try {
-      f();
-    } catch (const factorch::Error& e) {
-      return e.what();
-    }
-    return "";
-  }
 
   stdfs::path dir_;
 };

@@ -16,6 +16,7 @@
 #include "models/supervised_separation.h"
 
 using namespace factorch;
+using testkit::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -55,15 +56,6 @@ std::string small_config(const std::string& out, const std::string& extra_data =
          "       disc_count: 3, valid_count: 1, test_count: 2, n_fft: 512, hop: 128" + extra_data + "}\n"
          "trainer: {max_iter: 6, tol: 0, progress: never}\n"
          "output: {dir: " + out + "}\n";
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace
