@@ -14,6 +14,13 @@
 
 namespace factorch::testkit {
 
+// Paths of this build, defined in the one generated TU build/test_paths.cpp (from
+// tests/test_paths.cpp.in), so that no other test TU depends on where the checkout lives
+// and compiler caches hit across checkouts.
+extern const char* const kSourceDir;
+extern const char* const kBinaryDir;
+extern const char* const kPython;
+
 /// The message of the factorch::Error that f() throws, or "(no error)".
 inline std::string error_of(const std::function<void()>& f) {
   try {
@@ -29,7 +36,7 @@ class TempDir {
  public:
   TempDir() {
     static std::mt19937_64 rng(std::random_device{}());
-    path_ = std::filesystem::path(FACTORCH_BINARY_DIR) / "test-tmp" / std::to_string(rng());
+    path_ = std::filesystem::path(kBinaryDir) / "test-tmp" / std::to_string(rng());
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
@@ -52,19 +59,19 @@ inline std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-/// True if FACTORCH_PYTHON can import every module in `modules` (space separated).
+/// True if kPython can import every module in `modules` (space separated).
 inline bool python_has(const std::string& modules) {
   std::string imports;
   std::stringstream ss(modules);
   std::string m;
   while (ss >> m) imports += "import " + m + ";";
-  const std::string cmd = std::string("\"") + FACTORCH_PYTHON + "\" -c \"" + imports + "\" > /dev/null 2>&1";
+  const std::string cmd = std::string("\"") + kPython + "\" -c \"" + imports + "\" > /dev/null 2>&1";
   return std::system(cmd.c_str()) == 0;
 }
 
-/// Runs a Python script file with FACTORCH_PYTHON; returns the exit status.
+/// Runs a Python script file with kPython; returns the exit status.
 inline int run_python(const std::string& script_path, const std::string& args = "") {
-  const std::string cmd = std::string("\"") + FACTORCH_PYTHON + "\" " + script_path + " " + args;
+  const std::string cmd = std::string("\"") + kPython + "\" " + script_path + " " + args;
   return std::system(cmd.c_str());
 }
 
@@ -76,7 +83,7 @@ struct CommandResult {
 /// Runs build/factorch with `args` (a shell fragment) in directory `cwd`.
 inline CommandResult run_factorch(const std::string& args, const std::string& cwd) {
   const std::string out = cwd + "/.stdout", err = cwd + "/.stderr";
-  const std::string cmd = "cd \"" + cwd + "\" && \"" + std::string(FACTORCH_BINARY_DIR) + "/factorch\" " + args + " > \"" +
+  const std::string cmd = "cd \"" + cwd + "\" && \"" + std::string(kBinaryDir) + "/factorch\" " + args + " > \"" +
                           out + "\" 2> \"" + err + "\" < /dev/null";
   const int raw = std::system(cmd.c_str());
   CommandResult r;

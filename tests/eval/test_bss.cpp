@@ -9,6 +9,7 @@
 
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
+#include "../test_support.h"
 
 namespace ev = factorch::eval;
 
@@ -105,7 +106,7 @@ TEST(Bss, BadInput) {
 }
 
 TEST(Bss, MatchesMirEval) {
-  const std::string python = FACTORCH_PYTHON;
+  const std::string python = factorch::testkit::kPython;
   if (python.empty() || std::system((python + " -c 'import mir_eval' >/dev/null 2>&1").c_str()) != 0)
     GTEST_SKIP() << "python3 with mir_eval not available (" << python << ")";
   torch::manual_seed(14);

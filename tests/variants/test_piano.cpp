@@ -30,7 +30,7 @@ TEST(Piano, SignalIsTheSumOfItsParts) {
 
 TEST(Piano, DemoConfigWritesPicturesAndLosslessComponents) {
   testkit::TempDir dir;
-  const std::string cfg = std::string(FACTORCH_SOURCE_DIR) + "/configs/piano_is_nmf.yaml";
+  const std::string cfg = std::string(testkit::kSourceDir) + "/configs/piano_is_nmf.yaml";
   const Config c = Config::load(cfg, {"trainer.max_iter=40", "trainer.progress=never", "data.piano_sample_rate=8000",
                                       "data.piano_event_seconds=0.25", "data.n_fft=256", "data.hop=64",
                                       "output.dir=" + (dir / "run")});

@@ -71,7 +71,7 @@ TEST(Png, ChunksHaveValidLengthsAndCrcs) {
 }
 
 TEST(Png, HeatmapReadsBackInPython) {
-  if (!testkit::python_has("zlib struct")) GTEST_SKIP() << "no Python at " << FACTORCH_PYTHON;
+  if (!testkit::python_has("zlib struct")) GTEST_SKIP() << "no Python at " << testkit::kPython;
   testkit::TempDir dir;
   // Row 0 is the maximum (yellow end of viridis), row 2 the minimum (dark purple).
   const torch::Tensor v = torch::tensor({{9.0, 9.0}, {4.0, 5.0}, {0.0, 0.0}}, torch::kFloat64);
