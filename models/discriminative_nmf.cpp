@@ -1,25 +1,25 @@
-#include "models/discriminative_nmf.h"
+#include "factorch/models/discriminative_nmf.h"
 
 #include <ostream>
 
 #include "factorch/error.h"
 #include "factorch/shape_string.h"
 #include "factorch/multiplicative.h"
-#include "models/layered_nmf.h"
+#include "factorch/models/layered_nmf.h"
 
 namespace factorch {
 
 DiscriminativeLayeredNMFImpl::DiscriminativeLayeredNMFImpl(const DiscriminativeLayeredNMFOptions& options_)
     : options(options_), divergence_(options_.beta(), options_.eps()) {
-  require(!options.layers().empty(), "model.layers must list at least one layer size, got []");
-  for (const int64_t k : options.layers()) require(k > 0, "model.layers must be positive integers");
+  require(!options.layers().empty(), "layers must list at least one layer size, got []");
+  for (const int64_t k : options.layers()) require(k > 0, "layers must be positive integers");
   require(options.n_sources() >= 1, "DL-NMF needs at least one source");
   require(options.n_features() > 0 && options.n_samples() > 0, "DL-NMF needs nonempty training mixtures");
   require(options.source_names().empty() || static_cast<int64_t>(options.source_names().size()) == options.n_sources(),
           "DL-NMF: " + std::to_string(options.source_names().size()) + " source names for " +
               std::to_string(options.n_sources()) + " sources");
   require(options.normalise() == "l1" || options.normalise() == "none",
-          "model.normalise must be l1 or none, got '" + options.normalise() + "'");
+          "normalise must be l1 or none, got '" + options.normalise() + "'");
   require(options.h_iter() >= 0 && options.w_iter() >= 0 && options.separation_iter() >= 0 && options.patience() >= 0,
           "DL-NMF iteration counts and patience must be >= 0");
   reset();

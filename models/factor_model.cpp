@@ -1,4 +1,4 @@
-#include "models/factor_model.h"
+#include "factorch/models/factor_model.h"
 
 #include "factorch/error.h"
 
@@ -19,7 +19,7 @@ TrainingData TrainingData::rows(const torch::Tensor& index) const {
 }
 
 void FactorModelImpl::mu_step(const TrainingData&) {
-  throw Error("model '" + type() + "' has no multiplicative-update form; use trainer.kind: autograd");
+  throw Error("model '" + type() + "' has no multiplicative-update form; train it with an autograd optimiser");
 }
 
 }  // namespace factorch

@@ -1,4 +1,4 @@
-#include "models/implicit_nmf.h"
+#include "factorch/models/implicit_nmf.h"
 
 #include <cmath>
 #include <cstdio>
@@ -39,10 +39,10 @@ torch::Tensor grid_index(const torch::Tensor& grid, const torch::Tensor& values)
 ImplicitNMFImpl::ImplicitNMFImpl(const ImplicitNMFOptions& options_, const torch::Tensor& frequencies,
                                  const torch::Tensor& times)
     : options(options_), divergence_(options_.beta(), options_.eps()) {
-  require(options.rank() >= 1, "model.rank must be a positive integer, got " + std::to_string(options.rank()));
+  require(options.rank() >= 1, "rank must be a positive integer, got " + std::to_string(options.rank()));
   require(options.sample_rate() > 0, "iN-NMF: sample rate must be > 0 Hz, got " + num(options.sample_rate()));
   require(options.activations() == "matrix" || options.activations() == "implicit",
-          "model.activations must be matrix or implicit, got '" + options.activations() + "'");
+          "activations must be matrix or implicit, got '" + options.activations() + "'");
   require(frequencies.defined() && frequencies.dim() == 1 && frequencies.numel() >= 1,
           "iN-NMF: the training frequency grid must be a nonempty vector");
   require(times.defined() && times.dim() == 1 && times.numel() >= 1, "iN-NMF: the training time grid must be a nonempty vector");
@@ -61,7 +61,7 @@ ImplicitNMFImpl::ImplicitNMFImpl(const ImplicitNMFOptions& options_, const torch
     require(dt_ > 0, "iN-NMF: matrix activations need distinct frame times");
     const torch::Tensor expected = t0_ + dt_ * torch::arange(t.size(0), torch::kFloat64);
     require((t - expected).abs().max().item<double>() <= 1e-6 * dt_ + 1e-9,
-            "iN-NMF: matrix activations need a regular frame grid (use model.activations: implicit)");
+            "iN-NMF: matrix activations need a regular frame grid (use activations: implicit)");
   } else {
     duration_ = std::max(t[-1].item<double>(), 1e-9);
   }
@@ -213,7 +213,7 @@ void ImplicitNMFImpl::check_data(const TrainingData& data) const {
       const int64_t row = outside.nonzero()[0][0].item<int64_t>();
       throw Error("iN-NMF data: time " + num(t[row].item<double>()) + " s (row " + std::to_string(row) +
                   ") is not on the model's frame grid t0 + n·dt (t0 = " + num(t0_) + " s, dt = " + num(dt_) + " s, " +
-                  std::to_string(times_.size(0)) + " frames); irregular times need model.activations: implicit");
+                  std::to_string(times_.size(0)) + " frames); irregular times need activations: implicit");
     }
   }
   if (data.mask.defined())
@@ -262,7 +262,7 @@ void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& v
   }
   torch::Tensor target;
   if (name == "H" || name == "H_raw") {
-    require(H_.defined(), "iN-NMF factor " + name + " exists only with model.activations: matrix");
+    require(H_.defined(), "iN-NMF factor " + name + " exists only with activations: matrix");
     require(value.sizes() == H_.sizes(), name + " is " + shape_string(value) + " but the model needs " + shape_string(H_));
     const torch::Tensor v = value.to(H_.options());
     if (name == "H_raw") {

@@ -1,11 +1,11 @@
-#include "models/layered_nmf.h"
+#include "factorch/models/layered_nmf.h"
 
 #include <ostream>
 
 #include "factorch/error.h"
 #include "factorch/shape_string.h"
 #include "factorch/multiplicative.h"
-#include "models/nmf.h"
+#include "factorch/models/nmf.h"
 
 namespace factorch {
 
@@ -76,13 +76,13 @@ void normalise_layers_(std::vector<torch::Tensor>& layers, torch::Tensor& H) {
 
 LayeredNMFImpl::LayeredNMFImpl(const LayeredNMFOptions& options_)
     : options(options_), divergence_(options_.beta(), options_.eps()) {
-  require(!options.layers().empty(), "model.layers must list at least one layer size, got []");
+  require(!options.layers().empty(), "layers must list at least one layer size, got []");
   for (const int64_t k : options.layers())
-    require(k > 0, "model.layers must be positive integers, got " + sizes_string(options.layers()));
+    require(k > 0, "layers must be positive integers, got " + sizes_string(options.layers()));
   require(options.n_features() > 0 && options.n_samples() > 0, "layered NMF needs a nonempty data matrix");
   require(options.normalise() == "l1" || options.normalise() == "none",
-          "model.normalise must be l1 or none for layered NMF, got '" + options.normalise() + "'");
-  require(options.pretrain_iter() >= 0, "model.pretrain_iter must be >= 0");
+          "normalise must be l1 or none for layered NMF, got '" + options.normalise() + "'");
+  require(options.pretrain_iter() >= 0, "pretrain_iter must be >= 0");
   reset();
 }
 
@@ -166,7 +166,7 @@ void LayeredNMFImpl::set_factor(const std::string& name, const torch::Tensor& va
   require(target != nullptr, "layered NMF has no factor '" + name + "' (it has W1..W" + std::to_string(W_.size()) + ", H)");
   if (value.sizes() != target->sizes()) {
     // Name the chaining rule: a wrong inner size is the usual mistake.
-    throw Error(name + " is " + shape_string(value) + " but model.layers " + sizes_string(options.layers()) +
+    throw Error(name + " is " + shape_string(value) + " but layers " + sizes_string(options.layers()) +
                 " with F=" + std::to_string(options.n_features()) + ", N=" + std::to_string(options.n_samples()) +
                 " needs " + shape_string(*target) + " (layer sizes must chain: Wl is K(l-1) x Kl)");
   }

@@ -1,17 +1,17 @@
-#include "models/multichannel_nmf.h"
+#include "factorch/models/multichannel_nmf.h"
 
 #include <ostream>
 
 #include "factorch/error.h"
 #include "factorch/multiplicative.h"
-#include "models/nmf_init.h"
+#include "factorch/models/nmf_init.h"
 
 namespace factorch {
 
 MultichannelNMFImpl::MultichannelNMFImpl(const MultichannelNMFOptions& o) : options(o), divergence_(o.beta(), o.eps()) {
   require(o.channels() > 0 && o.n_features() > 0 && o.n_samples() > 0, "multichannel NMF needs nonempty data");
-  require(o.sources() > 0, "model.sources must be > 0, got " + std::to_string(o.sources()));
-  require(o.rank() > 0, "model.rank must be > 0, got " + std::to_string(o.rank()));
+  require(o.sources() > 0, "sources must be > 0, got " + std::to_string(o.sources()));
+  require(o.rank() > 0, "rank must be > 0, got " + std::to_string(o.rank()));
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
   const int64_t JK = o.sources() * o.rank();
   W_ = register_parameter("W", torch::ones({o.n_features(), JK}, opts));

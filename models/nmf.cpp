@@ -1,4 +1,4 @@
-#include "models/nmf.h"
+#include "factorch/models/nmf.h"
 
 #include <ostream>
 
@@ -6,26 +6,26 @@
 
 #include "factorch/error.h"
 #include "factorch/shape_string.h"
-#include "models/nmf_init.h"
+#include "factorch/models/nmf_init.h"
 
 namespace factorch {
 
 NMFImpl::NMFImpl(const NMFOptions& options_) : options(options_), divergence_(options_.beta(), options_.eps()) {
-  require(options.rank() > 0, "model.rank must be a positive integer, got " + std::to_string(options.rank()));
+  require(options.rank() > 0, "rank must be a positive integer, got " + std::to_string(options.rank()));
   require(options.n_features() > 0 && options.n_samples() > 0, "NMF needs a nonempty data matrix");
   require(options.normalise() == "l1" || options.normalise() == "l2" || options.normalise() == "none",
-          "model.normalise must be l1, l2 or none, got '" + options.normalise() + "'");
+          "normalise must be l1, l2 or none, got '" + options.normalise() + "'");
   ard_ = ArdPenalty{options.ard(), options.ard_lambda(), options.ard_b()};
   ard_.validate();
-  require(options.ard_prune() >= 0.0, "model.ard_prune must be >= 0, got " + std::to_string(options.ard_prune()));
+  require(options.ard_prune() >= 0.0, "ard_prune must be >= 0, got " + std::to_string(options.ard_prune()));
   require(options.ard() == "none" || options.normalise() == "none",
-          "model.normalise must be none with model.ard (the ARD penalty is not scale invariant)");
-  require(options.smooth_h() >= 0.0, "model.smooth_h must be >= 0, got " + std::to_string(options.smooth_h()));
+          "normalise must be none with ard (the ARD penalty is not scale invariant)");
+  require(options.smooth_h() >= 0.0, "smooth_h must be >= 0, got " + std::to_string(options.smooth_h()));
   if (options.smooth_h() > 0.0) {
-    require(divergence_.beta() == 0.0, "model.smooth_h needs model.beta: is (smooth IS-NMF), got beta " +
+    require(divergence_.beta() == 0.0, "smooth_h needs beta: is (smooth IS-NMF), got beta " +
                                            std::to_string(divergence_.beta()));
     require(options.l2_h() == 0.0 && options.ard() != "l2",
-            "model.smooth_h cannot be combined with an L2 penalty on H (l2_h, ard: l2)");
+            "smooth_h cannot be combined with an L2 penalty on H (l2_h, ard: l2)");
   }
   reset();
 }

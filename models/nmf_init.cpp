@@ -1,4 +1,4 @@
-#include "models/nmf_init.h"
+#include "factorch/models/nmf_init.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

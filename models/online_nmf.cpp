@@ -1,4 +1,4 @@
-#include "models/online_nmf.h"
+#include "factorch/models/online_nmf.h"
 
 #include <cmath>
 #include <ostream>
@@ -7,7 +7,7 @@
 #include "factorch/io/npy_columns.h"
 #include "factorch/multiplicative.h"
 #include "factorch/penalty.h"
-#include "models/nmf_init.h"
+#include "factorch/models/nmf_init.h"
 
 namespace factorch {
 
@@ -60,8 +60,8 @@ std::shared_ptr<ColumnStream> tensor_column_stream(const torch::Tensor& V) {
 
 torch::Tensor held_back_columns(ColumnStream& stream, int64_t batch_size, int64_t holdout_every,
                                 int64_t* train_columns) {
-  require(batch_size > 0, "data.batch_size must be > 0, got " + std::to_string(batch_size));
-  require(holdout_every >= 2, "data.holdout_every must be >= 2, got " + std::to_string(holdout_every));
+  require(batch_size > 0, "batch_size must be > 0, got " + std::to_string(batch_size));
+  require(holdout_every >= 2, "holdout_every must be >= 2, got " + std::to_string(holdout_every));
   std::vector<torch::Tensor> kept;
   int64_t train = 0, b = 0;
   stream.rewind();
@@ -73,7 +73,7 @@ torch::Tensor held_back_columns(ColumnStream& stream, int64_t batch_size, int64_
     }
   }
   require(!kept.empty(), "no held-back batch: the data has " + std::to_string(b) + " batches of " +
-                             std::to_string(batch_size) + " columns, fewer than data.holdout_every = " +
+                             std::to_string(batch_size) + " columns, fewer than holdout_every = " +
                              std::to_string(holdout_every));
   require(train > 0, "no training batch left after holding back every " + std::to_string(holdout_every) + "th");
   if (train_columns) *train_columns = train;
@@ -83,11 +83,11 @@ torch::Tensor held_back_columns(ColumnStream& stream, int64_t batch_size, int64_
 OnlineNMFImpl::OnlineNMFImpl(const OnlineNMFOptions& o, std::shared_ptr<ColumnStream> stream)
     : options(o), divergence_(o.beta(), o.eps()), stream_(std::move(stream)) {
   require(stream_ != nullptr, "online NMF needs a column stream");
-  require(o.rank() > 0, "model.rank must be a positive integer, got " + std::to_string(o.rank()));
-  require(o.batch_size() > 0, "data.batch_size must be > 0, got " + std::to_string(o.batch_size()));
-  require(o.forget() > 0 && o.forget() <= 1, "model.forget must be in (0, 1], got " + std::to_string(o.forget()));
-  require(o.inner_iter() > 0, "model.inner_iter must be > 0, got " + std::to_string(o.inner_iter()));
-  require(o.holdout_every() >= 2, "data.holdout_every must be >= 2, got " + std::to_string(o.holdout_every()));
+  require(o.rank() > 0, "rank must be a positive integer, got " + std::to_string(o.rank()));
+  require(o.batch_size() > 0, "batch_size must be > 0, got " + std::to_string(o.batch_size()));
+  require(o.forget() > 0 && o.forget() <= 1, "forget must be in (0, 1], got " + std::to_string(o.forget()));
+  require(o.inner_iter() > 0, "inner_iter must be > 0, got " + std::to_string(o.inner_iter()));
+  require(o.holdout_every() >= 2, "holdout_every must be >= 2, got " + std::to_string(o.holdout_every()));
   require(o.n_features() == stream_->rows(), "the stream has " + std::to_string(stream_->rows()) +
                                                  " rows but the model was built for " + std::to_string(o.n_features()));
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);

@@ -1,4 +1,4 @@
-#include "models/tlnmf.h"
+#include "factorch/models/tlnmf.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,10 +15,10 @@ namespace factorch {
 TLNMFImpl::TLNMFImpl(const TLNMFOptions& o)
     : options(o), divergence_(0.0, o.eps()), retraction_(orthogonal::retraction_from_name(o.phi_update())) {
   require(o.frame_length() > 0 && o.n_frames() > 0, "TL-NMF needs a nonempty frame matrix");
-  require(o.rank() > 0, "model.rank must be a positive integer, got " + std::to_string(o.rank()));
-  require(o.objective() == "is" || o.objective() == "gcm", "model.objective must be is or gcm, got '" + o.objective() + "'");
+  require(o.rank() > 0, "rank must be a positive integer, got " + std::to_string(o.rank()));
+  require(o.objective() == "is" || o.objective() == "gcm", "objective must be is or gcm, got '" + o.objective() + "'");
   require(o.eps() >= 0 && o.lambda() >= 0 && o.hessian_floor() > 0, "TL-NMF: eps, lambda must be >= 0 and hessian_floor > 0");
-  require(o.phi_steps() >= 0, "model.phi_steps must be >= 0");
+  require(o.phi_steps() >= 0, "phi_steps must be >= 0");
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
   Phi_ = register_parameter("Phi", signal::dct2_matrix(o.frame_length(), opts), o.learn_phi());
   W_ = register_parameter("W", torch::full({o.frame_length(), o.rank()}, 1.0 / o.frame_length(), opts));
@@ -35,7 +35,7 @@ void TLNMFImpl::init(const TrainingData& data, const std::string& phi_init, uint
   } else if (phi_init == "random") {
     Phi_.copy_(orthogonal::random_orthogonal(M, seed + 7919, Phi_.options()));
   } else {
-    throw Error("model.phi_init must be dct, random or a .npy file, got '" + phi_init + "'");
+    throw Error("phi_init must be dct, random or a .npy file, got '" + phi_init + "'");
   }
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto cpu = torch::TensorOptions().dtype(torch::kFloat64);
@@ -271,7 +271,7 @@ void TLNMFImpl::check_data(const TrainingData& data) const {
                                std::to_string(M) + "x" + std::to_string(M) + " (data " + shape_string(X) + ")");
   require(X.size(-1) == options.n_frames(), "data has " + std::to_string(X.size(-1)) +
                                                 " frames but the model was built for " + std::to_string(options.n_frames()));
-  require(supervised() || options.rank() <= M, "model.rank K = " + std::to_string(options.rank()) +
+  require(supervised() || options.rank() <= M, "rank K = " + std::to_string(options.rank()) +
                                                    " exceeds the frame length M = " + std::to_string(M));
   require(!data.mask.defined(), "TL-NMF does not take a data mask");
   require(X.isfinite().all().item<bool>(), "TL-NMF data has NaN or Inf samples");
@@ -280,7 +280,7 @@ void TLNMFImpl::check_data(const TrainingData& data) const {
     const auto zero = (energy == 0).nonzero();
     require(zero.numel() == 0, "frame " + (zero.numel() ? std::to_string(zero[0].item<int64_t>()) : std::string()) +
                                    " has zero energy: the " + options.objective() +
-                                   " objective is undefined there with model.eps = 0 (set model.eps > 0, e.g. 5e-7)");
+                                   " objective is undefined there with eps = 0 (set eps > 0, e.g. 5e-7)");
   }
 }
 

@@ -20,6 +20,8 @@ namespace factorch::testkit {
 extern const char* const kSourceDir;
 extern const char* const kBinaryDir;
 extern const char* const kPython;
+extern const char* const kCmake;     ///< the cmake that configured this build
+extern const char* const kTorchDir;  ///< LibTorch's CMake package folder
 
 /// The message of the factorch::Error that f() throws, or "(no error)".
 inline std::string error_of(const std::function<void()>& f) {

@@ -2,7 +2,6 @@
 // Library headers include only what they use; this file just makes builds faster.
 #pragma once
 #include <torch/torch.h>
-#include <yaml-cpp/yaml.h>
 #include <algorithm>
 #include <cmath>
 #include <functional>

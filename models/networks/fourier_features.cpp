@@ -1,4 +1,4 @@
-#include "models/networks/fourier_features.h"
+#include "factorch/models/networks/fourier_features.h"
 
 #include <cmath>
 #include <ostream>

@@ -1,4 +1,4 @@
-#include "models/networks/mlp.h"
+#include "factorch/models/networks/mlp.h"
 
 #include <ostream>
 

@@ -1,4 +1,4 @@
-#include "models/networks/siren.h"
+#include "factorch/models/networks/siren.h"
 
 #include <cmath>
 #include <ostream>

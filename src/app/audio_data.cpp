@@ -1,4 +1,4 @@
-#include "factorch/app/audio_data.h"
+#include "app/audio_data.h"
 
 #include <algorithm>
 #include <filesystem>

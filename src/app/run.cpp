@@ -1,6 +1,6 @@
-#include "factorch/app/run.h"
+#include "app/run.h"
 
-#include "factorch/app/audio_data.h"
+#include "app/audio_data.h"
 
 #include <unistd.h>
 
@@ -16,7 +16,7 @@
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/torch_file.h"
-#include "models/registry.h"
+#include "app/experiments/registry.h"
 
 namespace factorch::app {
 
@@ -151,7 +151,7 @@ RunResult run_training(const Config& c, const RunOptions& options) {
   const ModelEntry& entry = model_entry(c.string("model.type"));
   // Build on the CPU in float64 so that initialisation is identical on every device.
   TrainingData data = entry.load_data ? entry.load_data(c) : load_training_data(c);
-  std::shared_ptr<FactorModelImpl> model = entry.build(c, data);
+  std::shared_ptr<FactorModelImpl> model = build_model(entry, c, data);
   RunResult out = fit_model(c, model, data, options, c.string("output.dir"));
   if (options.write_outputs && out.result.ok && entry.report) entry.report(c, *out.model, out.data, out.out_dir);
   return out;

@@ -1,13 +1,13 @@
-#include "factorch/app/separation.h"
+#include "app/separation.h"
 
 #include <filesystem>
 
-#include "factorch/app/audio_data.h"
+#include "app/audio_data.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/wiener.h"
-#include "models/registry.h"
+#include "app/experiments/registry.h"
 
 namespace factorch::app {
 
@@ -60,7 +60,7 @@ NamedTensors fit_factors(const Config& c, const ModelEntry& entry, const torch::
   RunOptions quiet = options;
   quiet.write_outputs = false;
   quiet.resume.reset();
-  const RunResult r = fit_model(c, entry.build(c, data), data, quiet, "");
+  const RunResult r = fit_model(c, build_model(entry, c, data), data, quiet, "");
   require(r.result.ok, "training a source model failed: " + r.result.stop_reason);
   return r.model->factors();
 }
@@ -104,13 +104,13 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
     mix.set("model.init", "random", "factorch separate");
     TrainingData data;
     data.X = V;
-    std::shared_ptr<FactorModelImpl> model = entry.build(mix, data);
+    std::shared_ptr<FactorModelImpl> model = build_model(entry, mix, data);
     model->set_factor("W", torch::cat(dictionaries, 1));
     run = fit_model(mix, model, data, options, out_dir);
   } else {
     TrainingData data;
     data.X = V;
-    run = fit_model(c, entry.build(c, data), data, options, out_dir);
+    run = fit_model(c, build_model(entry, c, data), data, options, out_dir);
   }
   require(run.result.ok, "training failed: " + run.result.stop_reason);
 

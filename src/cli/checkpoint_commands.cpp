@@ -2,8 +2,8 @@
 #include <cstdio>
 
 #include "cli_support.h"
-#include "factorch/app/run.h"
-#include "factorch/io/checkpoint.h"
+#include "app/run.h"
+#include "factorch/train/checkpoint.h"
 
 namespace factorch::cli {
 

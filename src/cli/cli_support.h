@@ -8,7 +8,7 @@
 
 #include <c10/util/Exception.h>
 
-#include "factorch/cli/commands.h"
+#include "cli/commands.h"
 #include "factorch/error.h"
 
 namespace factorch::cli {

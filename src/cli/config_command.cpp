@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "cli_support.h"
-#include "factorch/config.h"
+#include "app/config.h"
 
 namespace factorch::cli {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "factorch/cli/commands.h"
+#include "cli/commands.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
 #include "factorch/eval/metrics_json.h"

@@ -1,8 +1,8 @@
 #include <cstdio>
 
 #include "cli_support.h"
-#include "factorch/app/separation.h"
-#include "factorch/config.h"
+#include "app/separation.h"
+#include "app/config.h"
 
 namespace factorch::cli {
 

@@ -111,7 +111,7 @@ void BetaDivergence::check_data(const torch::Tensor& X, const std::string& what)
   if (beta_ <= 0.0 && eps_ == 0.0) {
     const int64_t zeros = (X == 0).sum().item<int64_t>();
     require(zeros == 0, what + ": data has " + std::to_string(zeros) + " zero entries; the " + name() +
-                            " divergence (beta <= 0) is undefined at x = 0: set model.eps (e.g. 1e-9) "
+                            " divergence (beta <= 0) is undefined at x = 0: set eps (model.eps in a config, e.g. 1e-9) "
                             "to add a floor to data and model");
   }
 }

@@ -8,9 +8,9 @@
 namespace factorch {
 
 void ArdPenalty::validate() const {
-  require(norm == "none" || norm == "l1" || norm == "l2", "model.ard must be none, l1 or l2, got '" + norm + "'");
-  require(lambda >= 0.0 && std::isfinite(lambda), "model.ard_lambda must be >= 0, got " + std::to_string(lambda));
-  require(b > 0.0 && std::isfinite(b), "model.ard_b must be > 0, got " + std::to_string(b));
+  require(norm == "none" || norm == "l1" || norm == "l2", "ard must be none, l1 or l2, got '" + norm + "'");
+  require(lambda >= 0.0 && std::isfinite(lambda), "ard_lambda must be >= 0, got " + std::to_string(lambda));
+  require(b > 0.0 && std::isfinite(b), "ard_b must be > 0, got " + std::to_string(b));
 }
 
 torch::Tensor ArdPenalty::norms(const torch::Tensor& W, const torch::Tensor& H) const {

@@ -37,8 +37,8 @@ double objective_of(FactorModelImpl& model, const TrainingData& data) {
 }  // namespace
 
 TrainResult Trainer::fit(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {
-  require(options_.max_iter() >= 0, "trainer.max_iter must be >= 0");
-  require(options_.eval_every() >= 1, "trainer.eval_every must be >= 1");
+  require(options_.max_iter() >= 0, "max_iter must be >= 0");
+  require(options_.eval_every() >= 1, "eval_every must be >= 1");
   model->check_data(data);
   prepare(model, data);
   using clock = std::chrono::steady_clock;
@@ -95,7 +95,7 @@ TrainResult Trainer::fit(const std::shared_ptr<FactorModelImpl>& model, const Tr
 // ---------------------------------------------------------------- multiplicative
 
 void MultiplicativeTrainer::prepare(const std::shared_ptr<FactorModelImpl>& model, const TrainingData&) {
-  require(model->has_mu(), "model '" + model->type() + "' has no multiplicative updates; use trainer.kind: autograd");
+  require(model->has_mu(), "model '" + model->type() + "' has no multiplicative updates; use the autograd trainer (kind autograd)");
 }
 
 void MultiplicativeTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {
@@ -121,8 +121,8 @@ struct AutogradTrainer::Impl {
 AutogradTrainer::AutogradTrainer(TrainerOptions options) : Trainer(std::move(options)), impl_(new Impl) {
   const std::string& o = options_.optimizer();
   require(o == "adam" || o == "sgd" || o == "lbfgs" || o == "rprop",
-          "trainer.optimizer must be adam, sgd, lbfgs or rprop, got '" + o + "'");
-  require(options_.lr() > 0, "trainer.lr must be > 0");
+          "optimizer must be adam, sgd, lbfgs or rprop, got '" + o + "'");
+  require(options_.lr() > 0, "lr must be > 0");
 }
 
 AutogradTrainer::~AutogradTrainer() = default;
@@ -249,7 +249,7 @@ std::string AutogradTrainer::optimizer_state() const {
 std::unique_ptr<Trainer> make_trainer(const TrainerOptions& options) {
   if (options.kind() == "mu") return std::make_unique<MultiplicativeTrainer>(options);
   if (options.kind() == "autograd") return std::make_unique<AutogradTrainer>(options);
-  throw Error("trainer.kind must be mu or autograd, got '" + options.kind() + "'");
+  throw Error("kind must be mu or autograd, got '" + options.kind() + "'");
 }
 
 }  // namespace factorch

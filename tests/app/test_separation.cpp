@@ -6,9 +6,9 @@
 #include <filesystem>
 
 #include "../test_support.h"
-#include "factorch/app/audio_data.h"
-#include "factorch/app/run.h"
-#include "factorch/app/separation.h"
+#include "app/audio_data.h"
+#include "app/run.h"
+#include "app/separation.h"
 #include "factorch/error.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/synthetic.h"

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "../test_support.h"
-#include "factorch/app/run.h"
+#include "app/run.h"
 #include "factorch/io/npy.h"
 
 using namespace factorch;

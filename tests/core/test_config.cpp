@@ -1,7 +1,7 @@
 // YAML config: validation errors name file, line and key; overrides; defaults; documentation.
 #include <gtest/gtest.h>
 
-#include "factorch/config.h"
+#include "app/config.h"
 #include "factorch/error.h"
 
 using factorch::Config;

@@ -5,10 +5,10 @@
 #include <torch/cuda.h>
 
 #include "../test_support.h"
-#include "factorch/app/run.h"
+#include "app/run.h"
 #include "factorch/io/npy.h"
 #include "factorch/train/trainer.h"
-#include "models/nmf.h"
+#include "factorch/models/nmf.h"
 
 using namespace factorch;
 

@@ -6,8 +6,8 @@
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
 #include "factorch/train/trainer.h"
-#include "models/nmf.h"
-#include "models/nmf_init.h"
+#include "factorch/models/nmf.h"
+#include "factorch/models/nmf_init.h"
 
 using namespace factorch;
 

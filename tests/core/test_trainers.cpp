@@ -6,7 +6,7 @@
 
 #include "factorch/error.h"
 #include "factorch/train/trainer.h"
-#include "models/nmf.h"
+#include "factorch/models/nmf.h"
 
 using namespace factorch;
 

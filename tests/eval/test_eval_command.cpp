@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "factorch/cli/commands.h"
+#include "cli/commands.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/wav.h"

@@ -11,15 +11,15 @@
 #include <torch/cuda.h>
 
 #include "../test_support.h"
-#include "factorch/app/run.h"
-#include "factorch/config.h"
+#include "app/run.h"
+#include "app/config.h"
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/torch_file.h"
 #include "factorch/signal/stft.h"
-#include "models/implicit_nmf.h"
-#include "models/implicit_nmf_entry.h"
-#include "models/registry.h"
+#include "factorch/models/implicit_nmf.h"
+#include "app/experiments/implicit_nmf_entry.h"
+#include "app/experiments/registry.h"
 
 namespace fs = std::filesystem;
 using namespace factorch;

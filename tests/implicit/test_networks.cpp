@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "factorch/error.h"
-#include "models/networks/fourier_features.h"
-#include "models/networks/mlp.h"
-#include "models/networks/siren.h"
+#include "factorch/models/networks/fourier_features.h"
+#include "factorch/models/networks/mlp.h"
+#include "factorch/models/networks/siren.h"
 
 namespace nn = factorch::nn;
 

@@ -6,14 +6,14 @@
 #include <filesystem>
 
 #include "../test_support.h"
-#include "factorch/app/run.h"
-#include "factorch/config.h"
+#include "app/run.h"
+#include "app/config.h"
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/speakers.h"
 #include "factorch/train/trainer.h"
-#include "models/supervised_separation.h"
+#include "app/experiments/supervised_separation.h"
 
 using namespace factorch;
 using testkit::error_of;

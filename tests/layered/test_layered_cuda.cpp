@@ -4,8 +4,8 @@
 
 #include <torch/cuda.h>
 
-#include "models/discriminative_nmf.h"
-#include "models/layered_nmf.h"
+#include "factorch/models/discriminative_nmf.h"
+#include "factorch/models/layered_nmf.h"
 
 using namespace factorch;
 

@@ -6,7 +6,7 @@
 
 #include "factorch/error.h"
 #include "factorch/train/trainer.h"
-#include "models/layered_nmf.h"
+#include "factorch/models/layered_nmf.h"
 
 using namespace factorch;
 
@@ -142,7 +142,7 @@ TEST(LayeredNMF, BadLayerSizesAreClearErrors) {
     LayeredNMF(LayeredNMFOptions(10, 12, {5, 0}));
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("model.layers must be positive"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("layers must be positive"), std::string::npos) << e.what();
   }
   LayeredNMF m(LayeredNMFOptions(10, 12, {5, 3}));
   try {

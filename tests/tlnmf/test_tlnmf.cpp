@@ -6,13 +6,13 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "factorch/app/run.h"
-#include "factorch/config.h"
+#include "app/run.h"
+#include "app/config.h"
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
 #include "factorch/orthogonal.h"
-#include "models/registry.h"
-#include "models/tlnmf.h"
+#include "app/experiments/registry.h"
+#include "factorch/models/tlnmf.h"
 
 using namespace factorch;
 
@@ -215,8 +215,8 @@ TEST(TLNMF, BadInputGivesClearErrors) {
   expect_error([&] { TLNMFImpl(TLNMFOptions(16, 12, 20)).check_data(d); }, "exceeds the frame length M = 16");
   // (an override, not a second "rank:" line: yaml-cpp keeps the first of duplicate keys)
   expect_error([] { Config c = Config::parse(toy_yaml(), "cfg.yaml", {"model.rank=300"});
-                    model_entry("tlnmf").build(c, model_entry("tlnmf").load_data(c)); },
-               "model.rank K = 300 exceeds the frame length M = 200");
+                    build_model(model_entry("tlnmf"), c, model_entry("tlnmf").load_data(c)); },
+               "cfg.yaml: model: rank K = 300 exceeds the frame length M = 200");
   // Zero-energy frames under IS without ε.
   TrainingData z = d;
   z.X = d.X.clone();

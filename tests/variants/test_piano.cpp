@@ -4,8 +4,8 @@
 #include <filesystem>
 
 #include "../test_support.h"
-#include "factorch/app/run.h"
-#include "factorch/config.h"
+#include "app/run.h"
+#include "app/config.h"
 #include "factorch/error.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/piano.h"

@@ -5,16 +5,16 @@
 #include <filesystem>
 
 #include "../test_support.h"
-#include "factorch/app/run.h"
-#include "factorch/config.h"
+#include "app/run.h"
+#include "app/config.h"
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/npy_columns.h"
 #include "factorch/penalty.h"
-#include "models/multichannel_nmf.h"
-#include "models/nmf.h"
-#include "models/nmf_entry.h"
-#include "models/online_nmf.h"
+#include "factorch/models/multichannel_nmf.h"
+#include "factorch/models/nmf.h"
+#include "app/experiments/nmf_entry.h"
+#include "factorch/models/online_nmf.h"
 
 using namespace factorch;
 

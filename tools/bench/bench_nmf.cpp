@@ -15,7 +15,7 @@
 
 #include "benchmarks.h"
 #include "factorch/io/npy.h"
-#include "models/nmf.h"
+#include "factorch/models/nmf.h"
 
 namespace factorch::bench {
 

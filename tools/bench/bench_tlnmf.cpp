@@ -10,7 +10,7 @@
 #include <torch/cuda.h>
 
 #include "benchmarks.h"
-#include "models/tlnmf.h"
+#include "factorch/models/tlnmf.h"
 
 namespace factorch::bench {
 

@@ -1,11 +1,11 @@
-// factorch CLI: dispatches to the sub-commands in the library (include/factorch/cli/commands.h).
+// factorch CLI: dispatches to the sub-commands in the library (src/cli/commands.h).
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
 
-#include "factorch/cli/commands.h"
+#include "cli/commands.h"
 
 namespace {
 

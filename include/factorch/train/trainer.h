@@ -9,7 +9,7 @@
 
 #include "factorch/train/callbacks.h"
 #include "factorch/train/trainer_options.h"
-#include "models/factor_model.h"
+#include "factorch/models/factor_model.h"
 
 namespace factorch {
 

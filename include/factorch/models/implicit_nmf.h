@@ -1,0 +1,120 @@
+#pragma once
+// Implicit neural NMF (iN-NMF, "Rethinking NMF with implicit neural representations"):
+//   V(t, f) ≈ Σ_k W_k(f) · H_k(t)
+// with each W_k an implicit function of frequency (an ImplicitMLP: Fourier features → sine
+// layers → softplus) and H either a plain nonnegative K×N matrix on a regular frame grid
+// (softplus-parametrised, "matrix") or implicit functions of time ("implicit").
+//
+// Data: TrainingData.X is S×3 rows (time s, frequency Hz, value), rows_are_samples = true,
+// so any time–frequency sampling works (STFT of any size, constant-Q bins, user samples).
+//
+// Coordinates (shared by every DFT size and sampling of one sample rate):
+//   frequency  u_f = f / fs − 0.5      (fs = options.sample_rate; [0, fs/2] → [−0.5, 0])
+//   time       u_t = t / duration − 0.5 (implicit H only)
+// Frequencies outside [0, fs/2] are an error (the networks are periodic in u_f with period 1,
+// and the DFT aliases there anyway). Frequencies inside that interval but outside the range
+// the dictionary was trained on ("coordinates" factor) give one warning on stderr: W is
+// extrapolated there.
+//
+// The networks depend only on f (or t): each evaluation runs them on the distinct
+// coordinates of a batch (a lookup into the training grid when possible) and gathers, so a
+// mini-batch costs O(S·K) plus O(F) network evaluations.
+//
+// Loss: the shared β-divergence (KL by default) between values and V̂, summed over samples.
+// No MU form (autograd only). Resolution transfer: load the W_net.* weights and the
+// "coordinates" of a trained model into a model built for other data, fixed_dictionary, and
+// fit only H (see load_dictionary()).
+#include <string>
+
+#include <torch/arg.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+
+#include "factorch/divergence.h"
+#include "factorch/models/factor_model.h"
+#include "factorch/models/networks/mlp.h"
+
+namespace factorch {
+
+struct ImplicitNMFOptions {
+  ImplicitNMFOptions(int64_t rank, double sample_rate) : rank_(rank), sample_rate_(sample_rate) {}
+  TORCH_ARG(int64_t, rank);                          ///< K
+  TORCH_ARG(double, sample_rate);                    ///< fs in Hz: frequency coordinate f/fs − 0.5
+  TORCH_ARG(double, beta) = 1.0;                     ///< divergence (1: generalised KL)
+  TORCH_ARG(double, eps) = 0.0;
+  TORCH_ARG(nn::ImplicitMLPOptions, w_net) = {};     ///< in/out features are set by the model
+  TORCH_ARG(nn::ImplicitMLPOptions, h_net) = {};     ///< implicit activations only
+  TORCH_ARG(bool, separate_networks) = true;         ///< one network per component (paper) or one with K outputs
+  TORCH_ARG(std::string, activations) = "matrix";    ///< "matrix" (regular frame grid) | "implicit"
+  TORCH_ARG(bool, fixed_dictionary) = false;         ///< W networks frozen: fit activations only
+  TORCH_ARG(bool, fixed_activations) = false;
+};
+
+class ImplicitNMFImpl : public FactorModelImpl {
+ public:
+  /// `frequencies` (F, Hz): the training frequency grid (distinct values, e.g. the STFT bins),
+  /// on which factors() samples W. `times` (N, s): matrix mode: the regular frame times
+  /// (H is K×N); implicit mode: the training times (H sampled there by factors()).
+  ImplicitNMFImpl(const ImplicitNMFOptions& options, const torch::Tensor& frequencies, const torch::Tensor& times);
+
+  void reset();
+  /// Sets the activations so that the mean of V̂ matches the mean data value (H random in
+  /// [0.5, 1.5]·c for matrix H, an output scale for implicit H). Uses `seed`.
+  void init_activations(const TrainingData& data, uint64_t seed);
+
+  std::string type() const override { return "innmf"; }
+  /// V̂ on the training grid (F × N): dictionary(frequencies) · activations(times).
+  torch::Tensor reconstruct() override;
+  torch::Tensor loss(const TrainingData& data) override;
+  void check_data(const TrainingData& data) const override;
+  NamedTensors factors() override;
+  /// Network weights ("W_net.…", "H_net.…"), "H" and its raw parameter "H_raw" =
+  /// softplus⁻¹(H) (matrix mode; "H_raw" wins over "H", so a reload is bitwise exact),
+  /// "scale", "coordinates".
+  /// "W", "frequencies", "times" (and "H" in implicit mode) are sampled from the networks or
+  /// the grid: setting them is accepted and ignored, so init_from a run's factors.pt works.
+  void set_factor(const std::string& name, const torch::Tensor& value) override;
+  void pretty_print(std::ostream& stream) const override;
+
+  /// W sampled at `frequencies` (Hz, any grid) → F × K, ≥ 0. Error outside [0, fs/2].
+  torch::Tensor dictionary(const torch::Tensor& frequencies);
+  /// H at `times` (s) → K × N: grid lookup (matrix mode; off-grid times are an error) or
+  /// the time networks.
+  torch::Tensor activations(const torch::Tensor& times);
+  /// V̂ at the rows (time s, frequency Hz[, value]) of `samples` → S.
+  torch::Tensor predict(const torch::Tensor& samples);
+
+  /// Copies W_net.* and "coordinates" from a factors.pt/checkpoint dict; throws (naming
+  /// `path`) when a weight is missing or has another shape (different network options).
+  void load_dictionary(const NamedTensors& source, const std::string& path);
+
+  /// [sample_rate, trained f_min, trained f_max, duration] (float64, CPU).
+  torch::Tensor coordinates() const;
+  const BetaDivergence& divergence() const { return divergence_; }
+  /// The training grids (Hz, s), sorted.
+  const torch::Tensor& frequencies() const { return frequencies_; }
+  const torch::Tensor& times() const { return times_; }
+
+  ImplicitNMFOptions options;
+  torch::nn::ModuleList W_nets{nullptr};  ///< "W_net": K networks (or one with K outputs)
+  torch::nn::ModuleList H_nets{nullptr};  ///< "H_net": implicit activations only
+
+ private:
+  torch::Tensor evaluate(torch::nn::ModuleList& nets, const torch::Tensor& u);  // U×1 → U×K
+  torch::Tensor frequency_coordinate(const torch::Tensor& f) const;
+  torch::Tensor frame_index(const torch::Tensor& t) const;
+  void check_frequencies(const torch::Tensor& f, const std::string& what) const;
+
+  BetaDivergence divergence_;
+  torch::Tensor H_;              // "H": raw K×N (matrix mode), H = softplus(H_)
+  torch::Tensor frequencies_;    // "frequencies" buffer: training grid (Hz)
+  torch::Tensor times_;          // "times" buffer: frame times / training times (s)
+  torch::Tensor scale_;          // "scale" buffer: V̂ = scale · Σ W H (implicit H; 1 for matrix H)
+  double f_lo_ = 0, f_hi_ = 0;   // frequency range the dictionary was trained on
+  double t0_ = 0, dt_ = 1;       // matrix mode frame grid
+  double duration_ = 1;          // implicit mode time scale
+  mutable bool warned_range_ = false;
+};
+TORCH_MODULE(ImplicitNMF);
+
+}  // namespace factorch

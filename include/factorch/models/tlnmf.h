@@ -1,0 +1,190 @@
+#pragma once
+// TL-NMF: transform-learning NMF (Fagot, Wendt, Févotte, ICASSP 2018; Zhang, Soubies,
+// Févotte, GCM identifiability paper). |ΦY|² ≈ WH with Φ (M×M) orthogonal, W ≥ 0 (M×K,
+// ‖w_k‖₁ = 1), H ≥ 0 (K×N).
+//
+// Data: TrainingData.X is the frame matrix Y (M×N) of a signal, or R×M×N frames of R
+// realisations/signals sharing one activation matrix: V = (1/R)·Σ_r (ΦY_r)² (the GCM paper's
+// empirical mean over realisations).
+//
+// Objectives (ε on both terms, as the papers):
+//   is : D_IS(V+ε | WH+ε) + λ·(M/K)·‖H‖₁                        (ICASSP paper, eq. 4)
+//   gcm: ½·Σ[(V+ε)/(WH+ε) + log(WH+ε)] + λ·(M/K)·‖H‖₁          (GCM paper, eq. 3–4)
+// They differ in Φ only: IS has the extra −Σ log(V+ε) (the −V⁻¹ of the paper's Δ).
+// Supervised mode (ICASSP Algorithm 2): W = |Φ·Y_ref|² is not free but the power of reference
+// frames of the sources (columns grouped by source); H's block of source s has the penalty
+// λ·M/N_s; only H and Φ are learnt.
+//
+// One mu_step: MU on H then W (shared multiplicative_update_, exponent ½ for IS), W columns
+// ℓ1-normalised (H rescaled, WH unchanged), then `phi_steps` Φ updates: relative gradient Γ,
+// skew direction, preconditioned by the diagonal Hessian approximation H_ij = (PVᵀ + VPᵀ)_ij
+// (P = ∂J/∂V's 1/(WH+ε) part) clipped below at hessian_floor·N, retraction (projected,
+// cayley, qn = expm) and Armijo backtracking. Each accepted step satisfies the Armijo
+// condition, so (with λ = 0, where the normalisation is exact) the objective never increases.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/arg.h>
+#include <torch/nn/pimpl.h>
+
+#include "factorch/divergence.h"
+#include "factorch/orthogonal.h"
+#include "factorch/models/factor_model.h"
+
+namespace factorch {
+
+struct TLNMFOptions {
+  TLNMFOptions(int64_t frame_length, int64_t n_frames, int64_t rank)
+      : frame_length_(frame_length), n_frames_(n_frames), rank_(rank) {}
+  TORCH_ARG(int64_t, frame_length);            ///< M (rows of Y, size of Φ)
+  TORCH_ARG(int64_t, n_frames);                ///< N
+  TORCH_ARG(int64_t, rank);                    ///< K (supervised: set from the reference frames)
+  TORCH_ARG(std::string, objective) = "gcm";   ///< "is" | "gcm"
+  TORCH_ARG(double, eps) = 5e-7;               ///< ε on data and model (GCM paper: 5e-7)
+  TORCH_ARG(double, lambda) = 0.0;             ///< λ of λ·(M/K)·‖H‖₁ (supervised: λ·M/N_s per source)
+  TORCH_ARG(bool, learn_phi) = true;           ///< false: fixed transform (DCT-NMF baseline)
+  TORCH_ARG(std::string, phi_update) = "qn";   ///< "projected" | "cayley" | "qn"
+  TORCH_ARG(int64_t, phi_steps) = 5;           ///< Φ updates per mu_step
+  TORCH_ARG(bool, precondition) = true;        ///< diagonal-Hessian scaling of the skew direction
+  TORCH_ARG(double, hessian_floor) = 1e-2;     ///< H_ij ≥ hessian_floor·N (value at a perfect fit: N for gcm)
+  TORCH_ARG(double, armijo_step) = 1.0;        ///< first step tried (1 = the quasi-Newton step)
+  TORCH_ARG(double, armijo_shrink) = 0.5;
+  TORCH_ARG(double, armijo_c1) = 1e-4;
+  TORCH_ARG(int64_t, armijo_tries) = 30;
+  /// Start each Φ line search at 2× the last accepted step when that one needed no
+  /// backtracking (else at the last accepted step), capped at armijo_step·armijo_growth_cap:
+  /// the diagonal-Hessian step is conservative on TL-NMF problems (accepted at μ = 1 almost always).
+  TORCH_ARG(bool, armijo_adaptive) = true;
+  TORCH_ARG(double, armijo_growth_cap) = 64.0;
+  /// MU sweeps of H (and W) under the initial Φ, run by init() before Φ is ever moved: Φ steps
+  /// taken against a random H chase a meaningless V̂ (supervised: separation fell from 7.4 to
+  /// 2.0 dB on the seeded test pair without it).
+  TORCH_ARG(int64_t, warmup) = 20;
+  TORCH_ARG(double, floor) = 1e-12;            ///< lower bound kept on W, H by project()
+};
+
+/// One Φ update, recorded when record_phi_steps(true) (tests, diagnostics).
+struct PhiStepRecord {
+  double f0 = 0, f1 = 0, step = 0, slope = 0, c1 = 0;
+  bool accepted = false;
+  int tries = 0;
+};
+
+class TLNMFImpl : public FactorModelImpl {
+ public:
+  explicit TLNMFImpl(const TLNMFOptions& options);
+
+  /// Φ ← orthonormal DCT-II ("dct") or a Haar-random orthogonal matrix ("random");
+  /// W, H ← |N(0,1)| + 1 (as the published code), W ℓ1-normalised, H scaled so that mean(WH) = mean(V);
+  /// then options.warmup MU sweeps of W, H with Φ fixed. Call set_factor("Phi", ...) before
+  /// warm_up() (or re-run it) when Φ comes from a file.
+  void init(const TrainingData& data, const std::string& phi_init, uint64_t seed);
+
+  /// Supervised mode: reference frames (M×N_ref) whose powers are W's columns; `sizes[s]` columns per source.
+  void set_reference(const torch::Tensor& Yref, const std::vector<int64_t>& sizes);
+  bool supervised() const { return Yref_.defined(); }
+  const std::vector<int64_t>& reference_sizes() const { return ref_sizes_; }
+
+  std::string type() const override { return "tlnmf"; }
+  torch::Tensor reconstruct() override;  ///< WH
+  torch::Tensor loss(const TrainingData& data) override;
+  bool has_mu() const override { return true; }
+  void mu_step(const TrainingData& data) override;
+  void normalise() override;
+  void project() override;
+  void check_data(const TrainingData& data) const override;
+  /// Phi (rows sign/permutation-normalised: ordered by decreasing Σ_n (WH)_mn, first clearly
+  /// nonzero entry positive), W (rows permuted alike), H. Supervised: Phi, W = |ΦY_ref|², H.
+  NamedTensors factors() override;
+  void set_factor(const std::string& name, const torch::Tensor& value) override;
+  void pretty_print(std::ostream& stream) const override;
+
+  /// Objective at the current parameters (no autograd).
+  double objective(const TrainingData& data);
+  /// Euclidean gradient ∂J/∂Φ of loss(), analytic (for tests against autograd).
+  torch::Tensor phi_gradient(const TrainingData& data);
+  /// `phi_steps` Φ updates with W, H fixed; returns the number of accepted steps.
+  int update_phi(const TrainingData& data, int64_t steps);
+  /// MU on H and W (W skipped in supervised mode), then the W normalisation.
+  void update_nmf(const TrainingData& data);
+  /// `sweeps` update_nmf calls (Φ fixed).
+  void warm_up(const TrainingData& data, int64_t sweeps);
+
+  /// Per-component powers w_k h_k (supervised: one W_s H_s per source block).
+  std::vector<torch::Tensor> component_powers();
+  /// Wiener separation of frames Y (M×N, same N as H): source s gets Φᵀ(mask_s ⊙ ΦY) with
+  /// mask_s = Σ_{k: component_source[k] = s} P_k / Σ_k P_k. Empty mapping: one source per
+  /// component (supervised: per source block). Returns one M×N frame matrix per source.
+  std::vector<torch::Tensor> separate_frames(const torch::Tensor& Y, const std::vector<int64_t>& component_source = {});
+  torch::Tensor Phi() const { return Phi_; }
+  torch::Tensor W() const;
+  torch::Tensor H() const { return H_; }
+
+  void record_phi_steps(bool on) { record_ = on; phi_log_.clear(); }
+  const std::vector<PhiStepRecord>& phi_log() const { return phi_log_; }
+
+  TLNMFOptions options;
+
+ private:
+  struct Parts;  // X = ΦY, V, WH and the derived quantities of one evaluation
+  static torch::Tensor frames3(const torch::Tensor& X);
+  double objective_of(const torch::Tensor& V, const torch::Tensor& Vhat) const;
+  torch::Tensor sorted_rows() const;  // permutation used by factors()
+
+  BetaDivergence divergence_;
+  orthogonal::Retraction retraction_;
+  torch::Tensor Phi_, W_, H_, Yref_;
+  std::vector<int64_t> ref_sizes_;
+  double next_step_ = 0.0;  // adaptive Armijo: first step of the next line search (0: armijo_step)
+  bool record_ = false;
+  std::vector<PhiStepRecord> phi_log_;
+};
+TORCH_MODULE(TLNMF);
+
+// ---------------------------------------------------------------- data and evaluation (tlnmf_entry.cpp)
+
+class Config;
+
+/// The signals of a tlnmf config: the mixture(s) the model is fitted to, the clean sources
+/// when known (synthetic data, or data.references), and for supervised mode the clean
+/// training signals whose frames make the reference dictionary.
+struct TLNMFSignals {
+  torch::Tensor mixtures;                ///< R × T
+  torch::Tensor sources;                 ///< R × S × T (undefined when unknown)
+  torch::Tensor training;                ///< supervised: S × T_train clean training signals
+  torch::Tensor window;                  ///< M
+  int64_t hop = 0;
+  double sample_rate = 0;
+  std::vector<std::string> source_names;
+
+  int64_t frame_length() const { return window.size(0); }
+  /// R × M × N frames of the mixtures (TrainingData.X of the model).
+  torch::Tensor frames() const;
+  /// Supervised reference frames [Y_1 … Y_S] (M × ΣN_s) and the column count of each source.
+  std::pair<torch::Tensor, std::vector<int64_t>> reference_frames() const;
+};
+
+/// Builds the signals from data.* keys: data.input (a WAV file) or data.synthetic: harmonic_notes.
+TLNMFSignals tlnmf_signals(const Config& config);
+
+struct SeparationScores {
+  torch::Tensor sdr, sir, sar;  ///< S, dB, mean over realisations (references in order)
+  torch::Tensor estimates;      ///< R × S × T, ordered to match the references
+};
+
+/// Separates every realisation with the model's Wiener masks (see separate_frames), inverts
+/// by overlap-add and scores against signals.sources with bss_eval_sources (best permutation).
+SeparationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& signals,
+                                const std::vector<int64_t>& component_source = {});
+
+/// Baseline of supervised separation: IS-NMF on the power STFT of the mixture (same frame
+/// length, hop and window as the config) with the fixed dictionary [|STFT(training_s)|²],
+/// activations by trainer.max_iter MU sweeps (λ·M/N_1 sparsity), Wiener masks on the STFT.
+SeparationScores supervised_stft_isnmf(const Config& config, const TLNMFSignals& signals);
+
+/// Frequency (Hz) of the spectral peak of each row of `atoms` (zero-padded FFT, parabolic
+/// interpolation of the log-magnitude peak).
+std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double sample_rate);
+
+}  // namespace factorch

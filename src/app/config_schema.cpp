@@ -1,0 +1,70 @@
+// Every configuration key that is not model-specific; models add theirs (models/registry).
+#include "app/audio_data.h"
+#include "app/config.h"
+#include "app/experiments/registry.h"
+
+namespace factorch {
+
+namespace {
+
+void add_common_keys(ConfigSchema& s) {
+  std::vector<std::string> types;
+  for (const auto& e : model_registry()) types.push_back(e.name);
+  s.add("model.type", KeyType::String, "model to train").choice(types).needed();
+  s.add("model.seed", KeyType::Integer, "seed of the random initialisation").def("0").at_least(0);
+  s.add("model.init_from", KeyType::String,
+        "checkpoint.pt or factors.pt (or a Python torch.save dict) whose factors start this run; "
+        "factors of another shape are re-initialised unless fixed");
+
+  s.add("data.input", KeyType::String,
+        "input file: an F×N nonnegative .npy matrix used as V as it is, or a WAV file turned into V by "
+        "data.representation");
+  s.add("data.mask", KeyType::String, "optional .npy of elementwise weights, same shape as V (0 = missing entry)");
+
+  s.add("trainer.kind", KeyType::String, "mu: multiplicative updates; autograd: torch::optim on the loss")
+      .choice({"mu", "autograd"}).def("mu");
+  s.add("trainer.max_iter", KeyType::Integer, "MU sweeps or autograd epochs").def("200").at_least(0);
+  s.add("trainer.tol", KeyType::Number, "stop when the relative objective change at an evaluation is below tol (0: never)")
+      .def("1.0e-6").at_least(0);
+  s.add("trainer.eval_every", KeyType::Integer, "evaluate the objective every k iterations").def("1").at_least(1);
+  s.add("trainer.device", KeyType::String, "cpu, cuda or cuda:N").def("cpu");
+  s.add("trainer.dtype", KeyType::String, "floating point type of model and data").choice({"float32", "float64"}).def("float64");
+  s.add("trainer.threads", KeyType::Integer, "intra-op CPU threads (0: LibTorch's default)").def("1").at_least(0);
+  s.add("trainer.seed", KeyType::Integer, "seed of mini-batch shuffling").def("0").at_least(0);
+  s.add("trainer.checkpoint_every", KeyType::Integer, "iterations between checkpoints (0: only at the end)").def("0").at_least(0);
+  s.add("trainer.progress", KeyType::String, "progress line on stderr").choice({"auto", "always", "never"}).def("auto");
+  s.add("trainer.optimizer", KeyType::String, "autograd optimiser").choice({"adam", "sgd", "lbfgs", "rprop"}).def("adam");
+  s.add("trainer.lr", KeyType::Number, "autograd learning rate (rprop: initial step)").def("0.01").above(0);
+  s.add("trainer.momentum", KeyType::Number, "sgd momentum").def("0.0").at_least(0);
+  s.add("trainer.batch_size", KeyType::Integer, "rows per mini-batch for sample data (0: full batch)").def("0").at_least(0);
+  s.add("trainer.nonneg", KeyType::String, "autograd nonnegativity: project (clamp after each step) or softplus parametrisation")
+      .choice({"project", "softplus"}).def("project");
+
+  s.add("output.dir", KeyType::String, "output directory (created; files replaced atomically)").def("runs/run");
+  s.add("output.sources", KeyType::StringListMap,
+        "factorch separate without data.train: components of each source {name: [0, 1], other: [2]} "
+        "(default: component k is source k)");
+  s.add("output.wav_format", KeyType::String, "sample format of separated WAVs").choice({"float32", "pcm16", "pcm24"})
+      .def("float32");
+  s.add("output.formats", KeyType::StringList, "factor exports: npy (factors/*.npy) and/or pt (factors.pt)").def("[npy, pt]");
+}
+
+}  // namespace
+
+const ConfigSchema& config_schema() {
+  static const ConfigSchema schema = [] {
+    ConfigSchema s;
+    add_common_keys(s);
+    // Models that read V through app::load_training_data also take audio input.
+    std::vector<std::string> matrix_models;
+    for (const auto& e : model_registry())
+      if (!e.load_data) matrix_models.push_back(e.name);
+    app::add_audio_data_keys(s, matrix_models);
+    for (const auto& e : model_registry())
+      if (e.add_keys) e.add_keys(s);
+    return s;
+  }();
+  return schema;
+}
+
+}  // namespace factorch

@@ -1,0 +1,124 @@
+// model.type: nmf_audio — the β-NMF model (same model.* keys as nmf: penalties, ARD,
+// smoothness, forced zeros) on audio, with the embedded piano toy of the β-NMF lecture and a
+// report that shows the result: PNG pictures of V, W, H and of every component's Wiener
+// reconstruction, the component WAVs, components.json (their standard deviations, the
+// lecture's ARD figure) and ard.json.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "app/audio_data.h"
+#include "app/run.h"
+#include "factorch/error.h"
+#include "factorch/eval/metrics_json.h"
+#include "factorch/io/png.h"
+#include "factorch/io/wav.h"
+#include "factorch/signal/piano.h"
+#include "app/experiments/nmf_entry.h"
+#include "app/experiments/nmf_report.h"
+#include "app/experiments/registry.h"
+
+namespace factorch {
+
+namespace {
+
+namespace fs = std::filesystem;
+const std::vector<std::string> kModel = {"nmf_audio"};
+
+void add_keys(ConfigSchema& s) {
+  // Declared before the shared audio keys so that this declaration (with piano) is the one
+  // that validates data.synthetic for nmf_audio.
+  s.add("data.synthetic", KeyType::String,
+        "embedded signal instead of data.input: piano (the lecture's toy: data.piano_* keys) or harmonic_notes")
+      .choice({"piano", "harmonic_notes"}).for_models(kModel);
+  s.add("data.piano_notes", KeyType::IntegerList, "piano: MIDI numbers of the notes (played alone, then in chords)")
+      .def("[61, 65, 68, 72]").for_models(kModel);
+  s.add("data.piano_sample_rate", KeyType::Number, "piano: sample rate (Hz)").def("16000").above(0).for_models(kModel);
+  s.add("data.piano_event_seconds", KeyType::Number, "piano: duration of each note or chord (s)").def("0.5").above(0)
+      .for_models(kModel);
+  s.add("data.piano_seed", KeyType::Integer, "piano: seed of the phases and noise").def("0").at_least(0).for_models(kModel);
+  app::add_audio_data_keys(s, kModel);
+  s.add("output.pictures", KeyType::Boolean, "nmf_audio: write pictures/*.png (V, W, H, each component)").def("true")
+      .for_models(kModel);
+  s.add("output.components", KeyType::Boolean, "nmf_audio: write components/component_K.wav (Wiener reconstructions)")
+      .def("true").for_models(kModel);
+}
+
+bool is_piano(const Config& c) { return c.has("data.synthetic") && c.string("data.synthetic") == "piano"; }
+
+signal::PianoSignal piano(const Config& c) {
+  signal::PianoOptions o;
+  o.midi = c.integers("data.piano_notes");
+  if (o.midi.empty()) c.fail("data.piano_notes", "must list at least one MIDI note");
+  o.sample_rate = c.number("data.piano_sample_rate");
+  o.event_seconds = c.number("data.piano_event_seconds");
+  o.seed = static_cast<uint64_t>(c.integer("data.piano_seed"));
+  try {
+    return signal::piano_signal(o);
+  } catch (const Error& e) {
+    c.fail("data.synthetic", std::string("(piano): ") + e.what());
+  }
+}
+
+// The mixture signal and its rate, when the data is audio.
+bool mixture_of(const Config& c, torch::Tensor& x, int& rate) {
+  if (is_piano(c)) {
+    const auto p = piano(c);
+    x = p.mixture;
+    rate = static_cast<int>(std::lround(p.sample_rate));
+    return true;
+  }
+  if (!app::has_audio_input(c)) return false;
+  const app::AudioData a = app::load_audio_data(c);
+  x = a.mixture;
+  rate = a.sample_rate;
+  return true;
+}
+
+TrainingData load_data(const Config& c) {
+  if (!is_piano(c)) return app::load_training_data(c);
+  const app::AudioRepresentation rep(c);
+  TrainingData data;
+  data.X = rep.nonnegative(rep.analyse(piano(c).mixture));
+  return data;
+}
+
+void report(const Config& c, FactorModelImpl& base, const TrainingData& data, const std::string& out_dir) {
+  auto* model = dynamic_cast<NMFImpl*>(&base);
+  require(model != nullptr, "nmf_audio report: the model is not an NMF");
+  write_ard_summary(*model, out_dir);
+  if (c.boolean("output.pictures")) write_factor_pictures(*model, data.X, out_dir);
+  torch::Tensor x;
+  int rate = 0;
+  if (!mixture_of(c, x, rate)) return;  // a .npy V: no signal to filter
+  const app::AudioRepresentation rep(c);
+  const torch::Tensor coefficients = rep.analyse(x);
+  const std::vector<torch::Tensor> parts = wiener_components(*model, coefficients, rep.power_exponent());
+  eval::Json comps = eval::Json::array();
+  const auto pruned = model->pruned();
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const std::string name = "component_" + std::to_string(k);
+    const bool dead = std::find(pruned.begin(), pruned.end(), static_cast<int64_t>(k)) != pruned.end();
+    const torch::Tensor y = rep.synthesise(parts[k], x.size(0));
+    comps.push(eval::Json::object().set("component", static_cast<int64_t>(k)).set("std", y.std().item<double>())
+                   .set("pruned", dead));
+    if (c.boolean("output.pictures")) {
+      const torch::Tensor power = parts[k].is_complex() ? torch::abs(parts[k]).square() : parts[k].square();
+      io::write_png_heatmap((fs::path(out_dir) / "pictures" / (name + ".png")).string(), power.flip({0}), true);
+    }
+    if (c.boolean("output.components"))
+      io::write_wav((fs::path(out_dir) / "components" / (name + ".wav")).string(), y, rate);
+  }
+  eval::write_json((fs::path(out_dir) / "components.json").string(), eval::Json::object().set("components", comps));
+}
+
+}  // namespace
+
+ModelEntry nmf_audio_entry() {
+  return {"nmf_audio",
+          "β-NMF on audio (keys as nmf: ARD, smooth_h, h_zeros) incl. the lecture's piano toy; report: PNG pictures, "
+          "Wiener-filtered component WAVs",
+          add_keys, build_nmf, load_data, report};
+}
+
+}  // namespace factorch

@@ -1,0 +1,143 @@
+// model.type: online_nmf — mini-batch β-NMF streamed from a large .npy or from many WAV files.
+#include <algorithm>
+#include <filesystem>
+
+#include "app/audio_data.h"
+#include "factorch/error.h"
+#include "factorch/io/wav.h"
+#include "factorch/models/online_nmf.h"
+#include "app/experiments/registry.h"
+
+namespace factorch {
+
+namespace {
+
+namespace fs = std::filesystem;
+const std::vector<std::string> kModel = {"online_nmf"};
+
+void add_keys(ConfigSchema& s) {
+  s.add("model.rank", KeyType::Integer, "number of components K").def("8").at_least(1).for_models(kModel);
+  s.add("model.beta", KeyType::Beta, "β of the divergence: euclidean (2), kl (1), is (0) or any number").def("1")
+      .for_models(kModel);
+  s.add("model.eps", KeyType::Number, "ε added to data and model inside the divergence").def("0.0").at_least(0)
+      .for_models(kModel);
+  s.add("model.forget", KeyType::Number, "forget factor of W's statistics per pass over the data (scikit-learn's "
+        "forget_factor; 1: nothing forgotten)").def("0.7").above(0).at_most(1).for_models(kModel);
+  s.add("model.inner_iter", KeyType::Integer, "MU steps of each batch's activations per batch").def("20").at_least(1)
+      .for_models(kModel);
+  s.add("data.batch_size", KeyType::Integer, "columns (frames) per mini-batch; only one batch (or one WAV file's "
+        "spectrogram) is in memory at a time").def("256").at_least(1).for_models(kModel);
+  s.add("data.holdout_every", KeyType::Integer, "every k-th batch is held back: the reported objective is on those "
+        "columns").def("10").at_least(2).for_models(kModel);
+  app::add_audio_data_keys(s, kModel);  // representation, n_fft, hop, window for WAV input
+}
+
+// Spectrogram columns of WAV files, one file in memory at a time (batches end at file ends).
+class WavStream : public ColumnStream {
+ public:
+  WavStream(std::vector<std::string> files, const Config& c) : files_(std::move(files)), rep_(c) {
+    io::ReadOptions r;
+    r.downmix = c.boolean("data.downmix");
+    if (c.has("data.channel")) r.channel = static_cast<int>(c.integer("data.channel"));
+    r.require_mono = !r.downmix && !r.channel;
+    read_ = r;
+    load(0);
+    rows_ = current_.size(0);
+  }
+  int64_t rows() const override { return rows_; }
+  void rewind() override {
+    if (file_ != 0) load(0);
+    col_ = 0;
+  }
+  torch::Tensor next(int64_t max_columns) override {
+    while (col_ >= current_.size(1)) {
+      if (file_ + 1 >= files_.size()) return {};
+      load(file_ + 1);
+    }
+    const int64_t n = std::min(max_columns, current_.size(1) - col_);
+    torch::Tensor out = current_.slice(1, col_, col_ + n);
+    col_ += n;
+    return out;
+  }
+
+ private:
+  void load(size_t f) {
+    const io::Audio a = io::read_wav(files_[f], read_);
+    if (rate_ == 0) rate_ = a.sample_rate;
+    require(a.sample_rate == rate_, files_[f] + ": sample rate " + std::to_string(a.sample_rate) + " Hz differs from " +
+                                        std::to_string(rate_) + " Hz of " + files_[0]);
+    current_ = rep_.nonnegative(rep_.analyse(a.samples[0])).to(torch::kFloat64);
+    require(rows_ == 0 || current_.size(0) == rows_, files_[f] + ": spectrogram rows differ");
+    note_columns(current_.size(1));
+    file_ = f;
+    col_ = 0;
+  }
+  std::vector<std::string> files_;
+  app::AudioRepresentation rep_;
+  io::ReadOptions read_;
+  torch::Tensor current_;
+  size_t file_ = 0;
+  int64_t col_ = 0, rows_ = 0;
+  int rate_ = 0;
+};
+
+std::shared_ptr<ColumnStream> open_stream(const Config& c) {
+  if (!c.has("data.input")) c.fail("data.input", "is required: a .npy matrix, a WAV file or a directory of WAV files");
+  for (const char* k : {"data.synthetic", "data.references", "data.train"})
+    if (c.has(k)) c.fail(k, "is not used by online_nmf (it streams data.input)");
+  const std::string in = c.string("data.input");
+  try {
+    if (fs::path(in).extension() == ".npy") return npy_column_stream(in);
+    std::vector<std::string> files;
+    if (fs::is_directory(in)) {
+      for (const auto& e : fs::directory_iterator(in)) {
+        std::string ext = e.path().extension().string();
+        std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+        if (e.is_regular_file() && (ext == ".wav" || ext == ".flac")) files.push_back(e.path().string());
+      }
+      std::sort(files.begin(), files.end());
+      if (files.empty()) c.fail("data.input", "(" + in + ") is a directory with no .wav/.flac file");
+    } else {
+      files.push_back(in);
+    }
+    return std::make_shared<WavStream>(files, c);
+  } catch (const Error& e) {
+    if (std::string(e.what()).rfind(c.where("data.input"), 0) == 0) throw;
+    c.fail("data.input", std::string("cannot be streamed: ") + e.what());
+  }
+}
+
+TrainingData load_data(const Config& c) {
+  auto stream = open_stream(c);
+  TrainingData data;
+  try {
+    data.X = held_back_columns(*stream, c.integer("data.batch_size"), c.integer("data.holdout_every"), nullptr);
+  } catch (const Error& e) {
+    c.fail("data.holdout_every", std::string("leaves no usable batch: ") + e.what());
+  }
+  return data;
+}
+
+std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data) {
+  auto stream = open_stream(c);
+  int64_t train = 0;
+  held_back_columns(*stream, c.integer("data.batch_size"), c.integer("data.holdout_every"), &train);
+  OnlineNMFOptions o(stream->rows(), c.integer("model.rank"));
+  o.beta(BetaDivergence::from_name(c.string("model.beta")).beta()).eps(c.number("model.eps"));
+  o.batch_size(c.integer("data.batch_size")).holdout_every(c.integer("data.holdout_every")).train_columns(train);
+  o.forget(c.number("model.forget")).inner_iter(c.integer("model.inner_iter"));
+  auto model = std::make_shared<OnlineNMFImpl>(o, stream);
+  model->init(data.X.mean().item<double>(), static_cast<uint64_t>(c.integer("model.seed")));
+  return model;
+}
+
+}  // namespace
+
+ModelEntry online_nmf_entry() {
+  return {"online_nmf",
+          "mini-batch β-NMF: W learnt from column batches streamed from a large .npy or many WAV files; objective on "
+          "held-back batches",
+          add_keys, build, load_data, {}};
+}
+
+}  // namespace factorch

@@ -1,0 +1,98 @@
+#include "app/experiments/supervised_separation.h"
+
+#include "factorch/error.h"
+#include "factorch/signal/wiener.h"
+
+namespace factorch::separation {
+
+torch::Tensor magnitude_spectrogram(const torch::Tensor& x, const signal::StftOptions& stft) {
+  return signal::magnitude(signal::stft(x, stft));
+}
+
+torch::Tensor concatenated_spectrogram(const std::vector<torch::Tensor>& signals, const signal::StftOptions& stft) {
+  require(!signals.empty(), "no signals to analyse");
+  std::vector<torch::Tensor> parts;
+  for (const auto& x : signals) parts.push_back(magnitude_spectrogram(x, stft));
+  return torch::cat(parts, 1);
+}
+
+torch::Tensor discriminative_matrix(const std::vector<Mixture>& mixtures, const signal::StftOptions& stft) {
+  require(!mixtures.empty(), "DL-NMF needs at least one discriminative-training mixture");
+  std::vector<torch::Tensor> columns;
+  for (const Mixture& m : mixtures) {
+    std::vector<torch::Tensor> rows{magnitude_spectrogram(m.mixture, stft)};
+    for (int64_t s = 0; s < m.sources.size(0); ++s) rows.push_back(magnitude_spectrogram(m.sources[s], stft));
+    columns.push_back(torch::cat(rows, 0));
+  }
+  return torch::cat(columns, 1);
+}
+
+std::vector<std::vector<torch::Tensor>> learn_source_layers(const std::vector<torch::Tensor>& spectrograms,
+                                                            const LayeredNMFOptions& base, int64_t fine_tune_iter,
+                                                            const PipelineOptions& options) {
+  std::vector<std::vector<torch::Tensor>> out;
+  for (size_t s = 0; s < spectrograms.size(); ++s) {
+    const torch::Tensor X = spectrograms[s].to(options.device, options.dtype);
+    LayeredNMFOptions o = base;
+    o.n_features(X.size(0)).n_samples(X.size(1));
+    LayeredNMF model(o);
+    model->to(options.device, options.dtype);
+    model->pretrain(X);
+    const TrainingData data{X, {}, false};
+    for (int64_t it = 0; it < fine_tune_iter; ++it) model->mu_step(data);
+    std::vector<torch::Tensor> layers;
+    for (const auto& W : model->layers()) layers.push_back(W.detach().clone());
+    out.push_back(std::move(layers));
+  }
+  return out;
+}
+
+std::shared_ptr<DiscriminativeLayeredNMFImpl> compose(const std::vector<std::vector<torch::Tensor>>& source_layers,
+                                                      const DiscriminativeLayeredNMFOptions& model_options,
+                                                      const PipelineOptions& options) {
+  auto model = std::make_shared<DiscriminativeLayeredNMFImpl>(model_options);
+  model->to(options.device, options.dtype);
+  require(static_cast<int64_t>(source_layers.size()) == model_options.n_sources(),
+          "DL-NMF: dictionaries for " + std::to_string(source_layers.size()) + " sources, the model has " +
+              std::to_string(model_options.n_sources()));
+  for (size_t s = 0; s < source_layers.size(); ++s) model->set_source_layers(static_cast<int64_t>(s), source_layers[s]);
+  return model;
+}
+
+torch::Tensor separate_mixture(const DiscriminativeLayeredNMFImpl& model, const torch::Tensor& mixture,
+                               const PipelineOptions& options) {
+  const torch::Tensor x = mixture.to(torch::kFloat64).cpu();
+  const torch::Tensor X = signal::stft(x, options.stft);
+  const torch::Tensor parts = model.separate(signal::magnitude(X).to(options.device, options.dtype))
+                                  .to(torch::kCPU, torch::kFloat64);
+  std::vector<torch::Tensor> powers;
+  for (int64_t s = 0; s < parts.size(0); ++s)
+    powers.push_back(options.mask_exponent == 1.0 ? parts[s] : parts[s].pow(options.mask_exponent));
+  const std::vector<torch::Tensor> masked = signal::apply_masks(X, signal::wiener_masks(powers));
+  std::vector<torch::Tensor> signals;
+  for (const auto& Y : masked) signals.push_back(signal::istft(Y, options.stft, x.size(0)));
+  return torch::stack(signals);
+}
+
+Scores evaluate(const DiscriminativeLayeredNMFImpl& model, const std::vector<Mixture>& mixtures,
+                const PipelineOptions& options, std::vector<torch::Tensor>* estimates) {
+  require(!mixtures.empty(), "no mixtures to evaluate");
+  eval::BssEvalOptions bss;
+  bss.compute_permutation = false;  // supervised: estimate s belongs to source s
+  Scores total;
+  for (const Mixture& m : mixtures) {
+    const torch::Tensor est = separate_mixture(model, m.mixture, options);
+    const eval::BssEvalResult r = eval::bss_eval_sources(m.sources, est, bss);
+    if (!total.sdr.defined()) {
+      total.sdr = r.sdr.clone(), total.sir = r.sir.clone(), total.sar = r.sar.clone();
+    } else {
+      total.sdr += r.sdr, total.sir += r.sir, total.sar += r.sar;
+    }
+    if (estimates) estimates->push_back(est);
+  }
+  const double n = static_cast<double>(mixtures.size());
+  total.sdr /= n, total.sir /= n, total.sar /= n;
+  return total;
+}
+
+}  // namespace factorch::separation

@@ -1,0 +1,76 @@
+#pragma once
+// The supervised separation pipeline shared by NMF, L-NMF and DL-NMF (they differ only in
+// the model): per-source dictionaries learnt on clean magnitude spectrograms, a compound
+// block-diagonal model, activations of a test mixture by eq. 11, Wiener gains (eq. 19–20:
+// X̂_s = X_mix ⊙ Ŝ_s^p / Σ_j Ŝ_j^p, p = mask_exponent, the paper's p = 1) on the complex
+// mixture STFT (mixture phase), inverse STFT, and BSS Eval SDR/SIR/SAR against the clean
+// sources (estimate s is scored against source s: the assignment is known).
+// Plain NMF is the one-layer case: the same code with model.layers = [K].
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "factorch/eval/bss.h"
+#include "factorch/signal/stft.h"
+#include "factorch/models/discriminative_nmf.h"
+#include "factorch/models/layered_nmf.h"
+
+namespace factorch::separation {
+
+/// A mixture and its clean sources (S × T), time domain, float64 CPU.
+struct Mixture {
+  std::string name;
+  torch::Tensor mixture;
+  torch::Tensor sources;
+};
+
+/// Everything the supervised task needs, at one sample rate.
+struct SpeechSet {
+  int sample_rate = 0;
+  std::vector<std::string> source_names;
+  std::vector<std::vector<torch::Tensor>> train;  // per source, its clean training signals
+  std::vector<Mixture> disc, valid, test;         // discriminative-training, validation, test mixtures
+};
+
+struct PipelineOptions {
+  signal::StftOptions stft;
+  double mask_exponent = 1.0;
+  torch::Device device = torch::kCPU;
+  torch::ScalarType dtype = torch::kFloat64;
+};
+
+/// |STFT(x)| (F × N).
+torch::Tensor magnitude_spectrogram(const torch::Tensor& x, const signal::StftOptions& stft);
+/// Spectrograms of several signals side by side (F × ΣN).
+torch::Tensor concatenated_spectrogram(const std::vector<torch::Tensor>& signals, const signal::StftOptions& stft);
+/// [X_mix; S₁; …; S_S] over all mixtures ((S+1)·F × ΣN): DL-NMF's training data.
+torch::Tensor discriminative_matrix(const std::vector<Mixture>& mixtures, const signal::StftOptions& stft);
+
+/// L-NMF (pre-training + `fine_tune_iter` MU sweeps) of each source's spectrogram;
+/// `base` gives layers, β, init, seed, pretrain_iter (n_features/n_samples are replaced).
+/// Returns each source's layers on options' device.
+std::vector<std::vector<torch::Tensor>> learn_source_layers(const std::vector<torch::Tensor>& spectrograms,
+                                                            const LayeredNMFOptions& base, int64_t fine_tune_iter,
+                                                            const PipelineOptions& options);
+
+/// A compound DL-NMF model (on options' device) from per-source layers.
+std::shared_ptr<DiscriminativeLayeredNMFImpl> compose(const std::vector<std::vector<torch::Tensor>>& source_layers,
+                                                      const DiscriminativeLayeredNMFOptions& model_options,
+                                                      const PipelineOptions& options);
+
+/// Separated signals (S × T) of one mixture.
+torch::Tensor separate_mixture(const DiscriminativeLayeredNMFImpl& model, const torch::Tensor& mixture,
+                               const PipelineOptions& options);
+
+/// Mean (over mixtures) SDR/SIR/SAR per source, in dB.
+struct Scores {
+  torch::Tensor sdr, sir, sar;  // S, float64 CPU
+  double mean_sdr() const { return sdr.mean().item<double>(); }
+};
+
+/// Separates and scores every mixture; `estimates` (if given) receives each S × T estimate.
+Scores evaluate(const DiscriminativeLayeredNMFImpl& model, const std::vector<Mixture>& mixtures,
+                const PipelineOptions& options, std::vector<torch::Tensor>* estimates = nullptr);
+
+}  // namespace factorch::separation

@@ -1,0 +1,55 @@
+#pragma once
+// The application layer between the CLI and the library: turns a validated Config into
+// data, a model and a trainer, runs it, and writes a run directory:
+//   DIR/config.resolved.yaml, DIR/history.csv, DIR/checkpoint.pt, DIR/factors/*.npy, DIR/factors.pt
+// Everything that can be checked (config, files, shapes, device) is checked before the
+// first file is written, so bad input leaves nothing behind.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <torch/types.h>
+
+#include "app/config.h"
+#include "factorch/train/checkpoint.h"
+#include "factorch/train/trainer.h"
+#include "factorch/models/factor_model.h"
+
+namespace factorch::app {
+
+/// "cpu", "cuda", "cuda:N"; throws factorch::Error if CUDA is asked for and absent.
+torch::Device parse_device(const std::string& name);
+torch::ScalarType parse_dtype(const std::string& name);
+TrainerOptions trainer_options(const Config& config);
+
+/// The data of a config on the CPU in float64 (data.input .npy, optional data.mask).
+TrainingData load_training_data(const Config& config);
+
+struct RunOptions {
+  std::optional<std::string> resume;  ///< checkpoint to continue from
+  bool write_outputs = true;          ///< false: train in memory only (tests, sub-runs)
+  bool quiet = false;                 ///< no progress line
+};
+
+struct RunResult {
+  std::shared_ptr<FactorModelImpl> model;
+  TrainingData data;  ///< on the run's device/dtype
+  TrainResult result;
+  std::string out_dir;
+};
+
+/// Builds (or restores) the model and trains it as the config says: data from the model's
+/// registry entry (load_data) or load_training_data, then fit_model(), then the entry's report.
+RunResult run_training(const Config& config, const RunOptions& options = {});
+
+/// Trains an already built model on `data` (CPU float64; moved to the config's device and
+/// dtype) with the config's trainer, writing outputs under `out_dir` unless
+/// options.write_outputs is false. Used by run_training and by model reports that train
+/// baselines or sub-models (e.g. a fixed-transform baseline in out_dir/baseline).
+RunResult fit_model(const Config& config, std::shared_ptr<FactorModelImpl> model, TrainingData data,
+                    const RunOptions& options, const std::string& out_dir);
+
+/// Writes factors/<name>.npy and/or factors.pt (formats: "npy", "pt") under dir.
+void export_factors(const NamedTensors& factors, const std::string& dir, const std::vector<std::string>& formats);
+
+}  // namespace factorch::app

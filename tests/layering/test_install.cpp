@@ -1,0 +1,65 @@
+// The installed package works for a C++ consumer: `cmake --install` this build into a
+// scratch prefix, configure and build examples/nmf_from_wav against it with
+// find_package(factorch), run it on a two-tone WAV and check the dictionary it saves.
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "../test_support.h"
+#include "factorch/io/npy.h"
+#include "factorch/io/wav.h"
+
+using namespace factorch;
+
+namespace {
+
+int shell(const std::string& cmd, const std::string& log) {
+  return std::system((cmd + " > \"" + log + "\" 2>&1").c_str());
+}
+
+}  // namespace
+
+TEST(Install, ExampleConsumerBuildsAgainstTheInstalledPackage) {
+  testkit::TempDir dir;
+  const std::string cmake = std::string("\"") + testkit::kCmake + "\"";
+  const std::string prefix = dir / "prefix", build = dir / "build", log = dir / "log.txt";
+
+  ASSERT_EQ(shell(cmake + " --install \"" + testkit::kBinaryDir + "\" --prefix \"" + prefix + "\"", log), 0)
+      << testkit::read_text(log);
+  EXPECT_TRUE(std::filesystem::exists(prefix + "/include/factorch/models/nmf.h"));
+  EXPECT_FALSE(std::filesystem::exists(prefix + "/include/app")) << "app headers are not part of the library";
+
+  // Our warning flags are PRIVATE: the consumer's compile lines must not carry them.
+  ASSERT_EQ(shell(cmake + " -S \"" + std::string(testkit::kSourceDir) + "/examples/nmf_from_wav\" -B \"" + build +
+                      "\" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=\"" + prefix + "\" -DTorch_DIR=\"" +
+                      testkit::kTorchDir + "\"",
+                  log),
+            0)
+      << testkit::read_text(log);
+  ASSERT_EQ(shell(cmake + " --build \"" + build + "\" -- VERBOSE=1", log), 0) << testkit::read_text(log);
+  const std::string build_log = testkit::read_text(log);
+  EXPECT_EQ(build_log.find("-Wextra"), std::string::npos) << "the package leaks warning flags:\n" << build_log;
+
+  // Two steady tones at 500 Hz and 1500 Hz, one after the other, at 8 kHz.
+  const int rate = 8000;
+  const auto t = torch::arange(2 * rate, torch::kFloat64) / rate;
+  const auto first = (t < 1.0).to(torch::kFloat64);
+  const auto x = 0.5 * first * torch::sin(2 * M_PI * 500 * t) + 0.5 * (1 - first) * torch::sin(2 * M_PI * 1500 * t);
+  io::write_wav(dir / "tones.wav", x, rate);
+
+  ASSERT_EQ(shell("\"" + build + "/nmf_from_wav\" \"" + (dir / "tones.wav") + "\" \"" + (dir / "W.npy") + "\" 2 200",
+                  log),
+            0)
+      << testkit::read_text(log);
+  const auto W = io::load_npy(dir / "W.npy");
+  ASSERT_EQ(W.sizes(), (torch::IntArrayRef{257, 2}));  // n_fft 512 → 257 bins
+  EXPECT_GE(W.min().item<double>(), 0.0);
+  // Each component is one tone: the peaks sit at bins 500/8000·512 = 32 and 96, in some order.
+  const auto peaks = std::get<1>(W.max(0));
+  const int64_t a = std::min(peaks[0].item<int64_t>(), peaks[1].item<int64_t>());
+  const int64_t b = std::max(peaks[0].item<int64_t>(), peaks[1].item<int64_t>());
+  EXPECT_EQ(a, 32);
+  EXPECT_EQ(b, 96);
+}
