@@ -1,5 +1,5 @@
 # Checks that includes only point down the layers (run by ctest as layering.rules):
-#   0 core (include/factorch/*.h, src/core)  1 signal / io / eval  2 models  3 train
+#   0 core (include/factorch/*.h, src/core)  1 signal / io / eval  2 models  3 train, distributed
 #   4 app (src/app)  5 cli (src/cli, tools/factorch)
 # The build already makes app/ and cli/ headers invisible to the library (a compile error);
 # this catches the rest, e.g. a model including a trainer header.
@@ -11,7 +11,7 @@ function(layer_of_file path out)
     set(l 1)
   elseif(path MATCHES "^include/factorch/models/" OR path MATCHES "^models/")
     set(l 2)
-  elseif(path MATCHES "^include/factorch/train/" OR path MATCHES "^src/train/")
+  elseif(path MATCHES "^include/factorch/(train|distributed)/" OR path MATCHES "^src/(train|distributed)/")
     set(l 3)
   elseif(path MATCHES "^src/app/")
     set(l 4)
@@ -28,7 +28,7 @@ function(layer_of_include inc out)
     set(l 1)
   elseif(inc MATCHES "^factorch/models/")
     set(l 2)
-  elseif(inc MATCHES "^factorch/train/")
+  elseif(inc MATCHES "^factorch/(train|distributed)/")
     set(l 3)
   elseif(inc MATCHES "^app/")
     set(l 4)
@@ -40,7 +40,7 @@ function(layer_of_include inc out)
   set(${out} ${l} PARENT_SCOPE)
 endfunction()
 
-set(names core "signal/io/eval" models train app cli)
+set(names core "signal/io/eval" models "train/distributed" app cli)
 file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/include/*.h ${ROOT}/src/*.h ${ROOT}/src/*.cpp
      ${ROOT}/models/*.h ${ROOT}/models/*.cpp ${ROOT}/tools/factorch/*.cpp)
 set(bad 0)

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <torch/linalg.h>
 #include <unistd.h>
 
 #include <cmath>

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include <torch/autograd.h>
+
 #include "factorch/error.h"
 #include "factorch/train/trainer.h"
 #include "factorch/models/layered_nmf.h"
