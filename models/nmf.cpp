@@ -101,7 +101,8 @@ torch::Tensor NMFImpl::loss(const TrainingData& data) {
   const torch::Tensor W = this->W(), H = this->H();
   torch::Tensor value = divergence_.value(data.X, torch::mm(W, H), data.mask);
   const FactorPenalty pw{options.l1_w(), options.l2_w()}, ph{options.l1_h(), options.l2_h()};
-  if (pw.active()) value = value + pw.value(W);
+  // A shard's loss: its columns' terms, and W's penalty on rank 0 only (summed over ranks).
+  if (pw.active() && data.counts_shared_terms()) value = value + pw.value(W);
   if (ph.active()) value = value + ph.value(H);
   if (ard_.active()) value = value + ard_.value(W, H);
   if (options.smooth_h() > 0.0) value = value + smooth_is_value(H, options.smooth_h(), H_mask_);
@@ -128,7 +129,18 @@ void NMFImpl::mu_step(const TrainingData& data) {
   const torch::Tensor& V = data.X;
   const FactorPenalty pw{options.l1_w(), options.l2_w()}, ph{options.l1_h(), options.l2_h()};
   const bool ard = ard_.active();
-  if (!options.fixed_w()) {
+  if (!options.fixed_w() && data.sharded()) {
+    // Numerator and denominator are sums over columns: add the other ranks' parts (one
+    // all-reduce of both), then the penalty once, then the same ratio as a single process.
+    auto [numer, denom] = multiplicative_parts(W_, MultilinearTerm{{}, H_, {}}, V, divergence_, {}, data.mask);
+    torch::Tensor both = torch::stack({numer, denom});
+    data.sum_over_shards(both);
+    numer = both[0];
+    denom = both[1];
+    if (pw.l1 != 0.0) denom.add_(pw.l1);
+    if (pw.l2 != 0.0) denom.add_(W_, 2.0 * pw.l2);
+    apply_mm_ratio_(W_, numer, denom, divergence_.exponent());
+  } else if (!options.fixed_w()) {
     if (ard) {
       update_penalised_(W_, MultilinearTerm{{}, H_, {}}, data, pw, ard_.weights(W_, H_).unsqueeze(0));
     } else {
@@ -174,6 +186,10 @@ void NMFImpl::check_data(const TrainingData& data) const {
           "data is " + shape_string(data.X) + " but the model was built for " +
               std::to_string(options.n_features()) + "x" + std::to_string(options.n_samples()));
   divergence_.check_data(data.X, "data");
+  if (data.sharded()) {
+    require(!ard_.active() && options.smooth_h() == 0.0,
+            "model.ard and model.smooth_h couple columns across ranks: not available in data-parallel runs");
+  }
   if (data.mask.defined()) {
     require(data.mask.sizes() == data.X.sizes(), "mask is " + shape_string(data.mask) + " but data is " +
                                                      shape_string(data.X));

@@ -1,3 +1,6 @@
+// Before checkpoint.h: OrderedDict (named_tensors.h) uses the TORCH_CHECK macro (builds without the PCH).
+#include <c10/util/Exception.h>
+
 #include "factorch/io/checkpoint.h"
 
 #include <cmath>
