@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
 #include <thread>
 #include <cstdlib>
 #include <sstream>
@@ -103,11 +106,71 @@ bool probe_connect(const std::string& host, int port, double timeout_seconds) {
   }
 }
 
+// c10d does not bound every wait by the timeout: a rank killed during Gloo's full-mesh
+// connect leaves rank 0 blocked in a store read forever. The watchdog bounds each blocking
+// step: past the timeout (plus a grace so that c10d's own error comes first) it prints the
+// one line and ends the process; it cannot cancel the blocked thread. Outputs are written
+// by rank 0 between steps, never while one is armed, so nothing is left half-written.
+class Watchdog {
+ public:
+  Watchdog() : state_(std::make_shared<State>()) {
+    std::thread([s = state_] {
+      std::unique_lock<std::mutex> lock(s->mutex);
+      while (true) {
+        if (!s->armed) {
+          s->changed.wait(lock);
+          continue;
+        }
+        if (s->changed.wait_until(lock, s->deadline) == std::cv_status::timeout && s->armed &&
+            std::chrono::steady_clock::now() >= s->deadline) {
+          std::fprintf(stderr, "factorch: error: %s\n", s->message.c_str());
+          std::fflush(nullptr);
+          std::_Exit(2);
+        }
+      }
+    }).detach();  // lives as long as the process (the state is shared with it)
+  }
+  void arm(double seconds, std::string message) {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->armed = true;
+    state_->deadline = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+    state_->message = std::move(message);
+    state_->changed.notify_all();
+  }
+  void disarm() {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->armed = false;
+    state_->changed.notify_all();
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool armed = false;
+    std::chrono::steady_clock::time_point deadline;
+    std::string message;
+  };
+  std::shared_ptr<State> state_;
+};
+
+// Arms the watchdog for one blocking step.
+class Armed {
+ public:
+  Armed(Watchdog& w, double seconds, std::string message) : w_(w) { w_.arm(seconds, std::move(message)); }
+  ~Armed() { w_.disarm(); }
+
+ private:
+  Watchdog& w_;
+};
+
 }  // namespace
 
 #ifdef FACTORCH_WITH_GLOO
 
 struct Communicator::Impl {
+  Watchdog watchdog;
   LaunchEnv env;
   CommunicatorOptions options;
   std::string backend;
@@ -125,8 +188,16 @@ struct Communicator::Impl {
                 backend + ": " + first_line(e) + ")");
   }
 
+  // The watchdog's line for a step that blocked past the timeout.
+  Armed guard(const std::string& op) {
+    return Armed(watchdog, options.timeout_seconds + 10.0,
+                 "rank " + std::to_string(env.rank) + ": " + op + " did not complete within trainer.dist_timeout (" +
+                     seconds_text(options.timeout_seconds) + "): another rank stopped or cannot be reached");
+  }
+
   template <class Call>
   void run(const std::string& op, Call&& call) {
+    const Armed armed = guard(op);
     try {
 #ifdef FACTORCH_WITH_NCCL
       if (nccl) {
@@ -184,6 +255,7 @@ std::shared_ptr<Communicator> Communicator::connect(const LaunchEnv& env, const 
   so.numWorkers = static_cast<std::size_t>(env.world_size);
   so.waitWorkers = true;
   so.timeout = timeout;
+  const Armed rendezvous = impl->guard("the rendezvous at " + where);
   try {
     impl->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
   } catch (const std::exception& e) {
@@ -267,6 +339,7 @@ torch::Tensor Communicator::all_gather(const torch::Tensor& local, int64_t dim, 
 void Communicator::require_same(const std::string& what, const std::string& value) {
   const std::string prefix = "factorch/same/" + std::to_string(impl_->same_calls++) + "/";
   std::vector<std::string> values;
+  const Armed armed = impl_->guard("comparing " + what);
   try {
     impl_->store->set(prefix + std::to_string(rank()), std::vector<uint8_t>(value.begin(), value.end()));
     for (int r = 0; r < world_size(); ++r) {
