@@ -199,6 +199,8 @@ RunResult run_data_parallel(const Config& c, const RunOptions& options) {
     c.fail("model.type", "is " + type + ": data-parallel training (torchrun, --nproc) supports nmf so far");
   ColumnShard shard;
   TrainingData data = load_column_shard(c, comm.rank(), comm.world_size(), &shard);
+  // The same path may hold different files on different nodes.
+  comm.require_same("shapes of data.input", std::to_string(data.X.size(0)) + "x" + std::to_string(shard.total));
   attach_shard(data, shard, options.communicator);
   const ModelEntry& entry = model_entry(type);
   std::shared_ptr<FactorModelImpl> model = entry.build(c, data);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,6 +90,9 @@ int spawn_local_workers(int nproc, const std::vector<std::string>& args) {
     const pid_t pid = ::fork();
     require(pid >= 0, std::string("--nproc: cannot start a worker: ") + std::strerror(errno));
     if (pid == 0) {
+      // A worker must not outlive its launcher (killed by a job scheduler or Ctrl-C).
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() == 1) ::_exit(1);
       ::setenv("RANK", std::to_string(r).c_str(), 1);
       ::setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
       ::setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
