@@ -5,7 +5,10 @@
 // columns (all-reduce); measured 0.8–1.1e-15 for W and H after 40 iterations with 2 and 3
 // ranks, so the bound has a 1e5 margin and still catches any real difference (a wrong
 // shard, a penalty counted twice, a rank-dependent init are all ≥ 1e-4).
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -294,6 +297,19 @@ TEST(Distributed, BadLaunchesAreOneLineErrors) {
   expect_launch_error(d, "RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
                              std::to_string(distributed::free_local_port()), "cannot reach the master");
 
+  {  // A port somebody else listens on: rank 0 cannot serve the rendezvous there.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    expect_launch_error(d, "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(ntohs(a.sin_port)),
+                        "Address already in use");
+    ::close(fd);
+  }
   // Ranks started with different overrides: every rank refuses before reading or writing.
   const int port = distributed::free_local_port();
   const Rank r0 = start_rank(d, 0, 2, port, {"c.yaml", "--out", "bad", "--quiet"});
