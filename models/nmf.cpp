@@ -1,7 +1,10 @@
 #include "factorch/models/nmf.h"
 
+#include <algorithm>
+#include <cmath>
 #include <ostream>
 
+#include <ATen/ATen.h>
 #include <torch/nn/functional/activation.h>
 
 #include "factorch/error.h"
@@ -101,7 +104,8 @@ torch::Tensor NMFImpl::loss(const TrainingData& data) {
   const torch::Tensor W = this->W(), H = this->H();
   torch::Tensor value = divergence_.value(data.X, torch::mm(W, H), data.mask);
   const FactorPenalty pw{options.l1_w(), options.l2_w()}, ph{options.l1_h(), options.l2_h()};
-  if (pw.active()) value = value + pw.value(W);
+  // A shard's loss: its columns' terms, and W's penalty on rank 0 only (summed over ranks).
+  if (pw.active() && data.counts_shared_terms()) value = value + pw.value(W);
   if (ph.active()) value = value + ph.value(H);
   if (ard_.active()) value = value + ard_.value(W, H);
   if (options.smooth_h() > 0.0) value = value + smooth_is_value(H, options.smooth_h(), H_mask_);
@@ -122,13 +126,123 @@ void NMFImpl::update_penalised_(torch::Tensor& A, const MultilinearTerm& term, c
   apply_mm_ratio_(A, numer, denom, gamma);
 }
 
+namespace {
+
+// Columns per block of the blocked sweep: about 1 MB of V̂ per block (cache-sized), at
+// least 256 columns so that the GEMMs stay efficient.
+int64_t block_columns(int64_t rows, torch::ScalarType dtype) {
+  const int64_t bytes = rows * static_cast<int64_t>(c10::elementSize(dtype));
+  return std::min<int64_t>(4096, std::max<int64_t>(256, (int64_t{1} << 20) / std::max<int64_t>(bytes, 1)));
+}
+
+// Numerator and denominator parts of one block for β ≠ 2 without mask or ε: `a` holds V̂
+// (F×B) on entry; on return `a` = X·V̂^(β−2) and `b` = V̂^(β−1) (b undefined for β = 1,
+// whose positive part is all ones). Both buffers are reused across blocks.
+void block_parts_(torch::Tensor& a, torch::Tensor& b, const torch::Tensor& X, double beta, double tiny) {
+  a.clamp_min_(tiny);
+  if (std::abs(beta - 1.0) < 1e-12) {
+    a.reciprocal_().mul_(X);
+  } else if (std::abs(beta) < 1e-12) {
+    a.reciprocal_();
+    at::mul_out(b, a, a).mul_(X);  // b = X·V̂^-2, a = V̂^-1
+    std::swap(a, b);
+  } else {
+    at::pow_out(b, a, beta - 1.0);
+    a.reciprocal_().mul_(b).mul_(X);
+  }
+}
+
+// One sweep over column blocks (large N, plain β-NMF): no data-sized temporary, the same
+// buffers for every block, so the cost per column stays flat as N grows. W's numerator and
+// denominator accumulate over blocks (and over ranks when sharded); then each block's H is
+// updated with the new W. Mathematically the unblocked sweep; only the order of the sums
+// over columns differs.
+void blocked_mu_sweep_(torch::Tensor& W_, torch::Tensor& H_, const NMFOptions& options,
+                       const BetaDivergence& divergence_, const TrainingData& data) {
+  const torch::Tensor& X = data.X;
+  const int64_t F = X.size(0), N = X.size(1), K = options.rank();
+  const int64_t B = block_columns(F, X.scalar_type());
+  const double beta = divergence_.beta(), tiny = BetaDivergence::tiny(W_.scalar_type());
+  const bool kl = std::abs(beta - 1.0) < 1e-12;
+  const FactorPenalty pw{options.l1_w(), options.l2_w()}, ph{options.l1_h(), options.l2_h()};
+  torch::Tensor a = torch::empty({F, B}, X.options()), b = kl ? torch::Tensor() : torch::empty({F, B}, X.options());
+  auto view = [](const torch::Tensor& t, int64_t n) { return t.narrow(1, 0, n); };
+  if (!options.fixed_w()) {
+    torch::Tensor numer = torch::zeros({F, K}, W_.options());
+    torch::Tensor denom = kl ? torch::Tensor() : torch::zeros({F, K}, W_.options());
+    for (int64_t s = 0; s < N; s += B) {
+      const int64_t n = std::min(B, N - s);
+      const torch::Tensor Hb = H_.narrow(1, s, n), Xb = X.narrow(1, s, n);
+      torch::Tensor ab = view(a, n), bb = kl ? torch::Tensor() : view(b, n);
+      at::mm_out(ab, W_, Hb);
+      block_parts_(ab, bb, Xb, beta, tiny);
+      numer.addmm_(ab, Hb.t());
+      if (!kl) denom.addmm_(bb, Hb.t());
+    }
+    if (kl) denom = H_.sum(1).unsqueeze(0).expand({F, K}).contiguous();  // Σ_n h_kn for every row
+    if (data.sharded()) {
+      torch::Tensor both = torch::stack({numer, denom});
+      data.sum_over_shards(both);
+      numer = both[0];
+      denom = both[1];
+    }
+    if (pw.l1 != 0.0) denom.add_(pw.l1);
+    if (pw.l2 != 0.0) denom.add_(W_, 2.0 * pw.l2);
+    apply_mm_ratio_(W_, numer, denom, divergence_.exponent());
+  }
+  if (!options.fixed_h()) {
+    const torch::Tensor kl_denom = kl ? W_.sum(0).unsqueeze(1) : torch::Tensor();  // K×1
+    torch::Tensor numer = torch::empty({K, B}, X.options()), denom = torch::empty({K, B}, X.options());
+    for (int64_t s = 0; s < N; s += B) {
+      const int64_t n = std::min(B, N - s);
+      torch::Tensor Hb = H_.narrow(1, s, n);
+      const torch::Tensor Xb = X.narrow(1, s, n);
+      torch::Tensor ab = view(a, n), bb = kl ? torch::Tensor() : view(b, n);
+      at::mm_out(ab, W_, Hb);
+      block_parts_(ab, bb, Xb, beta, tiny);
+      torch::Tensor nb = view(numer, n), db = view(denom, n);
+      at::mm_out(nb, W_.t(), ab);
+      if (kl) {
+        db.copy_(kl_denom.expand({K, n}));
+      } else {
+        at::mm_out(db, W_.t(), bb);
+      }
+      if (ph.l1 != 0.0) db.add_(ph.l1);
+      if (ph.l2 != 0.0) db.add_(Hb, 2.0 * ph.l2);
+      apply_mm_ratio_(Hb, nb, db, divergence_.exponent());
+    }
+  }
+}
+
+}  // namespace
+
 void NMFImpl::mu_step(const TrainingData& data) {
   require(!options.softplus(), "NMF with softplus parametrisation is for autograd trainers, not MU");
   torch::NoGradGuard no_grad;
   const torch::Tensor& V = data.X;
   const FactorPenalty pw{options.l1_w(), options.l2_w()}, ph{options.l1_h(), options.l2_h()};
   const bool ard = ard_.active();
-  if (!options.fixed_w()) {
+  // Large plain problems go block by block (flat cost per column); small ones keep the
+  // whole-matrix sweep (and its exact results).
+  const bool plain = !ard && options.smooth_h() == 0.0 && !H_mask_.defined() && !data.mask.defined() &&
+                     divergence_.eps() == 0.0 && std::abs(divergence_.beta() - 2.0) > 1e-12;
+  if (plain && V.size(1) >= 8 * block_columns(V.size(0), V.scalar_type())) {
+    blocked_mu_sweep_(W_, H_, options, divergence_, data);
+    if (!options.fixed_w() && !options.fixed_h()) normalise();
+    return;
+  }
+  if (!options.fixed_w() && data.sharded()) {
+    // Numerator and denominator are sums over columns: add the other ranks' parts (one
+    // all-reduce of both), then the penalty once, then the same ratio as a single process.
+    auto [numer, denom] = multiplicative_parts(W_, MultilinearTerm{{}, H_, {}}, V, divergence_, {}, data.mask);
+    torch::Tensor both = torch::stack({numer, denom});
+    data.sum_over_shards(both);
+    numer = both[0];
+    denom = both[1];
+    if (pw.l1 != 0.0) denom.add_(pw.l1);
+    if (pw.l2 != 0.0) denom.add_(W_, 2.0 * pw.l2);
+    apply_mm_ratio_(W_, numer, denom, divergence_.exponent());
+  } else if (!options.fixed_w()) {
     if (ard) {
       update_penalised_(W_, MultilinearTerm{{}, H_, {}}, data, pw, ard_.weights(W_, H_).unsqueeze(0));
     } else {
@@ -174,6 +288,10 @@ void NMFImpl::check_data(const TrainingData& data) const {
           "data is " + shape_string(data.X) + " but the model was built for " +
               std::to_string(options.n_features()) + "x" + std::to_string(options.n_samples()));
   divergence_.check_data(data.X, "data");
+  if (data.sharded()) {
+    require(!ard_.active() && options.smooth_h() == 0.0,
+            "model.ard and model.smooth_h couple columns across ranks: not available in data-parallel runs");
+  }
   if (data.mask.defined()) {
     require(data.mask.sizes() == data.X.sizes(), "mask is " + shape_string(data.mask) + " but data is " +
                                                      shape_string(data.X));

@@ -29,10 +29,18 @@ void add_common_keys(ConfigSchema& s) {
   s.add("trainer.eval_every", KeyType::Integer, "evaluate the objective every k iterations").def("1").at_least(1);
   s.add("trainer.device", KeyType::String, "cpu, cuda or cuda:N").def("cpu");
   s.add("trainer.dtype", KeyType::String, "floating point type of model and data").choice({"float32", "float64"}).def("float64");
-  s.add("trainer.threads", KeyType::Integer, "intra-op CPU threads (0: LibTorch's default)").def("1").at_least(0);
+  s.add("trainer.threads", KeyType::Integer,
+        "CPU threads in total for this process (per rank when distributed), BLAS pool included "
+        "(0: LibTorch's and the BLAS's defaults)").def("1").at_least(0);
   s.add("trainer.seed", KeyType::Integer, "seed of mini-batch shuffling").def("0").at_least(0);
   s.add("trainer.checkpoint_every", KeyType::Integer, "iterations between checkpoints (0: only at the end)").def("0").at_least(0);
   s.add("trainer.progress", KeyType::String, "progress line on stderr").choice({"auto", "always", "never"}).def("auto");
+  s.add("trainer.dist_backend", KeyType::String,
+        "data-parallel runs (torchrun variables or train --nproc): process-group backend; auto = nccl on CUDA "
+        "when built with NCCL, else gloo").choice({"auto", "gloo", "nccl"}).def("auto");
+  s.add("trainer.dist_timeout", KeyType::Number,
+        "data-parallel runs: seconds a rank waits for the others (rendezvous, each collective) before it stops "
+        "with an error").def("300").above(0);
   s.add("trainer.optimizer", KeyType::String, "autograd optimiser").choice({"adam", "sgd", "lbfgs", "rprop"}).def("adam");
   s.add("trainer.lr", KeyType::Number, "autograd learning rate (rprop: initial step)").def("0.01").above(0);
   s.add("trainer.momentum", KeyType::Number, "sgd momentum").def("0.0").at_least(0);

@@ -1,9 +1,12 @@
 #include "app/run.h"
 
 #include "app/audio_data.h"
+#include "app/column_shard.h"
+#include "factorch/distributed/communicator.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -17,6 +20,7 @@
 #include "factorch/io/npy.h"
 #include "factorch/io/torch_file.h"
 #include "app/experiments/registry.h"
+#include "factorch/train/threads.h"
 
 namespace factorch::app {
 
@@ -95,24 +99,53 @@ void export_factors(const NamedTensors& factors, const std::string& dir, const s
 
 namespace {
 
-// Copies checkpointed raw parameters into the model; names and shapes must agree.
-void restore_parameters(FactorModelImpl& model, const NamedTensors& saved, const std::string& path) {
+bool is_per_column(const FactorModelImpl& model, const std::string& name) {
+  const std::vector<std::string> names = model.per_column_tensors();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// A tensor of the whole run (a checkpoint's or a file's H) cut to this rank's columns.
+torch::Tensor local_part(const FactorModelImpl& model, const std::string& name, const torch::Tensor& full,
+                         const TrainingData& data) {
+  if (!data.sharded() || !is_per_column(model, name) || full.dim() < 2 || full.size(-1) != data.shard->total) return full;
+  return full.slice(-1, data.shard->begin, data.shard->end);
+}
+
+// Copies checkpointed raw parameters into the model; names and shapes must agree. A
+// data-parallel rank takes its columns of the per-column ones (any world size wrote them).
+void restore_parameters(FactorModelImpl& model, const NamedTensors& saved, const std::string& path,
+                        const TrainingData& data) {
   torch::NoGradGuard no_grad;
   auto params = model.named_parameters(true);
   auto buffers = model.named_buffers(true);
   for (auto* dict : {&params, &buffers}) {
     for (auto& item : *dict) {
-      const torch::Tensor* src = saved.find(item.key());
-      require(src != nullptr, path + ": has no parameter '" + item.key() + "' (different model options?)");
-      require(src->sizes() == item.value().sizes(), path + ": parameter " + item.key() + " is " + shape_string(*src) +
-                                                        " but this config/data needs " + shape_string(item.value()));
-      item.value().copy_(src->to(item.value().options()));
+      const torch::Tensor* found = saved.find(item.key());
+      require(found != nullptr, path + ": has no parameter '" + item.key() + "' (different model options?)");
+      const torch::Tensor src = local_part(model, item.key(), *found, data);
+      require(src.sizes() == item.value().sizes(), path + ": parameter " + item.key() + " is " + shape_string(*found) +
+                                                       " but this config/data needs " + shape_string(item.value()));
+      item.value().copy_(src.to(item.value().options()));
     }
   }
 }
 
+// The per-column tensors of every rank put back together (collective: every rank calls it
+// with the same names), so that outputs have the layout of a single-process run.
+NamedTensors gathered(const FactorModelImpl& model, const NamedTensors& local, const TrainingData& data,
+                      distributed::Communicator* comm) {
+  if (!data.sharded() || comm == nullptr) return local;
+  const std::vector<int64_t> counts = ColumnShard::split(data.shard->total, 0, data.shard->world_size).counts();
+  NamedTensors out;
+  for (const auto& item : local) {
+    const bool split = is_per_column(model, item.key()) && item.value().dim() >= 2;
+    out.insert(item.key(), split ? comm->all_gather(item.value().detach(), item.value().dim() - 1, counts) : item.value());
+  }
+  return out;
+}
+
 // model.init_from: factors of the same shape are copied; others stay initialised.
-void init_from_factors(FactorModelImpl& model, const Config& c) {
+void init_from_factors(FactorModelImpl& model, const Config& c, const TrainingData& data) {
   const std::string path = c.string("model.init_from");
   NamedTensors given;
   try {
@@ -125,12 +158,13 @@ void init_from_factors(FactorModelImpl& model, const Config& c) {
   for (const auto& item : given) {
     const torch::Tensor* mine = current.find(item.key());
     if (!mine) continue;
-    if (mine->sizes() != item.value().sizes()) {
+    const torch::Tensor value = local_part(model, item.key(), item.value(), data);
+    if (mine->sizes() != value.sizes()) {
       std::fprintf(stderr, "factorch: init_from: %s is %s in %s, the model needs %s: re-initialised\n", item.key().c_str(),
                    shape_string(item.value()).c_str(), path.c_str(), shape_string(*mine).c_str());
       continue;
     }
-    model.set_factor(item.key(), item.value());
+    model.set_factor(item.key(), value);
     ++used;
   }
   if (used == 0) c.fail("model.init_from", "(" + path + ") has no factor matching this model");
@@ -145,9 +179,38 @@ std::string trainer_signature(const std::string& config_yaml) {
   }
 }
 
+std::string hash_hex(const std::string& text) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across builds, unlike std::hash
+  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ULL;
+  char out[17];
+  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+// One rank of a data-parallel run: its columns of V, the model built on them (the same
+// initial factors as one process would draw), then fit_model, which gathers for outputs.
+RunResult run_data_parallel(const Config& c, const RunOptions& options) {
+  distributed::Communicator& comm = *options.communicator;
+  // Before anything is read or written: every rank must run the same resolved config.
+  comm.require_same("resolved configs (FNV-1a of config.resolved.yaml and --resume)",
+                    hash_hex(c.dump() + "\nresume: " + options.resume.value_or("")));
+  const std::string type = c.string("model.type");
+  if (type != "nmf")
+    c.fail("model.type", "is " + type + ": data-parallel training (torchrun, --nproc) supports nmf so far");
+  ColumnShard shard;
+  TrainingData data = load_column_shard(c, comm.rank(), comm.world_size(), &shard);
+  // The same path may hold different files on different nodes.
+  comm.require_same("shapes of data.input", std::to_string(data.X.size(0)) + "x" + std::to_string(shard.total));
+  attach_shard(data, shard, options.communicator);
+  const ModelEntry& entry = model_entry(type);
+  std::shared_ptr<FactorModelImpl> model = entry.build(c, data);
+  return fit_model(c, model, data, options, c.string("output.dir"));
+}
+
 }  // namespace
 
 RunResult run_training(const Config& c, const RunOptions& options) {
+  if (options.communicator) return run_data_parallel(c, options);
   const ModelEntry& entry = model_entry(c.string("model.type"));
   // Build on the CPU in float64 so that initialisation is identical on every device.
   TrainingData data = entry.load_data ? entry.load_data(c) : load_training_data(c);
@@ -166,9 +229,13 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   } catch (const Error& e) {
     throw Error(c.where("trainer.device") + ": " + e.what());
   }
-  const torch::Device device = *parsed;
+  torch::Device device = *parsed;
+  // torchrun's convention: one GPU per local rank when the config says just "cuda".
+  if (device.is_cuda() && !device.has_index() && data.sharded() && options.communicator)
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(options.communicator->local_rank() %
+                                                                         std::max<int64_t>(1, torch::cuda::device_count())));
   const torch::ScalarType dtype = parse_dtype(topt.dtype());
-  if (topt.threads() > 0) at::set_num_threads(static_cast<int>(topt.threads()));
+  set_total_threads(static_cast<int>(topt.threads()));  // ATen and the BLAS pool (threads.h)
 
   std::optional<io::Checkpoint> checkpoint;
   if (options.resume) {
@@ -179,9 +246,9 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   }
   model->check_data(data);
   if (checkpoint) {
-    restore_parameters(*model, checkpoint->parameters, *options.resume);
+    restore_parameters(*model, checkpoint->parameters, *options.resume, data);
   } else if (c.has("model.init_from")) {
-    init_from_factors(*model, c);
+    init_from_factors(*model, c, data);
   }
   model->to(device, dtype);
   data = data.to(device, dtype);
@@ -189,16 +256,22 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   std::unique_ptr<Trainer> trainer = make_trainer(topt);
   if (checkpoint) {
     TrainState state = checkpoint->train_state;
-    if (trainer_signature(checkpoint->config_yaml) != topt.kind() + "/" + topt.optimizer()) state.optimizer_state.clear();
+    if (trainer_signature(checkpoint->config_yaml) != topt.kind() + "/" + topt.optimizer() || data.sharded())
+      state.optimizer_state.clear();
     trainer->set_state(state);
   }
 
   RunResult out;
   out.out_dir = out_dir;
+  // Data-parallel runs: every rank trains and takes part in gathers; rank 0 writes.
+  distributed::Communicator* comm = data.sharded() ? options.communicator.get() : nullptr;
+  const bool writer = data.counts_shared_terms();
   if (options.write_outputs) {
     // From here on files are written (each atomically).
-    io::write_file_atomically((fs::path(out_dir) / "config.resolved.yaml").string(), c.dump());
-    trainer->add_callback(std::make_shared<HistoryCallback>((fs::path(out_dir) / "history.csv").string()));
+    if (writer) {
+      io::write_file_atomically((fs::path(out_dir) / "config.resolved.yaml").string(), c.dump());
+      trainer->add_callback(std::make_shared<HistoryCallback>((fs::path(out_dir) / "history.csv").string()));
+    }
     const std::string ckpt_path = (fs::path(out_dir) / "checkpoint.pt").string();
     Trainer* t = trainer.get();
     const std::string config_yaml = c.dump();
@@ -206,22 +279,30 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
       io::Checkpoint ck;
       ck.model_type = model->type();
       ck.config_yaml = config_yaml;
-      for (const auto& p : model->named_parameters(true)) ck.parameters.insert(p.key(), p.value());
-      for (const auto& b : model->named_buffers(true)) ck.parameters.insert(b.key(), b.value());
-      ck.factors = model->factors();
+      NamedTensors state;
+      for (const auto& p : model->named_parameters(true)) state.insert(p.key(), p.value());
+      for (const auto& b : model->named_buffers(true)) state.insert(b.key(), b.value());
+      ck.parameters = gathered(*model, state, data, comm);
+      ck.factors = gathered(*model, model->factors(), data, comm);
       ck.train_state = s;
-      ck.train_state.optimizer_state = t->optimizer_state();
-      io::save_checkpoint(ckpt_path, ck);
+      // An optimiser's state holds per-column moments of this rank only: not kept across ranks.
+      ck.train_state.optimizer_state = comm ? std::string() : t->optimizer_state();
+      if (writer) io::save_checkpoint(ckpt_path, ck);
     }));
   }
   const bool tty = ::isatty(2);
-  if (!options.quiet && topt.progress() != "never")
+  if (!options.quiet && topt.progress() != "never" && writer)
     trainer->add_callback(std::make_shared<ProgressCallback>(tty && topt.progress() == "auto"));
 
   out.result = trainer->fit(model, data);
   out.model = model;
   out.data = data;
-  if (options.write_outputs && out.result.ok) export_factors(model->factors(), out_dir, c.strings("output.formats"));
+  if (options.write_outputs && out.result.ok) {
+    const NamedTensors factors = gathered(*model, model->factors(), data, comm);
+    if (writer) export_factors(factors, out_dir, c.strings("output.formats"));
+  }
+  // Rank 0's last write is part of the run: a rank that fails there fails them all.
+  if (comm) comm->barrier();
   return out;
 }
 

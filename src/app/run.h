@@ -15,6 +15,10 @@
 #include "factorch/train/trainer.h"
 #include "factorch/models/factor_model.h"
 
+namespace factorch::distributed {
+class Communicator;
+}
+
 namespace factorch::app {
 
 /// "cpu", "cuda", "cuda:N"; throws factorch::Error if CUDA is asked for and absent.
@@ -29,6 +33,11 @@ struct RunOptions {
   std::optional<std::string> resume;  ///< checkpoint to continue from
   bool write_outputs = true;          ///< false: train in memory only (tests, sub-runs)
   bool quiet = false;                 ///< no progress line
+  /// Data-parallel run (set by `factorch train` under torchrun or --nproc): each rank reads
+  /// its columns of V (app/column_shard.h); rank 0 writes the outputs, which have the
+  /// layout of a single-process run (per-column factors gathered). Only matrix models
+  /// with per-column factors (nmf so far) can be sharded.
+  std::shared_ptr<distributed::Communicator> communicator;
 };
 
 struct RunResult {

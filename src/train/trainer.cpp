@@ -1,5 +1,6 @@
 #include "factorch/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -31,7 +32,11 @@ void restore(FactorModelImpl& model, const std::vector<torch::Tensor>& saved) {
 
 double objective_of(FactorModelImpl& model, const TrainingData& data) {
   torch::NoGradGuard no_grad;
-  return model.loss(data).item<double>();
+  if (!data.sharded()) return model.loss(data).item<double>();
+  // Every rank gets the same sum, so every rank takes the same tol / NaN decision.
+  torch::Tensor value = model.loss(data).detach().to(torch::kFloat64).reshape({1}).clone();
+  data.sum_over_shards(value);
+  return value.item<double>();
 }
 
 }  // namespace
@@ -113,6 +118,7 @@ std::unique_ptr<torch::optim::Optimizer> make_lbfgs(const std::vector<torch::Ten
 struct AutogradTrainer::Impl {
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<torch::Tensor> params;
+  std::vector<torch::Tensor> shared;  // data-parallel runs: parameters common to all ranks (not per column)
   // Rprop state (LibTorch has no Rprop): per-parameter step sizes and previous gradient signs.
   std::vector<torch::Tensor> rprop_step, rprop_prev;
   std::string pending_state;  // optimizer state restored before prepare()
@@ -129,11 +135,23 @@ AutogradTrainer::~AutogradTrainer() = default;
 
 void AutogradTrainer::prepare(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {
   impl_->params.clear();
-  for (auto& p : model->parameters()) {
-    if (p.requires_grad()) impl_->params.push_back(p);
+  impl_->shared.clear();
+  const std::vector<std::string> local = model->per_column_tensors();
+  for (auto& item : model->named_parameters()) {
+    const torch::Tensor& p = item.value();
+    if (!p.requires_grad()) continue;
+    impl_->params.push_back(p);
+    if (data.sharded() && std::find(local.begin(), local.end(), item.key()) == local.end()) impl_->shared.push_back(p);
   }
   require(!impl_->params.empty(), "model '" + model->type() + "' has no free parameters to train");
   const std::string& o = options_.optimizer();
+  // L-BFGS's line search and curvature pairs use inner products over all parameters,
+  // per-column ones included, which differ between ranks: the ranks would diverge.
+  if (data.sharded())
+    require(!(data.rows_are_samples && options_.batch_size() > 0),
+            "trainer.batch_size: mini-batches are not available in data-parallel runs (ranks would take different numbers of steps)");
+  if (data.sharded())
+    require(o != "lbfgs", "trainer.optimizer: lbfgs is not available in data-parallel runs (use adam, sgd or rprop)");
   if (o == "adam") {
     impl_->optimizer = std::make_unique<torch::optim::Adam>(impl_->params, torch::optim::AdamOptions(options_.lr()));
   } else if (o == "sgd") {
@@ -166,12 +184,31 @@ void AutogradTrainer::prepare(const std::shared_ptr<FactorModelImpl>& model, con
 }
 
 void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {
+  // DDP-style: the gradient of a shared parameter is a sum over every rank's columns; sum
+  // them (one all-reduce of all shared gradients) so every rank takes the same step.
+  auto sum_shared_gradients = [&] {
+    if (impl_->shared.empty()) return;
+    std::vector<torch::Tensor> grads;
+    for (auto& p : impl_->shared) {
+      grads.push_back(p.grad().defined() ? p.grad().reshape({-1}) : torch::zeros({p.numel()}, p.options()));
+    }
+    torch::Tensor flat = torch::cat(grads);
+    data.sum_over_shards(flat);
+    int64_t offset = 0;
+    for (auto& p : impl_->shared) {
+      const torch::Tensor g = flat.slice(0, offset, offset + p.numel()).view_as(p);
+      if (p.grad().defined()) p.mutable_grad().copy_(g);
+      else p.mutable_grad() = g.clone();
+      offset += p.numel();
+    }
+  };
   auto one_step = [&](const TrainingData& batch) {
     if (impl_->optimizer) {
       auto closure = [&]() -> torch::Tensor {
         impl_->optimizer->zero_grad();
         torch::Tensor loss = model->loss(batch);
         loss.backward();
+        sum_shared_gradients();
         return loss;
       };
       impl_->optimizer->step(closure);
@@ -193,6 +230,7 @@ void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const 
         if (p.grad().defined()) p.mutable_grad().zero_();
       }
       model->loss(batch).backward();
+      sum_shared_gradients();
       torch::NoGradGuard no_grad;
       for (size_t i = 0; i < impl_->params.size(); ++i) {
         torch::Tensor& p = impl_->params[i];

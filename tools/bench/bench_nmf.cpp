@@ -16,6 +16,7 @@
 #include "benchmarks.h"
 #include "factorch/io/npy.h"
 #include "factorch/models/nmf.h"
+#include "factorch/train/threads.h"
 
 namespace factorch::bench {
 
@@ -64,11 +65,13 @@ int bench_nmf(int argc, char** argv) {
     else if (a == "--iters") iters = std::atoi(argv[i + 1]);
     else if (a == "--python") python = argv[i + 1];
   }
-  at::set_num_threads(1);
+  // Pinned like the scikit-learn reference below (OPENBLAS_NUM_THREADS=1): at::set_num_threads
+  // alone leaves OpenBLAS's pool on every core.
+  set_total_threads(1);
   torch::manual_seed(0);
   const torch::Tensor V64 = torch::rand({F, N}, torch::kFloat64) + 1e-3;
-  std::printf("NMF MU iteration, V %lldx%lld, K=%lld, 1 thread, %d iterations per measurement\n",
-              static_cast<long long>(F), static_cast<long long>(N), static_cast<long long>(K), iters);
+  std::printf("NMF MU iteration, V %lldx%lld, K=%lld, 1 thread (BLAS pool: %d), %d iterations per measurement\n",
+              static_cast<long long>(F), static_cast<long long>(N), static_cast<long long>(K), blas_threads(), iters);
   std::printf("%-6s %-8s %12s %12s %8s %12s %8s\n", "beta", "dtype", "factorch_ms", "naive_ms", "speedup", "sklearn_ms", "vs_skl");
 
   // scikit-learn reference: one process, all β, same data.

@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "benchmarks.h"
+#include "factorch/train/threads.h"
 #include "factorch/eval/bss.h"
 #include "factorch/io/npy.h"
 #include "factorch/signal/logfreq.h"
@@ -33,7 +34,7 @@ double best_of(int reps, F&& f) {
 }  // namespace
 
 int bench_signal(int, char**) {
-  torch::set_num_threads(1);
+  set_total_threads(1);  // ATen and the BLAS pool, like the OPENBLAS_NUM_THREADS=1 reference
   torch::manual_seed(0);
 
   const torch::Tensor x = torch::randn({60 * 16000}, torch::kFloat64);

@@ -11,6 +11,7 @@
 
 #include "benchmarks.h"
 #include "factorch/models/tlnmf.h"
+#include "factorch/train/threads.h"
 
 namespace factorch::bench {
 
@@ -38,7 +39,7 @@ int bench_tlnmf(int argc, char** argv) {
       return 2;
     }
   }
-  at::set_num_threads(threads);
+  set_total_threads(threads);  // ATen and the BLAS pool
   const torch::Device dev(device);
   if (dev.is_cuda() && !torch::cuda::is_available()) {
     std::fprintf(stderr, "bench tlnmf: no CUDA device\n");

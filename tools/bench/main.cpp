@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
       {"nmf", factorch::bench::bench_nmf},
       {"signal", factorch::bench::bench_signal},
       {"tlnmf", factorch::bench::bench_tlnmf},
+      {"distributed", factorch::bench::bench_distributed},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help")) {
     std::printf("usage: factorch_bench NAME [options]\nbenchmarks:");

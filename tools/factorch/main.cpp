@@ -1,5 +1,6 @@
 // factorch CLI: dispatches to the sub-commands in the library (src/cli/commands.h).
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -15,6 +16,7 @@ const char* kUsage =
     "commands:\n"
     "  train CONFIG.yaml [--set key=value]... [--out DIR] [--device cpu|cuda] [--dtype float32|float64]\n"
     "                    [--resume DIR/checkpoint.pt]      train a model, write factors and a checkpoint\n"
+    "                    [--nproc N]                       data-parallel on N local workers (or torchrun)\n"
     "  export CHECKPOINT --format npy|pt --out DIR         write the learnt factors of a checkpoint\n"
     "  info CHECKPOINT                                     describe a checkpoint\n"
     "  separate CONFIG.yaml [--set key=value]... [--out DIR]  separate audio sources with a model\n"
@@ -37,7 +39,16 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const factorch::cli::Args args(argv + 2, argv + argc);
   try {
-    if (command == "train") return factorch::cli::train(args);
+    if (command == "train") {
+      const int status = factorch::cli::train(args);
+      // A rank of a data-parallel run leaves without tearing its process group down (after a
+      // peer failed, Gloo's destructors can wait on it): outputs are complete, files closed.
+      if (std::getenv("RANK") != nullptr) {
+        std::fflush(nullptr);
+        std::_Exit(status);
+      }
+      return status;
+    }
     if (command == "export") return factorch::cli::export_(args);
     if (command == "info") return factorch::cli::info(args);
     if (command == "separate") return factorch::cli::separate(args);

@@ -2,7 +2,10 @@
 // The interface every factorisation model implements, so that trainers, checkpoints and
 // exports work for all of them. A model is a torch::nn::Module whose parameters are its
 // factors (or the networks that produce them).
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/types.h>
@@ -11,12 +14,33 @@
 
 namespace factorch {
 
+/// Data parallelism: this process holds samples [begin, end) of `total` (columns of V for
+/// matrix models) and the other ranks hold the rest. A model's objective is a sum over
+/// samples, so sums over samples (objective, the numerator and denominator of a shared
+/// factor's MU update, gradients of shared parameters) are summed over ranks by `sum`.
+/// Terms that do not depend on the samples (a penalty on W) are counted by rank 0 only.
+/// Built by the app layer (app/column_shard.h); a run without it is a single process.
+struct DataShard {
+  int64_t begin = 0, end = 0, total = 0;
+  int rank = 0, world_size = 1;
+  std::function<void(torch::Tensor&)> sum;  ///< in-place all-reduce (sum) over ranks
+};
+
 /// What a model is fitted to. The layout of X is the model's business: V (F×N) for NMF,
 /// a frame matrix for TL-NMF, (t, f, value) rows for implicit NMF.
 struct TrainingData {
   torch::Tensor X;
   torch::Tensor mask;              ///< optional elementwise weights (missing data = 0)
   bool rows_are_samples = false;   ///< rows of X are independent samples: mini-batches may subsample them
+  std::shared_ptr<const DataShard> shard;  ///< set when X is one rank's share (see DataShard)
+
+  bool sharded() const { return shard != nullptr; }
+  /// Sums `t` over ranks in place (nothing to do in a single process).
+  void sum_over_shards(torch::Tensor& t) const {
+    if (shard && shard->sum) shard->sum(t);
+  }
+  /// Whether this process adds the terms that do not depend on the samples (rank 0).
+  bool counts_shared_terms() const { return !shard || shard->rank == 0; }
 
   TrainingData to(torch::Device device, torch::ScalarType dtype) const;
   /// The rows `index` of X (and of mask), for mini-batches.
@@ -54,6 +78,11 @@ class FactorModelImpl : public torch::nn::Module {
 
   /// Sets one factor from user values (inverse of factors()); throws on unknown name or shape.
   virtual void set_factor(const std::string& name, const torch::Tensor& value) = 0;
+
+  /// Names of the parameters, buffers and factors that hold one column per data column
+  /// (NMF's H): a data-parallel run keeps them local to each rank, slices them from a
+  /// checkpoint and gathers them for outputs. Models without any cannot be sharded.
+  virtual std::vector<std::string> per_column_tensors() const { return {}; }
 };
 
 }  // namespace factorch

@@ -16,6 +16,10 @@
 // norm collapses (zeroed, so MU keeps them at zero; listed by pruned()); temporal smoothness
 // of H (`smooth_h`: λ Σ d_IS(h_{k,n}|h_{k,n−1}), IS only); forced zeros on H (set_h_mask():
 // 0 = the component is silent there; the mask is a buffer "H_mask", so checkpoints keep it).
+// Data parallelism (TrainingData::shard: this rank holds columns of V and H): the W update
+// sums its numerator and denominator over ranks (one all-reduce of 2·F·K numbers) before
+// the ratio is taken; H stays local. ARD and smooth_h couple columns across ranks and are
+// not available there.
 #include <string>
 #include <vector>
 
@@ -75,6 +79,8 @@ class NMFImpl : public FactorModelImpl {
   NamedTensors factors() override;
   void set_factor(const std::string& name, const torch::Tensor& value) override;
   void pretty_print(std::ostream& stream) const override;
+  /// H (and its forced-zero mask) are per column: local to each rank of a data-parallel run.
+  std::vector<std::string> per_column_tensors() const override { return {"H", "H_mask"}; }
 
   /// Nonnegative factors (softplus of the raw parameters when options.softplus()).
   torch::Tensor W() const;

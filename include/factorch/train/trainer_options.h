@@ -16,7 +16,7 @@ struct TrainerOptions {
   TORCH_ARG(int64_t, eval_every) = 1;          ///< objective evaluated every k iterations
   TORCH_ARG(std::string, device) = "cpu";      ///< "cpu" | "cuda" | "cuda:N"
   TORCH_ARG(std::string, dtype) = "float64";   ///< "float32" | "float64"
-  TORCH_ARG(int64_t, threads) = 1;             ///< intra-op CPU threads (0: LibTorch default)
+  TORCH_ARG(int64_t, threads) = 1;             ///< CPU threads in total, BLAS pool included (threads.h; 0: defaults)
   TORCH_ARG(uint64_t, seed) = 0;               ///< mini-batch shuffling
   TORCH_ARG(int64_t, checkpoint_every) = 0;    ///< iterations between checkpoints (0: only at the end)
   TORCH_ARG(std::string, progress) = "auto";   ///< "auto" | "always" | "never"

@@ -5,7 +5,9 @@
 #include "app/experiments/nmf_entry.h"
 #include "app/experiments/nmf_report.h"
 #include "app/experiments/registry.h"
+#include "factorch/models/nmf_init.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace factorch {
@@ -73,6 +75,44 @@ double positive_or_auto(const Config& c, const std::string& key, double automati
 double beta_of(const Config& c) {
   const std::string b = c.string("model.beta");
   return BetaDivergence::from_name(b).beta();
+}
+
+// A rank's share of the initial factors, the same whatever the number of ranks: W and the
+// full H are drawn as a single process draws them (same seeds, the global mean of V for the
+// scale) and this rank keeps its columns of H.
+void init_nmf_shard(const Config& c, NMFImpl& model, const TrainingData& data, uint64_t seed) {
+  const DataShard& shard = *data.shard;
+  const YAML::Node init = c.node("model.init");
+  if (!init.IsMap() && init.Scalar() != "random")
+    c.fail("model.init", "is " + init.Scalar() + ", which needs the whole of V at once: data-parallel runs start from "
+                         "random or a map {W: w0.npy, H: h0.npy}");
+  torch::Tensor moments = torch::stack({data.X.sum(), torch::scalar_tensor(static_cast<double>(data.X.numel()), torch::kFloat64)})
+                              .to(torch::kFloat64);
+  data.sum_over_shards(moments);
+  const double mean = moments[0].item<double>() / moments[1].item<double>();
+  const int64_t F = model.options.n_features(), K = model.options.rank();
+  const double scale = std::sqrt(std::max(mean, 1e-30) / static_cast<double>(K));
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  // Seeds as in initial_factors(): W with `seed`, H with seed + 0x9E3779B97F4A7C15.
+  model.set_factor("W", random_nonnegative({F, K}, scale, seed, f64));
+  model.set_factor("H", random_nonnegative({K, shard.total}, scale, seed + 0x9E3779B97F4A7C15ULL, f64)
+                            .slice(1, shard.begin, shard.end));
+  if (!init.IsMap()) return;
+  for (const auto& kv : init) {
+    const std::string name = kv.first.Scalar(), file = kv.second.Scalar();
+    if (name != "W" && name != "H") c.fail("model.init." + name, "is not a factor of nmf (W, H)");
+    try {
+      torch::Tensor value = io::load_npy(file);
+      if (name == "H") {
+        require(value.dim() == 2 && value.size(1) == shard.total,
+                "H must have one column per column of V (" + std::to_string(shard.total) + ")");
+        value = value.slice(1, shard.begin, shard.end);
+      }
+      model.set_factor(name, value);
+    } catch (const Error& e) {
+      c.fail("model.init." + name, std::string("(") + file + "): " + e.what());
+    }
+  }
 }
 
 }  // namespace
@@ -157,7 +197,9 @@ std::shared_ptr<FactorModelImpl> build_nmf(const Config& c, const TrainingData& 
   }
   const YAML::Node init = c.node("model.init");
   const uint64_t seed = static_cast<uint64_t>(c.integer("model.seed"));
-  if (init.IsMap()) {
+  if (data.sharded()) {
+    init_nmf_shard(c, *model, data, seed);
+  } else if (init.IsMap()) {
     model->init(data.X, "random", seed);  // factors not given in the map stay random
     for (const auto& kv : init) {
       const std::string name = kv.first.Scalar(), file = kv.second.Scalar();
@@ -170,6 +212,11 @@ std::shared_ptr<FactorModelImpl> build_nmf(const Config& c, const TrainingData& 
     }
   } else {
     model->init(data.X, init.Scalar(), seed);
+  }
+  if (data.sharded()) {
+    const torch::Tensor mask = h_mask_from_config(c, o.rank(), data.shard->total);
+    if (mask.defined()) model->set_h_mask(mask.slice(1, data.shard->begin, data.shard->end));
+    return model;
   }
   const torch::Tensor mask = h_mask_from_config(c, o.rank(), o.n_samples());
   if (mask.defined()) model->set_h_mask(mask);

@@ -1,0 +1,93 @@
+#include "app/column_shard.h"
+
+#include <algorithm>
+
+#include "app/audio_data.h"
+#include "factorch/distributed/communicator.h"
+#include "factorch/error.h"
+#include "factorch/io/npy_columns.h"
+
+namespace factorch::app {
+
+ColumnShard ColumnShard::split(int64_t total, int rank, int world_size) {
+  require(world_size >= 1 && rank >= 0 && rank < world_size, "column shard: rank " + std::to_string(rank) +
+                                                                  " of " + std::to_string(world_size));
+  const int64_t base = total / world_size, extra = total % world_size;
+  ColumnShard s;
+  s.total = total;
+  s.rank = rank;
+  s.world_size = world_size;
+  s.begin = rank * base + std::min<int64_t>(rank, extra);
+  s.end = s.begin + base + (rank < extra ? 1 : 0);
+  return s;
+}
+
+std::vector<int64_t> ColumnShard::counts() const {
+  std::vector<int64_t> out;
+  for (int r = 0; r < world_size; ++r) out.push_back(split(total, r, world_size).size());
+  return out;
+}
+
+torch::Tensor ColumnShard::slice(const torch::Tensor& full, int64_t dim) const {
+  require(full.size(dim) == total, "column shard: expected " + std::to_string(total) + " columns, got " +
+                                       std::to_string(full.size(dim)));
+  return full.slice(dim, begin, end);
+}
+
+namespace {
+
+torch::Tensor read_columns(const Config& c, const std::string& key, const ColumnShard* shard, int64_t* rows,
+                           int64_t* cols, int rank, int world_size, ColumnShard* made) {
+  const std::string path = c.string(key);
+  try {
+    io::NpyColumnReader reader(path);
+    *rows = reader.rows();
+    *cols = reader.cols();
+    const ColumnShard s = shard ? *shard : ColumnShard::split(reader.cols(), rank, world_size);
+    if (made) *made = s;
+    if (shard && reader.cols() != shard->total) return {};
+    return reader.read(s.begin, s.size());
+  } catch (const Error& e) {
+    c.fail(key, std::string("cannot be read: ") + e.what());
+  }
+}
+
+}  // namespace
+
+TrainingData load_column_shard(const Config& c, int rank, int world_size, ColumnShard* shard_out) {
+  if (has_audio_input(c))
+    c.fail("data.input", "is audio: data-parallel runs read an F×N .npy matrix so far (the audio front end is not "
+                         "sharded yet); write V to .npy first");
+  if (!c.has("data.input")) c.fail("data.input", "is required (an F×N nonnegative .npy matrix)");
+  ColumnShard shard;
+  int64_t rows = 0, cols = 0;
+  TrainingData data;
+  data.X = read_columns(c, "data.input", nullptr, &rows, &cols, rank, world_size, &shard);
+  if (shard.total < world_size)
+    c.fail("data.input", "has " + std::to_string(shard.total) + " columns, fewer than the " +
+                             std::to_string(world_size) + " ranks");
+  if (c.has("data.mask")) {
+    int64_t mrows = 0, mcols = 0;
+    data.mask = read_columns(c, "data.mask", &shard, &mrows, &mcols, rank, world_size, nullptr);
+    if (mrows != rows || mcols != cols)
+      c.fail("data.mask", "(" + c.string("data.mask") + ") is " + std::to_string(mrows) + "x" + std::to_string(mcols) +
+                              " but data.input is " + std::to_string(rows) + "x" + std::to_string(cols));
+  }
+  if (shard_out) *shard_out = shard;
+  return data;
+}
+
+void attach_shard(TrainingData& data, const ColumnShard& shard,
+                  const std::shared_ptr<distributed::Communicator>& communicator) {
+  auto s = std::make_shared<DataShard>();
+  s->begin = shard.begin;
+  s->end = shard.end;
+  s->total = shard.total;
+  s->rank = shard.rank;
+  s->world_size = shard.world_size;
+  require(communicator != nullptr, "attach_shard: no communicator");
+  s->sum = [communicator](torch::Tensor& t) { communicator->all_reduce_sum(t); };
+  data.shard = std::move(s);
+}
+
+}  // namespace factorch::app
