@@ -38,17 +38,15 @@ int train(const Args& args) {
       } else if (config_path.empty()) {
         config_path = arg;
       } else {
-        throw Error("train: more than one config file given ('" + config_path + "', '" + arg + "')");
+        throw UsageError("train", "more than one config file given ('" + config_path + "', '" + arg + "')");
       }
     }
-    if (config_path.empty()) {
-      std::fputs(kHelp, stderr);
-      return 1;
-    }
+    if (config_path.empty()) throw UsageError("train", "needs a CONFIG.yaml");
     const Config config = Config::load(config_path, overrides);
     const app::RunResult run = app::run_training(config, options);
     if (!run.result.ok) {
-      std::fprintf(stderr, "factorch: error: %s\n", run.result.stop_reason.c_str());
+      std::fprintf(stderr, "factorch: error: %s; the last finite state is in %s/checkpoint.pt\n",
+                   run.result.stop_reason.c_str(), run.out_dir.c_str());
       return 3;
     }
     std::printf("%s: objective %.10g after %lld iterations (%s); outputs in %s\n", config.string("model.type").c_str(),

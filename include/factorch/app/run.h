@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -29,6 +30,9 @@ struct RunOptions {
   std::optional<std::string> resume;  ///< checkpoint to continue from
   bool write_outputs = true;          ///< false: train in memory only (tests, sub-runs)
   bool quiet = false;                 ///< no progress line
+  /// More callbacks, run after the built-in ones (history, checkpoint, progress) at each
+  /// evaluation: e.g. a GUI's progress, or a test's fault injection.
+  std::vector<std::shared_ptr<Callback>> callbacks;
 };
 
 struct RunResult {
