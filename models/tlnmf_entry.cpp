@@ -345,6 +345,7 @@ void check_sources_match_references(const Config& c) {
   const int64_t components =
       supervised ? static_cast<int64_t>(file_input ? c.strings("data.training").size() : c.numbers("data.frequencies").size())
                  : c.integer("model.rank");
+  if (!supervised && components > c.integer("data.frame_length")) return;  // make_model names that first
   const std::vector<int64_t> mapping = c.integers("model.component_sources");
   int64_t sources = components;
   if (!mapping.empty()) {

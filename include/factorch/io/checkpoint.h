@@ -7,6 +7,8 @@
 //   optimizer (uint8 bytes of a torch::serialize archive; empty for MU).
 #include <string>
 
+#include <torch/types.h>  // before named_tensors.h: torch/ordered_dict.h needs TORCH_CHECK
+
 #include "factorch/named_tensors.h"
 #include "factorch/train/callbacks.h"
 
