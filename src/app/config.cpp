@@ -285,6 +285,8 @@ Config Config::parse(const std::string& yaml, const std::string& source, const s
       mark(kv.second, path);
     }
   };
+  // yaml-cpp can still throw on odd documents (a non-scalar key, a bad conversion): one line.
+  try {
   mark(c.root_, "");
   for (const std::string& o : overrides) {
     const size_t eq = o.find('=');
@@ -303,6 +305,9 @@ Config Config::parse(const std::string& yaml, const std::string& source, const s
     c.origin_[key] = "--set " + o;
   }
   c.validate();
+  } catch (const YAML::Exception& e) {
+    throw Error(source + ":" + std::to_string(e.mark.line + 1) + ": invalid config: " + e.msg);
+  }
   return c;
 }
 

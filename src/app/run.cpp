@@ -293,6 +293,7 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   const bool tty = ::isatty(2);
   if (!options.quiet && topt.progress() != "never" && writer)
     trainer->add_callback(std::make_shared<ProgressCallback>(tty && topt.progress() == "auto"));
+  for (const auto& cb : options.callbacks) trainer->add_callback(cb);
 
   out.result = trainer->fit(model, data);
   out.model = model;

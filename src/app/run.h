@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -38,6 +39,9 @@ struct RunOptions {
   /// layout of a single-process run (per-column factors gathered). Only matrix models
   /// with per-column factors (nmf so far) can be sharded.
   std::shared_ptr<distributed::Communicator> communicator;
+  /// More callbacks, run after the built-in ones (history, checkpoint, progress) at each
+  /// evaluation: e.g. a GUI's progress, or a test's fault injection.
+  std::vector<std::shared_ptr<Callback>> callbacks;
 };
 
 struct RunResult {

@@ -1,5 +1,7 @@
 #include "app/separation.h"
 
+#include <cstdio>
+
 #include <filesystem>
 
 #include "app/audio_data.h"
@@ -82,6 +84,16 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
   const torch::Tensor V = rep.nonnegative(coefficients);
   const bool supervised = !audio.training.empty();
   const std::string out_dir = c.string("output.dir");
+  if (!supervised) {
+    // Validate before computing: the grouping of components and, with references, the
+    // number of sources that the metrics compare.
+    const Grouping planned = unsupervised_grouping(c, c.integer("model.rank"), audio.source_names);
+    if (audio.references.defined() && static_cast<int64_t>(planned.names.size()) != audio.references.size(0))
+      c.fail(c.has("output.sources") ? "output.sources" : "model.rank",
+             "gives " + std::to_string(planned.names.size()) + " separated sources but there are " +
+                 std::to_string(audio.references.size(0)) +
+                 " references to score them against (group the components with output.sources)");
+  }
 
   Grouping groups;
   RunResult run;
@@ -134,18 +146,21 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
 
   if (audio.references.defined()) {
     eval::BssEvalOptions bo;
-    bo.compute_permutation = !supervised && out.estimates.size(0) == audio.references.size(0);
-    if (supervised || bo.compute_permutation) {
-      out.metrics = eval::bss_eval_sources(audio.references, out.estimates, bo);
-      out.has_metrics = true;
-      out.reference_names = audio.source_names;
-    }
+    bo.compute_permutation = !supervised;
+    require(out.estimates.size(0) == audio.references.size(0),
+            std::to_string(out.estimates.size(0)) + " separated sources but " +
+                std::to_string(audio.references.size(0)) + " references");
+    out.metrics = eval::bss_eval_sources(audio.references, out.estimates, bo);
+    out.has_metrics = true;
+    out.reference_names = audio.source_names;
   }
   if (options.write_outputs) {
     const io::WavFormat format = io::wav_format_from_name(c.string("output.wav_format"));
     for (size_t s = 0; s < out.names.size(); ++s)
       io::write_wav((fs::path(out_dir) / "sources" / (out.names[s] + ".wav")).string(), out.estimates[s],
                     audio.sample_rate, format);
+    if (!out.has_metrics && !options.quiet)
+      std::printf("separate: no references (data.references): sources written, no metrics\n");
     if (out.has_metrics) {
       eval::BssEvalOptions bo;
       bo.compute_permutation = !supervised;

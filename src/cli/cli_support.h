@@ -13,11 +13,27 @@
 
 namespace factorch::cli {
 
-/// Runs body(); factorch::Error → "factorch: error: <msg>" and status 2; LibTorch errors
+/// A bad command line (unknown option, missing value or argument): reported in one line
+/// with a pointer to the command's --help, exit status 1.
+class UsageError : public Error {
+ public:
+  UsageError(const std::string& command, const std::string& message)
+      : Error("factorch " + command + ": " + message + " (see `factorch " + command + " --help`)") {}
+};
+
+/// Prints a UsageError's line and returns 1 (for commands that do not use guarded()).
+inline int report_usage_error(const UsageError& e) {
+  std::fprintf(stderr, "%s\n", e.what());
+  return 1;
+}
+
+/// Runs body(); UsageError → its one line and status 1; factorch::Error → "factorch: error: <msg>" and status 2; LibTorch errors
 /// are cut to their first line (no backtraces for users).
 inline int guarded(const std::function<int()>& body) {
   try {
     return body();
+  } catch (const UsageError& e) {
+    return report_usage_error(e);
   } catch (const Error& e) {
     std::fprintf(stderr, "factorch: error: %s\n", e.what());
   } catch (const c10::Error& e) {
@@ -36,17 +52,17 @@ class ArgScanner {
   bool next() { return ++i_ < args_.size(); }
   const std::string& current() const { return args_[i_]; }
   std::string value() {
-    if (i_ + 1 >= args_.size()) throw Error(command_ + ": option " + args_[i_] + " needs a value");
+    if (i_ + 1 >= args_.size()) throw UsageError(command_, "option " + args_[i_] + " needs a value");
     return args_[++i_];
   }
   /// The values following the current option up to the next "--option".
   std::vector<std::string> values() {
     std::vector<std::string> out;
     while (i_ + 1 < args_.size() && args_[i_ + 1].rfind("--", 0) != 0) out.push_back(args_[++i_]);
-    if (out.empty()) throw Error(command_ + ": option " + args_[i_] + " needs at least one value");
+    if (out.empty()) throw UsageError(command_, "option " + args_[i_] + " needs at least one value");
     return out;
   }
-  [[noreturn]] void unknown() const { throw Error(command_ + ": unknown option '" + args_[i_] + "' (see --help)"); }
+  [[noreturn]] void unknown() const { throw UsageError(command_, "unknown option '" + args_[i_] + "'"); }
 
  private:
   const Args& args_;

@@ -14,10 +14,11 @@ int config(const Args& args) {
                   "Documents every configuration key: type, range or choices, default, models it applies to.");
         return 0;
       }
+      if (!section.empty()) throw UsageError("config", "takes at most one SECTION, got '" + section + "' and '" + a + "'");
       section = a;
     }
     if (!section.empty() && section != "model" && section != "data" && section != "trainer" && section != "output")
-      throw Error("config: unknown section '" + section + "' (model, data, trainer, output)");
+      throw UsageError("config", "unknown section '" + section + "' (model, data, trainer, output)");
     std::fputs(config_schema().document(section).c_str(), stdout);
     return 0;
   });

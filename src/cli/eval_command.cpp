@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli_support.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
 #include "factorch/eval/metrics_json.h"
@@ -23,10 +24,8 @@ const char* kEvalUsage =
     "the permutation with the best mean SIR. Prints a table and writes the metrics as JSON\n"
     "(default metrics.json).\n";
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "factorch eval: %s\n\n%s", message.c_str(), kEvalUsage);
-  return 1;
-}
+// One line and status 1, like every command's usage errors (cli_support.h).
+int usage_error(const std::string& message) { return report_usage_error(UsageError("eval", message)); }
 
 std::string fit(const std::string& s, size_t width) {
   if (s.size() <= width) return s + std::string(width - s.size(), ' ');

@@ -37,13 +37,10 @@ int separate(const Args& args) {
       } else if (config_path.empty()) {
         config_path = arg;
       } else {
-        throw Error("separate: more than one config file given ('" + config_path + "', '" + arg + "')");
+        throw UsageError("separate", "more than one config file given ('" + config_path + "', '" + arg + "')");
       }
     }
-    if (config_path.empty()) {
-      std::fputs(kHelp, stderr);
-      return 1;
-    }
+    if (config_path.empty()) throw UsageError("separate", "needs a CONFIG.yaml");
     const Config config = Config::load(config_path, overrides);
     const app::SeparationResult r = app::run_separation(config, options);
     for (size_t s = 0; s < r.names.size(); ++s)

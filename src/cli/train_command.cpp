@@ -61,13 +61,10 @@ int train(const Args& args) {
       } else if (config_path.empty()) {
         config_path = arg;
       } else {
-        throw Error("train: more than one config file given ('" + config_path + "', '" + arg + "')");
+        throw UsageError("train", "more than one config file given ('" + config_path + "', '" + arg + "')");
       }
     }
-    if (config_path.empty()) {
-      std::fputs(kHelp, stderr);
-      return 1;
-    }
+    if (config_path.empty()) throw UsageError("train", "needs a CONFIG.yaml");
     // Launch variables are checked first: a bad launch is reported whatever the config says.
     const std::optional<distributed::LaunchEnv> launch = distributed::launch_env_from_environment();
     if (nproc > 0 && launch)
@@ -95,7 +92,8 @@ int train(const Args& args) {
     }
     const app::RunResult run = app::run_training(config, options);
     if (!run.result.ok) {
-      std::fprintf(stderr, "factorch: error: %s\n", run.result.stop_reason.c_str());
+      std::fprintf(stderr, "factorch: error: %s; the last finite state is in %s/checkpoint.pt\n",
+                   run.result.stop_reason.c_str(), run.out_dir.c_str());
       return 3;
     }
     if (launch && launch->rank != 0) return 0;  // rank 0 speaks for the run

@@ -1,9 +1,13 @@
 #include "factorch/io/torch_file.h"
 
+#include <filesystem>
+
 #include <torch/serialize.h>
 
 #include "factorch/error.h"
 #include "factorch/io/atomic_file.h"
+#include "factorch/io/npy.h"
+#include "factorch/io/torch_zip.h"
 
 namespace factorch::io {
 
@@ -15,14 +19,9 @@ void save_pt(const std::string& path, const c10::IValue& value) {
 }
 
 c10::IValue load_pt(const std::string& path) {
-  const std::string bytes = read_file(path);
-  try {
-    return torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
-  } catch (const std::exception& e) {
-    std::string why = e.what();
-    why = why.substr(0, why.find('\n'));
-    throw Error(path + ": not a readable .pt file (" + why + ")");
-  }
+  // Our own reader, not torch::pickle_load: LibTorch 1.13's unpickler rejects files that
+  // Python's torch.save writes (a one-entry dict, a Parameter, protocol 4), see torch_zip.h.
+  return read_torch_zip(read_file(path), path);
 }
 
 void save_tensors_pt(const std::string& path, const NamedTensors& tensors) {
@@ -43,6 +42,16 @@ NamedTensors load_tensors_pt(const std::string& path) {
   }
   require(!out.is_empty(), path + ": contains no named tensors");
   return out;
+}
+
+torch::Tensor load_tensor(const std::string& path) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext != ".pt" && ext != ".pth") return load_npy(path);
+  const c10::IValue v = load_pt(path);
+  if (v.isTensor()) return v.toTensor();
+  require(v.isGenericDict() && v.toGenericDict().size() == 1 && v.toGenericDict().begin()->value().isTensor(),
+          path + ": expected a tensor (or a dict of one tensor)");
+  return v.toGenericDict().begin()->value().toTensor();
 }
 
 }  // namespace factorch::io

@@ -2,6 +2,7 @@
 
 #include <sndfile.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <vector>
@@ -47,8 +48,17 @@ Audio read_wav(const std::string& path, const ReadOptions& options) {
   require(info.samplerate > 0, path + ": invalid sample rate " + std::to_string(info.samplerate));
 
   const int64_t channels = info.channels;
-  std::vector<double> buffer(static_cast<size_t>(info.frames * channels));
-  const sf_count_t read = sf_readf_double(file.get(), buffer.data(), info.frames);
+  // Read block by block instead of allocating the frame count of the header up front: a
+  // corrupt header can claim far more frames than the file holds. Blocks of ≤ 8 MiB.
+  const sf_count_t block = std::max<sf_count_t>(1, (sf_count_t{1} << 20) / channels);
+  std::vector<double> chunk(static_cast<size_t>(block * channels)), buffer;
+  sf_count_t read = 0;
+  while (read < info.frames) {
+    const sf_count_t n = sf_readf_double(file.get(), chunk.data(), std::min(block, info.frames - read));
+    if (n <= 0) break;
+    buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + n * channels);
+    read += n;
+  }
   require(read > 0, path + ": no samples could be read (" + sf_strerror(file.get()) + ")");
 
   // clone(): the tensor must own its memory, not view `buffer` (a 1-channel transpose is

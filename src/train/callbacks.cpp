@@ -62,8 +62,9 @@ void CheckpointCallback::on_evaluation(const TrainState& state, int64_t) {
   }
 }
 
-void CheckpointCallback::on_end(const TrainState& state, const std::string& stop_reason) {
-  if (stop_reason.rfind("nan", 0) == 0) return;  // keep the last good checkpoint
+void CheckpointCallback::on_end(const TrainState& state, const std::string&) {
+  // Also after a NaN stop: the trainer has restored the last finite state (parameters,
+  // iteration, history), which is what a resume or a look at the run needs.
   if (state.iteration != last_saved_) save_(state);
 }
 

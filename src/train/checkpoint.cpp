@@ -1,6 +1,9 @@
 #include "factorch/train/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <stdexcept>
 
 #include "factorch/error.h"
 #include "factorch/io/torch_file.h"
@@ -19,7 +22,10 @@ c10::impl::GenericDict tensor_dict(const NamedTensors& tensors) {
 NamedTensors from_dict(const c10::IValue& v, const std::string& path, const std::string& key) {
   require(v.isGenericDict(), path + ": checkpoint entry '" + key + "' is not a dict");
   NamedTensors out;
-  for (const auto& e : v.toGenericDict()) out.insert(e.key().toStringRef(), e.value().toTensor());
+  for (const auto& e : v.toGenericDict()) {
+    require(e.key().isString() && e.value().isTensor(), path + ": checkpoint entry '" + key + "' holds a non-tensor");
+    out.insert(e.key().toStringRef(), e.value().toTensor());
+  }
   return out;
 }
 }  // namespace
@@ -66,13 +72,23 @@ Checkpoint load_checkpoint(const std::string& path) {
     c.train_state.iteration = d.at("iteration").toInt();
     c.train_state.seconds = d.at("seconds").toDouble();
     const torch::Tensor hist = d.at("history").toTensor().to(torch::kFloat64).contiguous();
+    require(hist.dim() == 2 && hist.size(1) == 4, path + ": corrupt factorch checkpoint (history is not n×4)");
     auto a = hist.accessor<double, 2>();
-    for (int64_t i = 0; i < hist.size(0); ++i)
+    for (int64_t i = 0; i < hist.size(0); ++i) {
+      // An out-of-range double → int64 conversion is undefined: check first.
+      require(std::abs(a[i][0]) < 9e18, path + ": corrupt factorch checkpoint (history iteration " +
+                                            std::to_string(a[i][0]) + ")");
       c.train_state.history.push_back({static_cast<int64_t>(a[i][0]), a[i][1], a[i][2], a[i][3]});
+    }
     const torch::Tensor bytes = d.at("optimizer").toTensor().contiguous();
+    require(bytes.scalar_type() == torch::kUInt8 && bytes.dim() == 1,
+            path + ": corrupt factorch checkpoint (optimizer state is not a byte vector)");
     c.train_state.optimizer_state.assign(static_cast<const char*>(bytes.data_ptr()), bytes.numel());
   } catch (const c10::Error& e) {
-    throw Error(path + ": corrupt factorch checkpoint (" + std::string(e.what_without_backtrace()).substr(0, 120) + ")");
+    std::string why = e.what_without_backtrace();
+    throw Error(path + ": corrupt factorch checkpoint (" + why.substr(0, std::min(why.find('\n'), size_t{120})) + ")");
+  } catch (const std::out_of_range&) {  // a missing key (c10::Dict::at)
+    throw Error(path + ": corrupt factorch checkpoint (an entry is missing)");
   }
   return c;
 }

@@ -75,6 +75,7 @@ TrainResult Trainer::fit(const std::shared_ptr<FactorModelImpl>& model, const Tr
           << "; parameters restored to the last finite state (iteration " << state_.history.back().iteration
           << "). Try a smaller learning rate, float64, or an eps floor";
       state_.iteration = state_.history.back().iteration;
+      discard_optimizer_state();
       result.ok = false;
       result.stop_reason = msg.str();
       break;
@@ -260,6 +261,13 @@ void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const 
   } else {
     one_step(data);
   }
+}
+
+void AutogradTrainer::discard_optimizer_state() {
+  impl_->optimizer.reset();
+  impl_->rprop_step.clear();
+  impl_->rprop_prev.clear();
+  impl_->pending_state.clear();
 }
 
 std::string AutogradTrainer::optimizer_state() const {

@@ -2,7 +2,9 @@
 // init_from for fine-tuning, and bad input → one-line error, exit 2, nothing written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
+#include <tuple>
 
 #include <filesystem>
 
@@ -91,6 +93,24 @@ TEST(TrainCli, ResumeOnAnotherDtypeAndInitFromForFineTuning) {
                                  dir.path().string());
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(io::load_npy(dir / "run32/factors/W.npy").scalar_type(), torch::kFloat32);
+  // The history continues the checkpoint's: its first 21 records (iterations 0..20, float64)
+  // are copied unchanged — an ignored --resume would recompute them in float32 and differ —
+  // then 21..30 follow, and the objective does not go up across the switch to float32
+  // (MU is monotone; 1e-6 relative allows float32 rounding of the objective, eps ≈ 6e-8).
+  const std::string before = without_seconds(testkit::read_text(dir / "run/history.csv"));
+  const std::string after = without_seconds(testkit::read_text(dir / "run32/history.csv"));
+  EXPECT_EQ(after.substr(0, before.size()), before);
+  std::vector<double> objective;
+  std::istringstream rows(after);
+  std::string row;
+  std::getline(rows, row);  // header
+  for (int64_t i = 0; std::getline(rows, row); ++i) {
+    EXPECT_EQ(std::stoll(row.substr(0, row.find(','))), i) << row;
+    objective.push_back(std::stod(row.substr(row.find(',') + 1)));
+  }
+  ASSERT_EQ(objective.size(), 31u);
+  for (size_t i = 21; i < objective.size(); ++i)
+    EXPECT_LE(objective[i], objective[i - 1] * (1 + 1e-6)) << "iteration " << i;
   // Fit activations of new data (another N) on the learnt dictionary.
   r = testkit::run_factorch("train cfg.yaml -q --set data.input=y.npy --set model.init_from=run/factors.pt "
                             "--set model.fixed_w=true --out fitted",
@@ -128,7 +148,6 @@ TEST(TrainCli, BadInputIsAOneLineErrorAndWritesNothing) {
       {"train cfg.yaml --device cuda:7", "cuda"},
       {"train cfg.yaml --dtype float16", "float16"},
       {"train cfg.yaml --resume cfg.yaml", "cfg.yaml"},
-      {"train cfg.yaml --frobnicate", "frobnicate"},
       {"info x.npy", "x.npy"},
       {"export nothing.pt --format npy --out e", "nothing.pt"},
   };
@@ -142,5 +161,40 @@ TEST(TrainCli, BadInputIsAOneLineErrorAndWritesNothing) {
     EXPECT_FALSE(fs::exists(dir.path() / "e")) << args;
   }
   EXPECT_EQ(testkit::run_factorch("", dir.path().string()).status, 1);
-  EXPECT_EQ(testkit::run_factorch("bogus", dir.path().string()).status, 1);
+}
+
+// A bad command line of any command: one line naming the problem and the command's --help,
+// status 1 (usage), no help text dumped, nothing written.
+TEST(TrainCli, UsageErrorsAreOneLineWithAPointerToHelp) {
+  testkit::TempDir dir;
+  make_data(dir / "x.npy", 5);
+  testkit::write_text(dir / "cfg.yaml", base_config("x.npy", "out"));
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"train cfg.yaml --frobnicate", "train", "unknown option '--frobnicate'"},
+      {"train", "train", "needs a CONFIG.yaml"},
+      {"train cfg.yaml other.yaml", "train", "more than one config file"},
+      {"train cfg.yaml --set", "train", "option --set needs a value"},
+      {"separate", "separate", "needs a CONFIG.yaml"},
+      {"separate cfg.yaml --nope", "separate", "unknown option '--nope'"},
+      {"export run/checkpoint.pt --format npy", "export", "needs --out DIR"},
+      {"export run/checkpoint.pt --format csv --out e", "export", "--format must be npy or pt"},
+      {"info", "info", "needs a CHECKPOINT"},
+      {"info a.pt b.pt", "info", "takes one CHECKPOINT"},
+      {"config solver", "config", "unknown section 'solver'"},
+      {"eval --ref x.wav", "eval", "need at least one --ref and one --est"},
+  };
+  for (const auto& [args, command, needle] : cases) {
+    const auto r = testkit::run_factorch(args, dir.path().string());
+    EXPECT_EQ(r.status, 1) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("factorch " + command + ": ", 0), 0u) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find("(see `factorch " + command + " --help`)"), std::string::npos) << args << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << args << "\n" << r.out;
+    EXPECT_FALSE(fs::exists(dir.path() / "out")) << args;
+    EXPECT_FALSE(fs::exists(dir.path() / "e")) << args;
+  }
+  const auto bogus = testkit::run_factorch("bogus", dir.path().string());
+  EXPECT_EQ(bogus.status, 1);
+  EXPECT_EQ(bogus.err, "factorch: unknown command 'bogus' (see `factorch --help`)\n");
 }

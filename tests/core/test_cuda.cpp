@@ -49,4 +49,17 @@ TEST(Cuda, CpuCheckpointFineTunesOnCuda) {
   EXPECT_TRUE(second.model->parameters().front().is_cuda());
   EXPECT_LT(second.result.objective, first.result.objective);
   EXPECT_EQ(io::load_npy(dir / "gpu/factors/W.npy").size(0), 16);  // exports come back to the CPU
+  // The fine-tuned run continues the CPU run: it matches an uninterrupted 40-iteration CPU
+  // run, which a fresh start on the GPU (other random factors) would miss by O(1). float64
+  // MU differs between CPU and GPU by summation order only (~1e-16 relative per operation);
+  // 1e-9 leaves six orders of magnitude for 20 iterations (not measured here: no GPU).
+  const Config whole = Config::parse(yaml, "whole.yaml", {"trainer.max_iter=40", "output.dir=" + dir / "whole"});
+  const app::RunResult uninterrupted = app::run_training(whole, {std::nullopt, true, true});
+  EXPECT_NEAR(second.result.objective, uninterrupted.result.objective, 1e-9 * uninterrupted.result.objective);
+  EXPECT_EQ(second.result.iterations, 40);
+  for (const char* f : {"W", "H"}) {
+    const torch::Tensor gpu = io::load_npy(dir / ("gpu/factors/" + std::string(f) + ".npy"));
+    const torch::Tensor cpu = io::load_npy(dir / ("whole/factors/" + std::string(f) + ".npy"));
+    EXPECT_TRUE(torch::allclose(gpu, cpu, 1e-9, 1e-12)) << f << ": max diff " << (gpu - cpu).abs().max().item<double>();
+  }
 }

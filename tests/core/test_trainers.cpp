@@ -2,6 +2,7 @@
 // softplus parametrisation; mini-batches of sample rows.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "factorch/error.h"
@@ -60,9 +61,10 @@ TEST(Trainers, MuAndAutogradEndNearEachOther) {
   ad->init(V, "nndsvda", 0);
   const double j_mu = fit(mu.ptr(), V, TrainerOptions().max_iter(3000));
   const double j_ad = fit(ad.ptr(), V, TrainerOptions().kind("autograd").optimizer("lbfgs").lr(1).max_iter(200));
-  // Both reach the floor of the objective (exact rank-3 data + 0.05): close in absolute terms.
-  const double scale = 0.5 * V.square().sum().item<double>();
-  EXPECT_LT(std::abs(j_mu - j_ad) / scale, 1e-4) << "mu " << j_mu << " autograd " << j_ad;
+  // Both reach the floor of the objective (exact rank-3 data + 0.05): compared relatively to
+  // that floor, not to ‖V‖² (the old scale let the gap be ~11× the optimum itself).
+  std::printf("mu %.10g autograd %.10g: relative gap %.3g\n", j_mu, j_ad, std::abs(j_mu - j_ad) / std::min(j_mu, j_ad));
+  EXPECT_LT(std::abs(j_mu - j_ad) / std::min(j_mu, j_ad), 1.0);  // TODO-MEASURE
 }
 
 TEST(Trainers, SoftplusParametrisationKeepsFactorsPositive) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -78,4 +79,28 @@ TEST_F(BssEvalCommand, UsageAndFileErrors) {
   EXPECT_NE(err.find("rate.wav: sample rate 16000 Hz differs from 8000 Hz of"), std::string::npos) << err;
   EXPECT_NE(err.find("silent.wav: estimate is silent"), std::string::npos) << err;
   EXPECT_FALSE(stdfs::exists(p("m.json")));
+}
+
+// Usage errors: one line naming the problem and `factorch eval --help`, status 1, no help text.
+TEST_F(BssEvalCommand, UsageErrorsAreOneLine) {
+  const std::vector<std::pair<factorch::cli::Args, std::string>> cases = {
+      {{"--ref", p("a.wav"), p("b.wav"), "--est", p("x.wav")}, "2 reference(s) but 1 estimate(s)"},
+      {{}, "need at least one --ref and one --est"},
+      {{"--ref", p("a.wav"), "--est", p("x.wav"), "--bogus"}, "unknown option '--bogus'"},
+      {{"--ref", p("a.wav"), "--est", p("x.wav"), "--out"}, "--out needs a path"},
+      {{"stray.wav"}, "unexpected argument 'stray.wav'"},
+  };
+  for (const auto& [args, needle] : cases) {
+    testing::internal::CaptureStderr();
+    testing::internal::CaptureStdout();
+    EXPECT_EQ(factorch::cli::eval(args), 1) << needle;
+    const std::string err = testing::internal::GetCapturedStderr();
+    const std::string out = testing::internal::GetCapturedStdout();
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_EQ(err.rfind("factorch eval: ", 0), 0u) << err;
+    EXPECT_NE(err.find(needle), std::string::npos) << err;
+    EXPECT_NE(err.find("(see `factorch eval --help`)"), std::string::npos) << err;
+    EXPECT_TRUE(out.empty()) << out;
+  }
+  EXPECT_FALSE(stdfs::exists(p("metrics.json")));
 }

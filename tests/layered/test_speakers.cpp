@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/fft.h>
 
+#include <torch/fft.h>
+
 #include "factorch/error.h"
 #include "factorch/signal/speakers.h"
 

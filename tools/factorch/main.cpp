@@ -59,6 +59,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "factorch: error: %s\n", e.what());
     return 2;
   }
-  std::fprintf(stderr, "factorch: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  std::fprintf(stderr, "factorch: unknown command '%s' (see `factorch --help`)\n", command.c_str());
   return 1;
 }

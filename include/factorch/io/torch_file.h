@@ -24,4 +24,8 @@ void save_tensors_pt(const std::string& path, const NamedTensors& tensors);
 /// Reads a dict of tensors (e.g. factors.pt, or the "factors" entry of a checkpoint).
 NamedTensors load_tensors_pt(const std::string& path);
 
+/// One tensor from a .pt (a tensor, or a dict holding exactly one) or from an .npy file
+/// (any other extension): for keys that take one matrix, e.g. model.init.W.
+torch::Tensor load_tensor(const std::string& path);
+
 }  // namespace factorch::io

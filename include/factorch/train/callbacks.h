@@ -67,7 +67,8 @@ class HistoryCallback : public Callback {
   int64_t count_ = 0;
 };
 
-/// Calls `save(state)` every `every` iterations (at evaluations) and at a normal end.
+/// Calls `save(state)` every `every` iterations (at evaluations) and at the end (after a NaN
+/// stop that is the last finite state, restored by the trainer).
 class CheckpointCallback : public Callback {
  public:
   CheckpointCallback(int64_t every, std::function<void(const TrainState&)> save)

@@ -8,6 +8,7 @@
 #include <string>
 
 #include <c10/util/Exception.h>  // before torch/ordered_dict.h, which uses TORCH_CHECK without it (1.13)
+#include <torch/types.h>  // before named_tensors.h: torch/ordered_dict.h needs TORCH_CHECK
 
 #include "factorch/named_tensors.h"
 #include "factorch/train/callbacks.h"

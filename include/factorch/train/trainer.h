@@ -42,6 +42,9 @@ class Trainer {
   virtual void prepare(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {}
   /// One iteration (an MU sweep, or an autograd epoch).
   virtual void step(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) = 0;
+  /// After a non-finite objective: the optimizer's moments have seen the bad step and are not
+  /// restored with the parameters, so they are dropped (a resume starts the optimizer afresh).
+  virtual void discard_optimizer_state() {}
   TrainerOptions options_;
   TrainState state_;
   std::vector<std::shared_ptr<Callback>> callbacks_;
@@ -67,6 +70,7 @@ class AutogradTrainer : public Trainer {
  protected:
   void prepare(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) override;
   void step(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) override;
+  void discard_optimizer_state() override;
 
  public:
   std::string optimizer_state() const override;

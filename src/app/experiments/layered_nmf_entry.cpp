@@ -14,6 +14,7 @@
 #include "factorch/error.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/npy.h"
+#include "factorch/io/torch_file.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/speakers.h"
 #include "factorch/models/discriminative_nmf.h"
@@ -336,7 +337,7 @@ std::shared_ptr<FactorModelImpl> build_lnmf(const Config& c, const TrainingData&
     for (const auto& kv : init) {
       const std::string name = kv.first.Scalar(), file = kv.second.Scalar();
       try {
-        model->set_factor(name, io::load_npy(file));
+        model->set_factor(name, io::load_tensor(file));
       } catch (const Error& e) {
         c.fail("model.init." + name, "(" + file + "): " + e.what());
       }

@@ -2,6 +2,7 @@
 // (or an embedded stereo mixture of two harmonic notes); report: per-source images
 // (sources/source_J.wav, all channels) and, when the true images are known, metrics.json.
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "factorch/error.h"
@@ -128,6 +129,13 @@ TrainingData load_data(const Config& c) {
 }
 
 std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data) {
+  // Validate before computing: metrics need one true image per source.
+  const int64_t J = c.integer("model.sources");
+  const bool synthetic = c.has("data.synthetic");
+  const size_t images = synthetic ? c.numbers("data.frequencies").size() : c.strings("data.references").size();
+  if (images > 0 && static_cast<int64_t>(images) != J)
+    c.fail(synthetic ? "data.frequencies" : "data.references",
+           "gives " + std::to_string(images) + " source images but model.sources is " + std::to_string(J));
   MultichannelNMFOptions o(data.X.size(0), data.X.size(1), data.X.size(2), c.integer("model.sources"),
                            c.integer("model.rank"));
   o.beta(BetaDivergence::from_name(c.string("model.beta")).beta()).eps(c.number("model.eps"));
@@ -150,7 +158,13 @@ void report(const Config& c, FactorModelImpl& base, const TrainingData&, const s
     est.push_back(torch::stack(ch));
     io::write_wav((fs::path(out_dir) / "sources" / ("source_" + std::to_string(j) + ".wav")).string(), est.back(), m.rate);
   }
-  if (!m.images.defined() || m.images.size(0) != static_cast<int64_t>(est.size())) return;
+  if (!m.images.defined()) {
+    std::printf("multichannel_nmf: no reference images (data.references): sources written, no metrics\n");
+    return;
+  }
+  require(m.images.size(0) == static_cast<int64_t>(est.size()),
+          "multichannel_nmf: " + std::to_string(m.images.size(0)) + " reference images for " +
+              std::to_string(est.size()) + " sources");
   // Image SDR: bss_eval_sources per channel, averaged over channels.
   const torch::Tensor E = torch::stack(est);  // J × I × T
   eval::Json per_channel = eval::Json::array();

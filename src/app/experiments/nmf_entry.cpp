@@ -6,6 +6,7 @@
 #include "app/experiments/nmf_report.h"
 #include "app/experiments/registry.h"
 #include "factorch/models/nmf_init.h"
+#include "factorch/io/torch_file.h"
 
 #include <algorithm>
 #include <cmath>
@@ -22,7 +23,7 @@ void add_nmf_keys(ConfigSchema& s) {
   s.add("model.l1_h", KeyType::Number, "L1 penalty weight on H (sparse activations)").def("0.0").at_least(0).for_models(m);
   s.add("model.l2_w", KeyType::Number, "L2 penalty weight on W").def("0.0").at_least(0).for_models(m);
   s.add("model.l2_h", KeyType::Number, "L2 penalty weight on H").def("0.0").at_least(0).for_models(m);
-  s.add("model.init", KeyType::StringOrMap, "random | nndsvd | nndsvda | a map {W: w0.npy, H: h0.npy}")
+  s.add("model.init", KeyType::StringOrMap, "random | nndsvd | nndsvda | a map {W: w0.npy, H: h0.npy} (.npy, or .pt of one tensor)")
       .choice({"random", "nndsvd", "nndsvda"}).def("random").for_models(m);
   s.add("model.normalise", KeyType::String, "W column normalisation after each MU sweep (H rescaled, WH unchanged)")
       .choice({"l1", "l2", "none"}).def("none").for_models(m);
@@ -205,7 +206,7 @@ std::shared_ptr<FactorModelImpl> build_nmf(const Config& c, const TrainingData& 
       const std::string name = kv.first.Scalar(), file = kv.second.Scalar();
       if (name != "W" && name != "H") c.fail("model.init." + name, "is not a factor of nmf (W, H)");
       try {
-        model->set_factor(name, io::load_npy(file));
+        model->set_factor(name, io::load_tensor(file));
       } catch (const Error& e) {
         c.fail("model.init." + name, std::string("(") + file + "): " + e.what());
       }

@@ -113,7 +113,13 @@ TrainingData load_data(const Config& c) {
   try {
     data.X = held_back_columns(*stream, c.integer("data.batch_size"), c.integer("data.holdout_every"), nullptr);
   } catch (const Error& e) {
-    c.fail("data.holdout_every", std::string("leaves no usable batch: ") + e.what());
+    // A full pass over the stream: it also finds bad files (rate, rows) before training.
+    const std::string why = e.what();
+    if (why.rfind("data.", 0) == 0 && why.find(' ') != std::string::npos)  // "data.batch_size must be > 0, ..."
+      c.fail(why.substr(0, why.find(' ')), why.substr(why.find(' ') + 1));
+    if (why.rfind("no held-back", 0) == 0 || why.rfind("no training batch", 0) == 0)
+      c.fail("data.holdout_every", "leaves no usable batch: " + why);
+    c.fail("data.input", "cannot be streamed: " + why);
   }
   return data;
 }

@@ -13,6 +13,7 @@
 #include "factorch/eval/bss.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/npy.h"
+#include "factorch/io/torch_file.h"
 #include "factorch/io/png.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/frames.h"
@@ -323,7 +324,7 @@ std::shared_ptr<TLNMFImpl> make_model(const Config& c, const TrainingData& data,
   model->init(data, file ? "dct" : init, seed);
   if (file) {
     try {
-      model->set_factor("Phi", io::load_npy(init));
+      model->set_factor("Phi", io::load_tensor(init));
     } catch (const Error& e) {
       c.fail("model.phi_init", std::string("(") + init + "): " + e.what());
     }
@@ -333,8 +334,42 @@ std::shared_ptr<TLNMFImpl> make_model(const Config& c, const TrainingData& data,
   return model;
 }
 
+// Validate before computing: the separation must give as many sources as there are
+// references (data.references, or the synthetic notes), else the report would fail only
+// after training, with outputs already written.
+void check_sources_match_references(const Config& c) {
+  const bool supervised = c.string("model.mode") == "supervised";
+  const bool file_input = c.has("data.input");
+  const int64_t references = static_cast<int64_t>(file_input ? c.strings("data.references").size()
+                                                             : c.numbers("data.frequencies").size());
+  const int64_t components =
+      supervised ? static_cast<int64_t>(file_input ? c.strings("data.training").size() : c.numbers("data.frequencies").size())
+                 : c.integer("model.rank");
+  if (!supervised && components > c.integer("data.frame_length")) return;  // make_model names that first
+  const std::vector<int64_t> mapping = c.integers("model.component_sources");
+  int64_t sources = components;
+  if (!mapping.empty()) {
+    if (static_cast<int64_t>(mapping.size()) != components)
+      c.fail("model.component_sources", "has " + std::to_string(mapping.size()) + " entries but the model has " +
+                                            std::to_string(components) + " components");
+    sources = 0;
+    for (int64_t s : mapping) {
+      if (s < 0) c.fail("model.component_sources", "has a negative source index " + std::to_string(s));
+      sources = std::max(sources, s + 1);
+    }
+  }
+  if (references > 0 && sources != references) {
+    const std::string what = file_input ? std::to_string(references) + " data.references"
+                                        : std::to_string(references) + " data.frequencies (synthetic sources)";
+    c.fail(mapping.empty() ? (supervised ? "data.training" : "model.rank") : "model.component_sources",
+           "gives " + std::to_string(sources) + " separated sources but there are " + what +
+               (mapping.empty() && !supervised ? " (set model.component_sources to group components)" : ""));
+  }
+}
+
 std::shared_ptr<FactorModelImpl> build_tlnmf(const Config& c, const TrainingData& data) {
   if (data.X.dim() != 2 && data.X.dim() != 3) c.fail("data.input", "must give frames M×N or R×M×N for tlnmf");
+  check_sources_match_references(c);
   const auto seed = static_cast<uint64_t>(c.integer("model.seed"));
   const int64_t restarts = c.integer("model.restarts");
   if (restarts <= 1) return make_model(c, data, seed);
@@ -523,11 +558,16 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const TrainingDa
       eval::write_json((fs::path(bdir) / "metrics.json").string(), bj);
       metrics.set("baseline_dct_nmf", scores_json(bs, sig.source_names));
       print_scores("DCT-NMF (fixed Phi):", bs);
+    } else {  // no silent skip
+      std::printf("tlnmf: DCT-NMF baseline not scored (%s)\n",
+                  run.result.ok ? "no reference sources" : ("its training stopped: " + run.result.stop_reason).c_str());
     }
     if (model->supervised() && mine) {
       const SeparationScores ss = supervised_stft_isnmf(c, sig);
       metrics.set("baseline_stft_isnmf", scores_json(ss, sig.source_names));
       print_scores("supervised IS-NMF (STFT):", ss);
+    } else if (model->supervised()) {
+      std::printf("tlnmf: supervised IS-NMF baseline not scored (no reference sources)\n");
     }
   }
   eval::write_json((fs::path(out_dir) / "metrics.json").string(), metrics);
