@@ -1,5 +1,5 @@
 #include <gtest/gtest.h>
-#include <torch/linalg.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <cmath>

@@ -1,7 +1,7 @@
 // Synthetic two-speaker generator: reproducible from the seed, distinguishable pitch ranges,
 // mixtures that are exact sums at 0 dB, clear errors for bad options.
 #include <gtest/gtest.h>
-#include <torch/fft.h>
+#include <torch/torch.h>
 
 #include <torch/fft.h>
 
