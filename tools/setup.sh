@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake g++ make pkg-config libtorch-dev libsndfile1-dev libyaml-cpp-dev libgtest-dev
+          libcairo2-dev fonts-dejavu-core
           libopenblas0-pthread python3 python3-numpy python3-torch python3-sklearn python3-mir-eval)
 missing=()
 for p in "${PACKAGES[@]}"; do

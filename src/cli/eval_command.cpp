@@ -2,9 +2,11 @@
 // SDR/SIR/SAR of estimated sources against references, best permutation by mean SIR.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "factorch/app/report.h"
 #include "factorch/cli/commands.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
@@ -21,7 +23,7 @@ const char* kEvalUsage =
     "BSS Eval (bss_eval_sources, 512-tap distortion filters) of mono estimates against mono\n"
     "references of the same sample rate and length. Estimates are matched to references by\n"
     "the permutation with the best mean SIR. Prints a table and writes the metrics as JSON\n"
-    "(default metrics.json).\n";
+    "(default metrics.json) and, next to it, report.html with players and spectrograms.\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "factorch eval: %s\n\n%s", message.c_str(), kEvalUsage);
@@ -121,6 +123,10 @@ int eval(const Args& args) {
 
     eval::write_json(out, eval::bss_metrics_json(result, refs, ests, options));
     std::printf("wrote %s\n", out.c_str());
+    // report.html next to metrics.json: the table, players and spectrograms of the files.
+    const std::string dir = std::filesystem::path(out).parent_path().string();
+    const std::string page = app::write_run_report_or_warn(dir.empty() ? "." : dir);
+    if (!page.empty()) std::printf("report: %s\n", page.c_str());
     return 0;
   } catch (const Error& e) {
     std::fprintf(stderr, "factorch: error: %s\n", e.what());

@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "cli_support.h"
+#include "factorch/app/report.h"
 #include "factorch/app/run.h"
 #include "factorch/config.h"
 
@@ -12,7 +13,7 @@ const char* kHelp =
     "                      [--dtype float32|float64] [--resume DIR/checkpoint.pt] [--quiet]\n"
     "\n"
     "Trains the model described by CONFIG and writes DIR/config.resolved.yaml, history.csv,\n"
-    "checkpoint.pt, factors/*.npy and factors.pt (DIR = output.dir or --out).\n"
+    "checkpoint.pt, factors/*.npy, factors.pt and report.html (DIR = output.dir or --out).\n"
     "--resume continues a checkpoint (same model type and sizes; device, dtype, data and\n"
     "max_iter may change). model.init_from starts a new run from learnt factors instead.\n"
     "Every key: factorch config.\n";
@@ -54,6 +55,8 @@ int train(const Args& args) {
     std::printf("%s: objective %.10g after %lld iterations (%s); outputs in %s\n", config.string("model.type").c_str(),
                 run.result.objective, static_cast<long long>(run.result.iterations), run.result.stop_reason.c_str(),
                 run.out_dir.c_str());
+    const std::string page = app::write_run_report_or_warn(run.out_dir);
+    if (!page.empty()) std::printf("report: %s\n", page.c_str());
     return 0;
   });
 }

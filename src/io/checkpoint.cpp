@@ -1,3 +1,6 @@
+// ordered_dict.h (via checkpoint.h) uses TORCH_CHECK without including it (no-PCH builds).
+#include <c10/util/Exception.h>
+
 #include "factorch/io/checkpoint.h"
 
 #include <cmath>
