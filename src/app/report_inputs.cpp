@@ -128,6 +128,7 @@ RunInputs read_run_inputs(const std::string& dir_name) {
       in.audio.push_back({"mixture", "Mixture", m});
       break;
     }
+  for (const auto& p : wavs_in(in.dir / "mixtures")) in.audio.push_back({"mixture", "Mixture " + p.stem().string(), p});
   for (const auto& p : wavs_in(in.dir / "sources"))
     if (p.filename() != "mixture.wav") in.audio.push_back({"sources", "Source " + p.stem().string(), p});
   for (const auto& p : wavs_in(in.dir / "baseline" / "sources"))

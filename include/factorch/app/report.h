@@ -4,7 +4,7 @@
 //   config.resolved.yaml   model type, transform sizes (axes in s and Hz), the config shown
 //   history.csv            objective curve
 //   metrics.json, baseline/metrics.json, separation.json, transfer.json   metric tables
-//   mixture.wav (or sources/mixture.wav), sources/*.wav, components/*.wav, baseline/sources/*.wav
+//   mixture.wav (or sources/mixture.wav, mixtures/*.wav), sources/*.wav, components/*.wav, baseline/sources/*.wav
 //                          audio players and spectrograms
 //   factors/*.npy          W (or W1…WL), H, Phi (TL-NMF atoms), frequencies/times (iN-NMF)
 //   dictionary/W_fine.npy + frequencies_fine.npy   iN-NMF templates on a fine frequency grid

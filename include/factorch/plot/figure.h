@@ -64,7 +64,7 @@ struct BarChart {
   std::vector<std::string> categories;
   std::vector<std::string> series_labels;
   std::vector<std::vector<double>> values;  ///< [series][category]
-  Axis y{"", 0, 0};                         ///< label and limits (min = max: automatic)
+  Axis y{"", 0, 0, false, {}};              ///< label and limits (min = max: automatic)
   Size size;
 };
 
