@@ -3,7 +3,8 @@
 no console errors, every <img> decoded (naturalWidth > 0), every <audio> loaded its metadata
 with the duration of its WAV file, and the metrics tables show every value of metrics.json.
 
-usage: check_report_in_browser.py RUN_DIR [--screenshot PNG]
+usage: check_report_in_browser.py RUN_DIR [--screenshot PNG [--height PIXELS]]
+(--screenshot: the whole page, or its top PIXELS, 1100 pixels wide)
 Exit status: 0 pass, 1 fail (one line per problem), 77 skipped (browser or selenium absent).
 """
 import json
@@ -73,6 +74,7 @@ def main():
         return 2
     run_dir = os.path.abspath(sys.argv[1])
     shot = sys.argv[sys.argv.index("--screenshot") + 1] if "--screenshot" in sys.argv else None
+    shot_height = int(sys.argv[sys.argv.index("--height") + 1]) if "--height" in sys.argv else None
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -145,7 +147,7 @@ def main():
             if entry.get("level") == "SEVERE":
                 problems.append("console error: " + entry.get("message", ""))
         if shot:
-            height = driver.execute_script("return document.documentElement.scrollHeight;")
+            height = shot_height or driver.execute_script("return document.documentElement.scrollHeight;")
             driver.set_window_size(1100, min(max(height, 800), 6000))
             driver.save_screenshot(shot)
     finally:
