@@ -120,7 +120,13 @@ RunInputs read_run_inputs(const std::string& dir_name) {
       in.power_exponent = 2;
     if (in.model_type == "innmf") in.power_exponent = 2 / value<double>(in.config, "data", "compression").value_or(0.5);
     const auto input = value<std::string>(in.config, "data", "input");
-    if (input && fs::path(*input).extension() == ".npy" && fs::is_regular_file(*input)) in.input_npy = fs::path(*input);
+    if (input && fs::path(*input).extension() == ".npy" && !at(in.config, "data", "synthetic")) {
+      // A matrix, not audio: the STFT keys are unused defaults, rows and columns have no unit.
+      in.n_fft.reset();
+      in.hop.reset();
+      in.representation.clear();
+      if (fs::is_regular_file(*input)) in.input_npy = fs::path(*input);
+    }
   }
 
   for (const fs::path& m : {in.dir / "mixture.wav", in.dir / "sources" / "mixture.wav"})
@@ -142,7 +148,7 @@ RunInputs read_run_inputs(const std::string& dir_name) {
     } catch (const Error&) {
     }
   }
-  if (!in.sample_rate) {
+  if (!in.sample_rate && !in.input_npy && in.n_fft) {
     if (const auto sr = value<double>(in.config, "data", "sample_rate")) in.sample_rate = *sr;
     else if (const auto pr = value<double>(in.config, "data", "piano_sample_rate"); pr && in.model_type == "nmf_audio")
       in.sample_rate = *pr;
