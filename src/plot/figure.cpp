@@ -252,6 +252,7 @@ std::string scientific(double value) {
 
 std::string tick_label(double value, double step) {
   char buf[32];
+  if (std::abs(value) <= 1e-9 * std::abs(step)) value = 0;  // rounding residue of a zero tick
   const double a = std::abs(value);
   if (value != 0 && (a >= 1e5 || a < 1e-3)) return scientific(value);
   // Enough decimals to tell neighbouring ticks apart (0.25 → 2, 0.5 → 1, 1000 → 0).
