@@ -173,7 +173,9 @@ std::string write_run_report(const std::string& run_dir, const ReportOptions& op
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   html += "<link rel=\"icon\" href=\"data:,\">\n";  // no favicon request
-  html += "<title>factorch report: " + escape(title) + " — " + escape(fs::absolute(in.dir).filename().string()) +
+  fs::path run_name = fs::absolute(in.dir).lexically_normal();
+  if (run_name.filename().empty()) run_name = run_name.parent_path();  // "runs/a/"
+  html += "<title>factorch report: " + escape(title) + " — " + escape(run_name.filename().string()) +
           "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
   html += "<h1>factorch run report</h1>\n<p class=\"meta\">model.type <b>" + escape(title) + "</b> · directory <code>" +
           escape(in.dir.string()) + "</code> · factorch " FACTORCH_VERSION " · rebuild with <code>factorch report " +
