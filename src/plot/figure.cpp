@@ -310,27 +310,45 @@ void save_png(const std::string& path, const Heatmap& f) {
   cairo_t* cr = canvas();
   const double left = left_margin(f.y, f.size.height - 100);
   const Rect r{left, 44, f.size.width - left - 130.0, f.size.height - 44 - 62.0};
-  // Paint the image at the plot area's pixel resolution, nearest cell per pixel.
+  // Paint the image at the plot area's pixel resolution. Where several cells fall on one
+  // pixel it shows their maximum, so that thin lines (harmonics) survive the reduction.
   const int pw = std::max(1, static_cast<int>(std::round(r.w))), ph = std::max(1, static_cast<int>(std::round(r.h)));
   Surface image(cairo_image_surface_create(CAIRO_FORMAT_RGB24, pw, ph), cairo_surface_destroy);
   cairo_surface_flush(image.get());
   unsigned char* data = cairo_image_surface_get_data(image.get());
   const int stride = cairo_image_surface_get_stride(image.get());
-  std::vector<int64_t> col_of(pw);
-  for (int px = 0; px < pw; ++px) {
-    const double xv = unfraction(f.x, (px + 0.5) / pw);
-    col_of[px] = static_cast<int64_t>(std::floor((xv - f.x_lo) / (f.x_hi - f.x_lo) * cols));
-  }
+  // Cell range [first, last] under each pixel (edges mapped through the axes), -1 outside.
+  const auto cell_range = [](double a, double b, int64_t n) {
+    if (a > b) std::swap(a, b);
+    auto first = static_cast<int64_t>(std::floor(a * n)), last = static_cast<int64_t>(std::ceil(b * n)) - 1;
+    last = std::max(last, first);  // a pixel inside one cell
+    if (last < 0 || first >= n) return std::pair<int64_t, int64_t>(-1, -1);
+    return std::pair<int64_t, int64_t>(std::max<int64_t>(first, 0), std::min<int64_t>(last, n - 1));
+  };
+  const auto x_cell = [&](double t) { return (unfraction(f.x, t) - f.x_lo) / (f.x_hi - f.x_lo); };
+  const auto y_cell = [&](double t) {
+    const double yv = unfraction(f.y, t);
+    return f.rows_log ? std::log(yv / f.y_lo) / std::log(f.y_hi / f.y_lo) : (yv - f.y_lo) / (f.y_hi - f.y_lo);
+  };
+  std::vector<std::pair<int64_t, int64_t>> col_range(pw);
+  for (int px = 0; px < pw; ++px) col_range[px] = cell_range(x_cell(double(px) / pw), x_cell((px + 1.0) / pw), cols);
+  std::vector<double> pooled(cols);
   for (int py = 0; py < ph; ++py) {
-    const double yv = unfraction(f.y, 1.0 - (py + 0.5) / ph);
-    const double t = f.rows_log ? std::log(yv / f.y_lo) / std::log(f.y_hi / f.y_lo) : (yv - f.y_lo) / (f.y_hi - f.y_lo);
-    const auto row = static_cast<int64_t>(std::floor(t * rows));
+    const auto rr = cell_range(y_cell(1.0 - (py + 1.0) / ph), y_cell(1.0 - double(py) / ph), rows);
     auto* line = reinterpret_cast<uint32_t*>(data + py * stride);
+    if (rr.first >= 0)
+      for (int64_t c = 0; c < cols; ++c) {
+        double m = acc[rr.first][c];
+        for (int64_t row = rr.first + 1; row <= rr.second; ++row) m = std::max(m, acc[row][c]);
+        pooled[c] = m;
+      }
     for (int px = 0; px < pw; ++px) {
-      const int64_t col = col_of[px];
+      const auto cr_ = col_range[px];
       uint32_t rgb = 0xF2F2F2;  // outside the data: light grey
-      if (row >= 0 && row < rows && col >= 0 && col < cols) {
-        const auto c = io::viridis((acc[row][col] - lo) / (hi - lo));
+      if (rr.first >= 0 && cr_.first >= 0) {
+        double m = pooled[cr_.first];
+        for (int64_t c = cr_.first + 1; c <= cr_.second; ++c) m = std::max(m, pooled[c]);
+        const auto c = io::viridis((m - lo) / (hi - lo));
         rgb = (uint32_t(c[0]) << 16) | (uint32_t(c[1]) << 8) | c[2];
       }
       line[px] = rgb;
