@@ -2,6 +2,8 @@
 // mixtures that are exact sums at 0 dB, clear errors for bad options.
 #include <gtest/gtest.h>
 
+#include <torch/fft.h>
+
 #include "factorch/error.h"
 #include "factorch/signal/speakers.h"
 
