@@ -33,8 +33,8 @@ def wav_duration(path):
         cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
         if cid == b"fmt ":
             _, _, rate, _, block = struct.unpack("<HHIIH", data[pos + 8:pos + 22])
-        elif cid == b"data":
-            frames = size // block
+        elif cid == b"data":  # the samples present, whatever a (truncated) header claims
+            frames = min(size, len(data) - pos - 8) // block
         pos += 8 + size + (size & 1)
     return frames / rate
 
