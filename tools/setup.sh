@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 # libgloo-dev: headers of the Gloo process group of LibTorch's c10d (data-parallel training).
 PACKAGES=(cmake g++ make pkg-config libtorch-dev libgloo-dev libsndfile1-dev libyaml-cpp-dev libgtest-dev
+          libcairo2-dev fonts-dejavu-core
           libopenblas0-pthread python3 python3-numpy python3-torch python3-sklearn python3-mir-eval)
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -55,6 +55,9 @@ void add_common_keys(ConfigSchema& s) {
   s.add("output.wav_format", KeyType::String, "sample format of separated WAVs").choice({"float32", "pcm16", "pcm24"})
       .def("float32");
   s.add("output.formats", KeyType::StringList, "factor exports: npy (factors/*.npy) and/or pt (factors.pt)").def("[npy, pt]");
+  s.add("output.log_frequency", KeyType::Boolean,
+        "report.html figures: frequency axes on a log scale (music); factorch report --log-frequency overrides")
+      .def("false");
 }
 
 }  // namespace

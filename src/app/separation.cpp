@@ -156,6 +156,8 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
   }
   if (options.write_outputs) {
     const io::WavFormat format = io::wav_format_from_name(c.string("output.wav_format"));
+    // The mixture too, so that report.html can play it next to the sources.
+    io::write_wav((fs::path(out_dir) / "mixture.wav").string(), audio.mixture, audio.sample_rate, format);
     for (size_t s = 0; s < out.names.size(); ++s)
       io::write_wav((fs::path(out_dir) / "sources" / (out.names[s] + ".wav")).string(), out.estimates[s],
                     audio.sample_rate, format);

@@ -16,5 +16,6 @@ int info(const Args& args);      // src/cli/info_command.cpp
 int config(const Args& args);    // src/cli/config_command.cpp  (documents every key)
 int separate(const Args& args);  // src/cli/separate_command.cpp
 int eval(const Args& args);      // src/cli/eval_command.cpp   (BSS metrics of WAV files)
+int report(const Args& args);    // src/cli/report_command.cpp (report.html of a run directory)
 
 }  // namespace factorch::cli

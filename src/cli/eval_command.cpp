@@ -2,11 +2,13 @@
 // SDR/SIR/SAR of estimated sources against references, best permutation by mean SIR.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli_support.h"
+#include "app/report.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
 #include "factorch/eval/metrics_json.h"
@@ -22,7 +24,7 @@ const char* kEvalUsage =
     "BSS Eval (bss_eval_sources, 512-tap distortion filters) of mono estimates against mono\n"
     "references of the same sample rate and length. Estimates are matched to references by\n"
     "the permutation with the best mean SIR. Prints a table and writes the metrics as JSON\n"
-    "(default metrics.json).\n";
+    "(default metrics.json) and, next to it, report.html with players and spectrograms.\n";
 
 // One line and status 1, like every command's usage errors (cli_support.h).
 int usage_error(const std::string& message) { return report_usage_error(UsageError("eval", message)); }
@@ -120,6 +122,10 @@ int eval(const Args& args) {
 
     eval::write_json(out, eval::bss_metrics_json(result, refs, ests, options));
     std::printf("wrote %s\n", out.c_str());
+    // report.html next to metrics.json: the table, players and spectrograms of the files.
+    const std::string dir = std::filesystem::path(out).parent_path().string();
+    const std::string page = app::write_run_report_or_warn(dir.empty() ? "." : dir);
+    if (!page.empty()) std::printf("report: %s\n", page.c_str());
     return 0;
   } catch (const Error& e) {
     std::fprintf(stderr, "factorch: error: %s\n", e.what());

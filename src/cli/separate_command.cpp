@@ -3,6 +3,7 @@
 #include "cli_support.h"
 #include "app/separation.h"
 #include "app/config.h"
+#include "app/report.h"
 
 namespace factorch::cli {
 
@@ -12,8 +13,9 @@ const char* kHelp =
     "                         [--dtype float32|float64] [--quiet]\n"
     "\n"
     "Separates the audio mixture of CONFIG (data.input WAV or data.synthetic) into sources with\n"
-    "Wiener masks from a model V ≈ WH and writes DIR/sources/<name>.wav; with clean references\n"
-    "(data.references, or the notes of data.synthetic) also DIR/metrics.json (SDR/SIR/SAR).\n"
+    "Wiener masks from a model V ≈ WH and writes DIR/sources/<name>.wav, DIR/mixture.wav and\n"
+    "DIR/report.html; with clean references (data.references, or the notes of data.synthetic)\n"
+    "also DIR/metrics.json (SDR/SIR/SAR).\n"
     "Supervised when data.train gives clean training audio per source (one dictionary of\n"
     "model.rank components each), otherwise output.sources assigns components to sources.\n"
     "Every key: factorch config data / factorch config output.\n";
@@ -53,6 +55,8 @@ int separate(const Args& args) {
                     r.metrics.sir[j].item<double>(), r.metrics.sar[j].item<double>());
       std::printf("wrote %s/metrics.json\n", r.out_dir.c_str());
     }
+    const std::string page = app::write_run_report_or_warn(r.out_dir);
+    if (!page.empty()) std::printf("report: %s\n", page.c_str());
     return 0;
   });
 }

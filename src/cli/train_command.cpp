@@ -7,6 +7,7 @@
 #include "app/config.h"
 #include "factorch/distributed/communicator.h"
 #include "factorch/distributed/launch.h"
+#include "app/report.h"
 
 namespace factorch::cli {
 
@@ -16,7 +17,7 @@ const char* kHelp =
     "                      [--dtype float32|float64] [--resume DIR/checkpoint.pt] [--quiet] [--nproc N]\n"
     "\n"
     "Trains the model described by CONFIG and writes DIR/config.resolved.yaml, history.csv,\n"
-    "checkpoint.pt, factors/*.npy and factors.pt (DIR = output.dir or --out).\n"
+    "checkpoint.pt, factors/*.npy, factors.pt and report.html (DIR = output.dir or --out).\n"
     "--resume continues a checkpoint (same model type and sizes; device, dtype, data and\n"
     "max_iter may change). model.init_from starts a new run from learnt factors instead.\n"
     "\n"
@@ -100,6 +101,8 @@ int train(const Args& args) {
     std::printf("%s: objective %.10g after %lld iterations (%s); outputs in %s\n", config.string("model.type").c_str(),
                 run.result.objective, static_cast<long long>(run.result.iterations), run.result.stop_reason.c_str(),
                 run.out_dir.c_str());
+    const std::string page = app::write_run_report_or_warn(run.out_dir);
+    if (!page.empty()) std::printf("report: %s\n", page.c_str());
     return 0;
   });
 }

@@ -42,7 +42,8 @@ TEST(TrainCli, WritesEveryOutput) {
   testkit::write_text(dir / "cfg.yaml", base_config("x.npy", "run"));
   const auto r = testkit::run_factorch("train cfg.yaml --quiet", dir.path().string());
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* f : {"config.resolved.yaml", "history.csv", "checkpoint.pt", "factors/W.npy", "factors/H.npy", "factors.pt"})
+  for (const char* f : {"config.resolved.yaml", "history.csv", "checkpoint.pt", "factors/W.npy", "factors/H.npy", "factors.pt",
+                        "report.html", "figures/W.png", "figures/objective.png"})
     EXPECT_TRUE(fs::exists(dir.path() / "run" / f)) << f;
   EXPECT_EQ(io::load_npy(dir / "run/factors/W.npy").sizes(), (std::vector<int64_t>{16, 3}));
   const std::string history = testkit::read_text(dir / "run/history.csv");

@@ -1,5 +1,5 @@
 // libFuzzer target: the YAML config loader (parsing, schema validation, defaults).
-#include "factorch/config.h"
+#include "app/config.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

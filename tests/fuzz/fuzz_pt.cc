@@ -1,7 +1,7 @@
 // libFuzzer target: .pt files (zip + pickle reader) and factorch checkpoints.
 #include <torch/types.h>
 
-#include "factorch/io/checkpoint.h"
+#include "factorch/train/checkpoint.h"
 #include "factorch/io/torch_file.h"
 #include "fuzz_support.h"
 

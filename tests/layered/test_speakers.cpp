@@ -5,6 +5,9 @@
 
 #include <torch/fft.h>
 
+#include <torch/types.h>
+#include <torch/fft.h>
+
 #include "factorch/error.h"
 #include "factorch/signal/speakers.h"
 

@@ -22,6 +22,7 @@ const char* kUsage =
     "  separate CONFIG.yaml [--set key=value]... [--out DIR]  separate audio sources with a model\n"
     "  eval --ref a.wav b.wav --est x.wav y.wav [--out metrics.json]  BSS metrics (SDR/SIR/SAR)\n"
     "  config [--help] [SECTION]                           document every configuration key\n"
+    "  report RUN_DIR [--log-frequency]                    rebuild RUN_DIR/report.html (figures, metrics, audio)\n"
     "\n"
     "'factorch <command> --help' describes one command.\n";
 
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
     if (command == "separate") return factorch::cli::separate(args);
     if (command == "eval") return factorch::cli::eval(args);
     if (command == "config") return factorch::cli::config(args);
+    if (command == "report") return factorch::cli::report(args);
   } catch (const std::exception& e) {
     // Commands report factorch::Error themselves; this catches anything unexpected.
     std::fprintf(stderr, "factorch: error: %s\n", e.what());

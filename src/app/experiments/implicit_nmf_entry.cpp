@@ -539,6 +539,15 @@ void report_innmf(const Config& c, FactorModelImpl& base, const TrainingData& da
     io::save_npy((fs::path(out_dir) / "dictionary" / ("W_nfft" + std::to_string(n) + ".npy")).string(), model.dictionary(f));
     io::save_npy((fs::path(out_dir) / "dictionary" / ("frequencies_nfft" + std::to_string(n) + ".npy")).string(), f);
   }
+  {  // report.html draws W_k(f) as curves: the templates on a fine grid over the trained range
+    const torch::Tensor f = model.frequencies().to(torch::kCPU, torch::kFloat64);
+    const double lo = f.min().item<double>(), hi = f.max().item<double>();
+    const torch::Tensor fine = c.string("data.representation") == "cqt" && lo > 0
+                                   ? torch::logspace(std::log10(lo), std::log10(hi), 2048, 10.0, torch::kFloat64)
+                                   : torch::linspace(lo, hi, 2048, torch::kFloat64);
+    io::save_npy((fs::path(out_dir) / "dictionary" / "W_fine.npy").string(), model.dictionary(fine));
+    io::save_npy((fs::path(out_dir) / "dictionary" / "frequencies_fine.npy").string(), fine);
+  }
   const std::vector<double> custom = c.numbers("model.export_frequencies");
   if (!custom.empty()) {
     const torch::Tensor f = torch::tensor(custom, torch::kFloat64);

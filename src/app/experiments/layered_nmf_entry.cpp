@@ -474,10 +474,14 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const TrainingData&
     std::vector<torch::Tensor> estimates;
     rows.push_back({"DL-NMF", layers, separation::evaluate(*dl_model, set->test, p, k == own.back() ? &estimates : nullptr)});
     note_training(*dl_model);
-    for (size_t i = 0; i < estimates.size(); ++i)
+    for (size_t i = 0; i < estimates.size(); ++i) {
+      // The test mixture too, played next to its sources by report.html.
+      io::write_wav((fs::path(out_dir) / "mixtures" / (set->test[i].name + ".wav")).string(), set->test[i].mixture,
+                    set->sample_rate);
       for (size_t s = 0; s < set->source_names.size(); ++s)
         io::write_wav((fs::path(out_dir) / "sources" / (set->test[i].name + "_" + set->source_names[s] + ".wav")).string(),
                       estimates[i][s], set->sample_rate);
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

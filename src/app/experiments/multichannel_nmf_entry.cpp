@@ -151,6 +151,7 @@ void report(const Config& c, FactorModelImpl& base, const TrainingData&, const s
   std::vector<torch::Tensor> X;
   for (int64_t i = 0; i < m.mixture.size(0); ++i) X.push_back(signal::stft(m.mixture[i], o));
   const auto images = model.source_images(torch::stack(X));
+  io::write_wav((fs::path(out_dir) / "mixture.wav").string(), m.mixture, m.rate);  // played by report.html
   std::vector<torch::Tensor> est;
   for (size_t j = 0; j < images.size(); ++j) {
     std::vector<torch::Tensor> ch;

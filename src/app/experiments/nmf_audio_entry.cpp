@@ -91,6 +91,7 @@ void report(const Config& c, FactorModelImpl& base, const TrainingData& data, co
   torch::Tensor x;
   int rate = 0;
   if (!mixture_of(c, x, rate)) return;  // a .npy V: no signal to filter
+  io::write_wav((fs::path(out_dir) / "mixture.wav").string(), x, rate);  // played by report.html
   const app::AudioRepresentation rep(c);
   const torch::Tensor coefficients = rep.analyse(x);
   const std::vector<torch::Tensor> parts = wiener_components(*model, coefficients, rep.power_exponent());

@@ -1,0 +1,233 @@
+// report.html: one static page per run directory (see app/report.h). No script at all, so
+// it opens from the file system in any browser without console errors; CSS is inline.
+#include "app/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include <yaml-cpp/yaml.h>
+
+#include "factorch/error.h"
+#include "factorch/io/atomic_file.h"
+#include "report_inputs.h"
+
+#ifndef FACTORCH_VERSION
+#define FACTORCH_VERSION "dev"
+#endif
+
+namespace factorch::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (const char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += ch;
+    }
+  }
+  return out;
+}
+
+// Metric values as a reader wants them: integers as integers, dB with two decimals, tiny or
+// huge values in 3 significant digits. The browser test parses these back (same rules).
+std::string format_number(double v) {
+  char buf[40];
+  if (!std::isfinite(v)) return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+  if (v == std::round(v) && std::abs(v) < 1e9) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (std::abs(v) >= 0.01 && std::abs(v) < 1e5) std::snprintf(buf, sizeof buf, "%.2f", v);
+  else std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+// A JSON scalar (read through yaml-cpp, which parses JSON): quoted → text, else number/bool.
+std::string scalar_html(const YAML::Node& n, const std::string& key) {
+  const std::string raw = n.Scalar();
+  std::string shown = raw, cls = "txt";
+  if (n.Tag() != "!") {  // unquoted: a number, true/false or null
+    try {
+      shown = format_number(n.as<double>());
+      cls = "num";
+    } catch (const YAML::Exception&) {
+    }
+  }
+  return "<span class=\"" + cls + "\" data-key=\"" + escape(key) + "\">" + escape(shown) + "</span>";
+}
+
+bool is_scalar_list(const YAML::Node& n) {
+  if (!n.IsSequence()) return false;
+  for (const auto& e : n)
+    if (!e.IsScalar()) return false;
+  return true;
+}
+
+std::string join_key(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
+
+// Leaves of a node (maps and lists walked) as (relative key, html), in document order.
+void leaves(const YAML::Node& n, const std::string& rel, const std::string& abs,
+            std::vector<std::pair<std::string, std::string>>& out) {
+  if (n.IsScalar()) {
+    out.emplace_back(rel, scalar_html(n, abs));
+  } else if (is_scalar_list(n)) {
+    std::string html;
+    size_t i = 0;
+    for (const auto& e : n) html += (i ? ", " : "") + scalar_html(e, join_key(abs, std::to_string(i))), ++i;
+    out.emplace_back(rel, html);
+  } else if (n.IsSequence()) {
+    size_t i = 0;
+    for (const auto& e : n) leaves(e, join_key(rel, std::to_string(i)), join_key(abs, std::to_string(i)), out), ++i;
+  } else if (n.IsMap()) {
+    for (const auto& kv : n) {
+      const std::string k = kv.first.Scalar();
+      leaves(kv.second, join_key(rel, k), join_key(abs, k), out);
+    }
+  } else {
+    out.emplace_back(rel, "<span class=\"txt\">null</span>");
+  }
+}
+
+bool is_table(const YAML::Node& n) {
+  if (!n.IsSequence() || n.size() == 0) return false;
+  for (const auto& e : n)
+    if (!e.IsMap()) return false;
+  return true;
+}
+
+// One metrics file: arrays of objects become tables (one row per element, one column per
+// leaf); every other value goes into a key/value summary table. Each value carries its
+// JSON path in data-key ("sources/0/sdr").
+std::string metrics_html(const fs::path& file, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::Exception& e) {
+    throw Error(file.string() + ": not valid JSON: " + e.what());
+  }
+  std::string html = "<div class=\"metrics\" data-file=\"" + escape(name) + "\">\n<h3>" + escape(name) + "</h3>\n";
+  std::vector<std::pair<std::string, std::string>> summary;
+  std::string tables;
+  const auto walk = [&](const auto& self, const YAML::Node& n, const std::string& key) -> void {
+    if (is_table(n)) {
+      std::vector<std::string> columns;
+      std::vector<std::vector<std::pair<std::string, std::string>>> rows;
+      size_t i = 0;
+      for (const auto& e : n) {
+        rows.emplace_back();
+        leaves(e, "", join_key(key, std::to_string(i++)), rows.back());
+        for (const auto& [c, _] : rows.back())
+          if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+      }
+      tables += "<table class=\"grid\"><caption>" + escape(key) + "</caption>\n<tr>";
+      for (const auto& c : columns) tables += "<th>" + escape(c) + "</th>";
+      tables += "</tr>\n";
+      for (const auto& r : rows) {
+        tables += "<tr>";
+        for (const auto& c : columns) {
+          const auto it = std::find_if(r.begin(), r.end(), [&](const auto& cell) { return cell.first == c; });
+          tables += "<td>" + (it == r.end() ? std::string() : it->second) + "</td>";
+        }
+        tables += "</tr>\n";
+      }
+      tables += "</table>\n";
+    } else if (n.IsMap()) {
+      for (const auto& kv : n) self(self, kv.second, join_key(key, kv.first.Scalar()));
+    } else {
+      leaves(n, key, key, summary);
+    }
+  };
+  walk(walk, root, "");
+  if (!summary.empty()) {
+    html += "<table class=\"kv\">\n";
+    for (const auto& [k, v] : summary) html += "<tr><th>" + escape(k) + "</th><td>" + v + "</td></tr>\n";
+    html += "</table>\n";
+  }
+  return html + tables + "</div>\n";
+}
+
+const char* kStyle = R"(
+body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1000px;padding:0 16px 40px;color:#222;line-height:1.4}
+h1{font-size:1.6em;margin:18px 0 4px}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:3px;margin-top:28px}
+h3{font-size:1.05em;margin:14px 0 6px}.meta{color:#555;margin:0 0 8px}nav a{margin-right:14px}
+table{border-collapse:collapse;margin:6px 0 12px;font-size:0.92em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#f3f3f3;font-weight:600}td .num,td.num{font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:600;padding:2px 0}
+table.audio td{border:none;padding:4px 10px 4px 0}audio{width:420px;vertical-align:middle}
+figure{margin:14px 0 22px}figure img{max-width:100%;height:auto;border:1px solid #ddd}figcaption{color:#444;font-size:0.92em}
+pre{background:#f7f7f7;border:1px solid #ddd;padding:8px;overflow:auto;font-size:0.85em}
+)";
+
+}  // namespace
+
+std::string write_run_report(const std::string& run_dir, const ReportOptions& options) {
+  const RunInputs in = read_run_inputs(run_dir);  // checks that this is a run directory
+  const std::vector<ReportFigure> figures = write_report_figures(run_dir, options);
+  const std::string title = in.model_type.empty() ? "evaluation" : in.model_type;
+  std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  html += "<link rel=\"icon\" href=\"data:,\">\n";  // no favicon request
+  fs::path run_name = fs::absolute(in.dir).lexically_normal();
+  if (run_name.filename().empty()) run_name = run_name.parent_path();  // "runs/a/"
+  html += "<title>factorch report: " + escape(title) + " — " + escape(run_name.filename().string()) +
+          "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
+  html += "<h1>factorch run report</h1>\n<p class=\"meta\">model.type <b>" + escape(title) + "</b> · directory <code>" +
+          escape(in.dir.string()) + "</code> · factorch " FACTORCH_VERSION " · rebuild with <code>factorch report " +
+          escape(in.dir.string()) + "</code></p>\n";
+
+  std::vector<std::string> metric_files;
+  for (const char* f : {"metrics.json", "baseline/metrics.json", "separation.json", "transfer.json", "ard.json",
+                        "components.json"})
+    if (fs::is_regular_file(in.dir / f)) metric_files.push_back(f);
+  html += "<nav>";
+  if (!in.audio.empty()) html += "<a href=\"#audio\">Listen</a>";
+  if (!metric_files.empty()) html += "<a href=\"#metrics\">Metrics</a>";
+  if (!figures.empty()) html += "<a href=\"#figures\">Figures</a>";
+  if (!in.config_text.empty()) html += "<a href=\"#config\">Configuration</a>";
+  html += "</nav>\n";
+
+  if (!in.audio.empty()) {
+    html += "<section id=\"audio\">\n<h2>Listen</h2>\n<table class=\"audio\">\n";
+    for (const AudioItem& a : in.audio)
+      html += "<tr><td>" + escape(a.label) + "</td><td><audio controls preload=\"metadata\" src=\"" +
+              relative_url(a.path, in.dir) + "\" data-group=\"" + escape(a.group) + "\"></audio></td></tr>\n";
+    html += "</table>\n</section>\n";
+  }
+  if (!metric_files.empty()) {
+    html += "<section id=\"metrics\">\n<h2>Metrics</h2>\n<p>Separation scores in dB (BSS Eval: SDR, SIR, SAR; "
+            "higher is better) and the other numbers the run wrote.</p>\n";
+    for (const auto& f : metric_files) html += metrics_html(in.dir / f, f);
+    html += "</section>\n";
+  }
+  if (!figures.empty()) {
+    html += "<section id=\"figures\">\n<h2>Figures</h2>\n";
+    for (const auto& f : figures)
+      html += "<figure><img src=\"" + relative_url(in.dir / f.file, in.dir) + "\" alt=\"" + escape(f.caption) +
+              "\"><figcaption>" + escape(f.caption) + "</figcaption></figure>\n";
+    html += "</section>\n";
+  }
+  if (!in.config_text.empty())
+    html += "<section id=\"config\">\n<h2>Configuration</h2>\n<p>config.resolved.yaml: every key with the value "
+            "this run used.</p>\n<pre>" + escape(in.config_text) + "</pre>\n</section>\n";
+  html += "</body>\n</html>\n";
+  const std::string path = (in.dir / "report.html").string();
+  io::write_file_atomically(path, html);
+  return path;
+}
+
+std::string write_run_report_or_warn(const std::string& run_dir) {
+  try {
+    return write_run_report(run_dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "factorch: warning: report.html not written: %s\n", e.what());
+    return "";
+  }
+}
+
+}  // namespace factorch::app

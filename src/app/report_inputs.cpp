@@ -1,0 +1,176 @@
+#include "report_inputs.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "factorch/error.h"
+#include "factorch/io/atomic_file.h"
+#include "factorch/io/wav.h"
+
+namespace factorch::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+YAML::Node at(const YAML::Node& root, const std::string& section, const std::string& key) {
+  if (!root || !root.IsMap()) return YAML::Node();
+  const YAML::Node s = root[section];
+  if (!s || !s.IsMap()) return YAML::Node();
+  return s[key];
+}
+
+template <class T>
+std::optional<T> value(const YAML::Node& root, const std::string& section, const std::string& key) {
+  const YAML::Node n = at(root, section, key);
+  if (!n || !n.IsScalar()) return std::nullopt;
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    return std::nullopt;
+  }
+}
+
+// "component_10" after "component_9": compare digit runs by value.
+bool natural_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t i2 = i, j2 = j;
+      while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
+      while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2]))) ++j2;
+      const std::string da = a.substr(i, i2 - i), db = b.substr(j, j2 - j);
+      if (da.size() != db.size()) return da.size() < db.size();
+      if (da != db) return da < db;
+      i = i2;
+      j = j2;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+std::vector<fs::path> wavs_in(const fs::path& folder) {
+  std::vector<fs::path> out;
+  if (!fs::is_directory(folder)) return out;
+  for (const auto& e : fs::directory_iterator(folder))
+    if (e.is_regular_file() && e.path().extension() == ".wav") out.push_back(e.path());
+  std::sort(out.begin(), out.end(),
+            [](const fs::path& a, const fs::path& b) { return natural_less(a.filename().string(), b.filename().string()); });
+  return out;
+}
+
+// factorch eval: metrics.json names its reference and estimate files (as given on the
+// command line: relative to the working directory, or absolute).
+void evaluated_files(RunInputs& in) {
+  const fs::path metrics = in.dir / "metrics.json";
+  if (!fs::exists(metrics)) return;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(metrics.string());
+  } catch (const YAML::Exception& e) {
+    throw Error(metrics.string() + ": not valid JSON: " + e.what());
+  }
+  const YAML::Node sources = root["sources"];
+  if (!sources || !sources.IsSequence()) return;
+  for (const char* role : {"reference", "estimate"})
+    for (const auto& s : sources) {
+      if (!s.IsMap() || !s[role] || !s[role].IsScalar()) continue;
+      const fs::path p = s[role].as<std::string>();
+      if (p.extension() != ".wav") continue;
+      for (const fs::path& candidate : {p, in.dir / p})
+        if (fs::is_regular_file(candidate)) {
+          const fs::path abs = fs::absolute(candidate).lexically_normal();
+          const bool seen = std::any_of(in.audio.begin(), in.audio.end(), [&](const AudioItem& a) {
+            return fs::absolute(a.path).lexically_normal() == abs;
+          });
+          if (!seen) in.audio.push_back({role, std::string(role) + ": " + p.string(), abs});
+          break;
+        }
+    }
+}
+
+}  // namespace
+
+RunInputs read_run_inputs(const std::string& dir_name) {
+  RunInputs in;
+  in.dir = fs::path(dir_name);
+  const fs::path config = in.dir / "config.resolved.yaml";
+  require(fs::is_directory(in.dir), dir_name + ": not a directory");
+  require(fs::exists(config) || fs::exists(in.dir / "metrics.json"),
+          dir_name + ": not a run directory (neither config.resolved.yaml nor metrics.json is there)");
+  if (fs::exists(config)) {
+    in.config_text = io::read_file(config.string());
+    try {
+      in.config = YAML::Load(in.config_text);
+    } catch (const YAML::Exception& e) {
+      throw Error(config.string() + ": cannot be parsed: " + e.what());
+    }
+    in.model_type = value<std::string>(in.config, "model", "type").value_or("");
+    in.representation = value<std::string>(in.config, "data", "representation").value_or("");
+    in.n_fft = value<int64_t>(in.config, "data", "n_fft");
+    if (!in.n_fft) in.n_fft = value<int64_t>(in.config, "data", "frame_length");
+    in.hop = value<int64_t>(in.config, "data", "hop");
+    if (in.hop && *in.hop == 0 && in.n_fft) in.hop = *in.n_fft / 2;  // iN-NMF, TL-NMF: 0 means n/2
+    in.log_frequency = value<bool>(in.config, "output", "log_frequency").value_or(false);
+    if (in.representation == "stft_magnitude" || in.model_type == "lnmf" || in.model_type == "dlnmf")
+      in.power_exponent = 2;
+    if (in.model_type == "innmf") in.power_exponent = 2 / value<double>(in.config, "data", "compression").value_or(0.5);
+    const auto input = value<std::string>(in.config, "data", "input");
+    if (input && fs::path(*input).extension() == ".npy" && !at(in.config, "data", "synthetic")) {
+      // A matrix, not audio: the STFT keys are unused defaults, rows and columns have no unit.
+      in.n_fft.reset();
+      in.hop.reset();
+      in.representation.clear();
+      if (fs::is_regular_file(*input)) in.input_npy = fs::path(*input);
+    }
+  }
+
+  for (const fs::path& m : {in.dir / "mixture.wav", in.dir / "sources" / "mixture.wav"})
+    if (fs::is_regular_file(m)) {
+      in.audio.push_back({"mixture", "Mixture", m});
+      break;
+    }
+  for (const auto& p : wavs_in(in.dir / "mixtures")) in.audio.push_back({"mixture", "Mixture " + p.stem().string(), p});
+  for (const auto& p : wavs_in(in.dir / "sources"))
+    if (p.filename() != "mixture.wav") in.audio.push_back({"sources", "Source " + p.stem().string(), p});
+  for (const auto& p : wavs_in(in.dir / "baseline" / "sources"))
+    if (p.filename() != "mixture.wav") in.audio.push_back({"baseline", "Baseline " + p.stem().string(), p});
+  for (const auto& p : wavs_in(in.dir / "components")) in.audio.push_back({"components", p.stem().string(), p});
+  evaluated_files(in);
+
+  if (!in.audio.empty()) {
+    try {
+      in.sample_rate = io::read_wav(in.audio.front().path.string()).sample_rate;
+    } catch (const Error&) {
+    }
+  }
+  if (!in.sample_rate && !in.input_npy && in.n_fft) {
+    if (const auto sr = value<double>(in.config, "data", "sample_rate")) in.sample_rate = *sr;
+    else if (const auto pr = value<double>(in.config, "data", "piano_sample_rate"); pr && in.model_type == "nmf_audio")
+      in.sample_rate = *pr;
+  }
+  return in;
+}
+
+std::string relative_url(const fs::path& target, const fs::path& dir) {
+  const fs::path rel = fs::absolute(target).lexically_normal().lexically_relative(fs::absolute(dir).lexically_normal());
+  const std::string s = (rel.empty() ? target : rel).generic_string();
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == '/') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace factorch::app

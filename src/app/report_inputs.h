@@ -1,0 +1,41 @@
+#pragma once
+// What the run report reads from a run directory (private to src/app/report*.cpp): the
+// resolved config's few facts that put units on the axes, and the audio files to play.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace factorch::app {
+
+struct AudioItem {
+  std::string group;  ///< mixture, sources, baseline, components, reference, estimate
+  std::string label;  ///< shown next to the player
+  std::filesystem::path path;
+};
+
+struct RunInputs {
+  std::filesystem::path dir;
+  YAML::Node config;        ///< config.resolved.yaml (null when absent, e.g. factorch eval)
+  std::string config_text;  ///< its text, shown on the page
+  std::string model_type;   ///< model.type, or "" when there is no config
+  std::optional<double> sample_rate;     ///< from the first WAV, else data.sample_rate / piano_sample_rate
+  std::optional<int64_t> n_fft, hop;     ///< data.n_fft (or TL-NMF's frame_length) and data.hop
+  std::string representation;            ///< data.representation ("" when absent)
+  double power_exponent = 1;             ///< V^p is a power: 2 for magnitudes, 2/c for |X|^c
+  bool log_frequency = false;            ///< output.log_frequency
+  std::optional<std::filesystem::path> input_npy;  ///< data.input when it is an existing .npy
+  std::vector<AudioItem> audio;          ///< mixture first, then sources, baseline, components
+};
+
+/// Reads the run's inputs; throws factorch::Error when `dir` has neither
+/// config.resolved.yaml nor metrics.json, or when the config cannot be parsed.
+RunInputs read_run_inputs(const std::string& dir);
+
+/// `target` relative to `dir`, percent-encoded for an href/src attribute.
+std::string relative_url(const std::filesystem::path& target, const std::filesystem::path& dir);
+
+}  // namespace factorch::app

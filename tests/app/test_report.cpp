@@ -1,0 +1,229 @@
+// Figures (src/plot) and the run report (src/app/report*.cpp): ticks, heatmap orientation
+// and colours read back from the PNG, the figures each model's files give, the page's
+// metric cells, `factorch report`, and the page in headless Chromium.
+#include <gtest/gtest.h>
+
+#include <cairo.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "app/report.h"
+#include "factorch/io/npy.h"
+#include "factorch/io/png.h"
+#include "factorch/io/wav.h"
+#include "app/plot/figure.h"
+
+#include "../test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace factorch;
+
+struct Png {
+  int width = 0, height = 0;
+  std::vector<uint32_t> rgb;  // 0xRRGGBB per pixel, row-major from the top
+};
+
+Png read_png(const std::string& path) {
+  cairo_surface_t* s = cairo_image_surface_create_from_png(path.c_str());
+  Png p;
+  if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS) {
+    p.width = cairo_image_surface_get_width(s);
+    p.height = cairo_image_surface_get_height(s);
+    const int stride = cairo_image_surface_get_stride(s);
+    const unsigned char* data = cairo_image_surface_get_data(s);
+    for (int y = 0; y < p.height; ++y)
+      for (int x = 0; x < p.width; ++x)
+        p.rgb.push_back(reinterpret_cast<const uint32_t*>(data + y * stride)[x] & 0xFFFFFF);
+  }
+  cairo_surface_destroy(s);
+  return p;
+}
+
+uint32_t packed(const std::array<uint8_t, 3>& c) { return (uint32_t(c[0]) << 16) | (uint32_t(c[1]) << 8) | c[2]; }
+
+TEST(PlotFigure, NiceTicksAndLabels) {
+  EXPECT_EQ(plot::nice_ticks(0, 2500, 6), (std::vector<double>{0, 500, 1000, 1500, 2000, 2500}));
+  EXPECT_EQ(plot::nice_ticks(0, 1, 4), (std::vector<double>{0, 0.25, 0.5, 0.75, 1}));
+  EXPECT_EQ(plot::nice_ticks(-80, 0, 5), (std::vector<double>{-80, -60, -40, -20, 0}));
+  EXPECT_EQ(plot::tick_label(0.25, 0.25), "0.25");
+  EXPECT_EQ(plot::tick_label(0.5, 0.25), "0.5");
+  EXPECT_EQ(plot::tick_label(1500, 500), "1500");
+  EXPECT_EQ(plot::tick_label(-1e-17, 0.1), "0");
+  EXPECT_EQ(plot::tick_label(2.5e-5, 1e-5), "2.5×10⁻⁵");
+  EXPECT_EQ(plot::tick_label(1e6, 1e6), "10⁶");
+  const auto [khz, scale] = plot::frequency_axis(0, 8000);
+  EXPECT_EQ(khz.label, "Frequency (kHz)");
+  EXPECT_DOUBLE_EQ(khz.max, 8.0);
+  EXPECT_DOUBLE_EQ(scale, 1e-3);
+  EXPECT_EQ(plot::frequency_axis(20, 1000, true).first.label, "Frequency (Hz, log scale)");
+}
+
+// Row 0 of the data is drawn at the bottom, column 0 at the left, each cell in the colour of
+// its value: find every cell's exact viridis colour in the PNG and compare the positions.
+TEST(PlotFigure, HeatmapRowsUpColumnsRightColoursByValue) {
+  testkit::TempDir dir;
+  plot::Heatmap h;
+  h.title = "test";
+  h.values = torch::arange(6, torch::kFloat64).reshape({2, 3});  // value = 3·row + column
+  h.db = false;
+  h.x.label = "x";
+  h.x.max = h.x_hi = 3;
+  h.y.label = "y";
+  h.y.max = h.y_hi = 2;
+  h.size = {600, 300};
+  plot::save_png(dir / "h.png", h);
+  const Png png = read_png(dir / "h.png");
+  ASSERT_EQ(png.width, 600);
+  ASSERT_EQ(png.height, 300);
+  std::map<int, std::array<double, 3>> found;  // value → (count, mean x, mean y)
+  for (int v = 0; v < 6; ++v) {
+    const uint32_t c = packed(io::viridis(v / 5.0));
+    double n = 0, sx = 0, sy = 0;
+    for (int y = 0; y < png.height; ++y)
+      for (int x = 0; x < png.width; ++x)
+        if (png.rgb[y * png.width + x] == c) ++n, sx += x, sy += y;
+    ASSERT_GT(n, 0) << "value " << v << " is not drawn";
+    found[v] = {n, sx / n, sy / n};
+  }
+  for (int col = 0; col < 3; ++col) EXPECT_GT(found[col][2], found[3 + col][2]) << "row 0 must be below row 1";
+  for (int row = 0; row < 2; ++row) {
+    EXPECT_LT(found[3 * row][1], found[3 * row + 1][1]);
+    EXPECT_LT(found[3 * row + 1][1], found[3 * row + 2][1]);
+  }
+  // Equal cells, equal areas (the colour bar may share a few pixels: 10 % margin).
+  for (int v = 1; v < 6; ++v) EXPECT_NEAR(found[v][0], found[0][0], 0.1 * found[0][0]) << "value " << v;
+}
+
+TEST(PlotFigure, BadInputIsOneClearError) {
+  testkit::TempDir dir;
+  plot::Heatmap h;
+  h.values = torch::full({2, 2}, std::nan(""), torch::kFloat64);
+  EXPECT_NE(testkit::error_of([&] { plot::save_png(dir / "nan.png", h); }).find("nan.png: heatmap values must be finite"),
+            std::string::npos);
+  plot::LinePlot p;
+  p.y.log = true;
+  p.y.min = 0;
+  EXPECT_NE(testkit::error_of([&] { plot::save_png(dir / "log.png", p); }).find("logarithmic and needs min > 0"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(dir / "nan.png"));
+  EXPECT_FALSE(fs::exists(dir / "log.png"));
+}
+
+// A run directory written by hand: the report draws exactly the figures its files allow.
+class RunReport : public ::testing::Test {
+ protected:
+  void config(const std::string& type, const std::string& data) {
+    testkit::write_text(dir / "config.resolved.yaml", "model:\n  type: " + type + "\ndata:\n" + data + "output:\n  dir: x\n");
+  }
+  void history() { testkit::write_text(dir / "history.csv", "iter,objective,rel_change,seconds\n0,10,nan,0\n1,5,0.5,0.1\n2,4,0.2,0.2\n"); }
+  void wav(const std::string& name, double seconds, int rate = 5000) {
+    io::write_wav(dir / name, 0.3 * torch::sin(torch::arange(int64_t(seconds * rate), torch::kFloat64) * 0.55), rate);
+  }
+  std::vector<std::string> files() {
+    std::vector<std::string> out;
+    for (const auto& f : app::write_report_figures(dir.path().string())) out.push_back(f.file);
+    return out;
+  }
+  testkit::TempDir dir;
+};
+
+TEST_F(RunReport, SeparationRunGetsSpectrogramsFactorsObjectiveAndMetricCells) {
+  config("nmf", "  n_fft: 256\n  hop: 64\n  representation: stft_power\n");
+  history();
+  wav("mixture.wav", 0.5);
+  wav("sources/note1.wav", 0.5);
+  wav("sources/note2.wav", 0.5);
+  io::save_npy(dir / "factors/W.npy", torch::rand({129, 4}, torch::kFloat64));
+  io::save_npy(dir / "factors/H.npy", torch::rand({4, 40}, torch::kFloat64));
+  testkit::write_text(dir / "metrics.json", R"({"metric": "bss_eval_sources", "sources": [
+    {"reference": "note1", "estimate": "note1", "sdr": 12.345678, "sir": "inf", "sar": 0.000123}],
+    "mean": {"sdr": 12.345678}, "permutation": [0]})");
+  const std::string page = app::write_run_report(dir.path().string());
+  EXPECT_EQ(files(), (std::vector<std::string>{"figures/spectrogram_0.png", "figures/spectrogram_1.png",
+                                               "figures/spectrogram_2.png", "figures/W.png", "figures/H.png",
+                                               "figures/objective.png"}));
+  const std::string html = testkit::read_text(page);
+  for (const char* src : {"src=\"mixture.wav\"", "src=\"sources/note1.wav\"", "src=\"sources/note2.wav\"",
+                          "src=\"figures/W.png\"", "src=\"figures/objective.png\""})
+    EXPECT_NE(html.find(src), std::string::npos) << src;
+  EXPECT_NE(html.find("data-key=\"sources/0/sdr\">12.35<"), std::string::npos);
+  EXPECT_NE(html.find("data-key=\"sources/0/sir\">inf<"), std::string::npos);
+  EXPECT_NE(html.find("data-key=\"sources/0/sar\">0.000123<"), std::string::npos);
+  EXPECT_NE(html.find("data-key=\"permutation/0\">0<"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos) << "the page needs no script";
+  EXPECT_EQ(html.find("http"), std::string::npos) << "the page must not reach the network";
+  const Png w = read_png(dir / "figures/W.png");
+  EXPECT_GE(w.width, 600) << "figures are sized for reading";
+}
+
+TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
+  config("tlnmf", "  sample_rate: 5000\n  frame_length: 64\n  hop: 32\n");
+  wav("sources/mixture.wav", 0.3);
+  const torch::Tensor Q = std::get<0>(torch::linalg_qr(torch::randn({64, 64}, torch::kFloat64)));
+  io::save_npy(dir / "factors/Phi.npy", Q);
+  const auto tl = files();
+  EXPECT_NE(std::find(tl.begin(), tl.end(), "figures/atoms.png"), tl.end());
+  EXPECT_NE(std::find(tl.begin(), tl.end(), "figures/atom_spectra.png"), tl.end());
+
+  fs::remove_all(dir.path() / "factors");
+  fs::remove_all(dir.path() / "sources");
+  config("innmf", "  sample_rate: 8000\n  n_fft: 64\n  hop: 0\n  representation: stft\n  compression: 0.5\n");
+  io::save_npy(dir / "factors/W.npy", torch::rand({33, 2}, torch::kFloat64));
+  io::save_npy(dir / "factors/frequencies.npy", torch::linspace(0, 4000, 33, torch::kFloat64));
+  io::save_npy(dir / "dictionary/W_fine.npy", torch::rand({200, 2}, torch::kFloat64));
+  io::save_npy(dir / "dictionary/frequencies_fine.npy", torch::linspace(0, 4000, 200, torch::kFloat64));
+  EXPECT_EQ(files(), (std::vector<std::string>{"figures/W.png", "figures/templates.png"}));
+  EXPECT_FALSE(fs::exists(dir.path() / "figures/atoms.png")) << "figures of an older report must not linger";
+
+  fs::remove_all(dir.path() / "factors");
+  fs::remove_all(dir.path() / "dictionary");
+  config("dlnmf", "  n_fft: 64\n  hop: 16\n");
+  testkit::write_text(dir / "metrics.json", R"({"table": [
+    {"sdr": {"low": 9.1, "high": 9.5, "mean": 9.3}, "method": "NMF", "layers": "20"},
+    {"sdr": {"low": 10.1, "high": 11.5, "mean": 10.8}, "method": "DL-NMF", "layers": "180,20"}]})");
+  EXPECT_EQ(files(), (std::vector<std::string>{"figures/scores.png"}));
+  const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
+  EXPECT_NE(html.find("data-key=\"table/1/sdr/high\">11.50<"), std::string::npos);
+}
+
+TEST_F(RunReport, NotARunDirectoryIsOneClearErrorAndWritesNothing) {
+  const std::string msg = testkit::error_of([&] { app::write_run_report(dir.path().string()); });
+  EXPECT_NE(msg.find("not a run directory"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(dir.path() / "report.html"));
+  EXPECT_FALSE(fs::exists(dir.path() / "figures"));
+}
+
+// The quick-start demo end to end: `factorch separate` writes the page, `factorch report`
+// rebuilds it byte for byte, and headless Chromium plays and shows what it links.
+TEST(RunReportCli, SeparateWritesReportRebuiltByReportCommandAndCheckedInChromium) {
+  testkit::TempDir dir;
+  const std::string config = std::string(testkit::kSourceDir) + "/configs/nmf_separate_toy.yaml";
+  const auto run = testkit::run_factorch("separate \"" + config + "\" --out run --quiet", dir.path().string());
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_NE(run.out.find("report: run/report.html"), std::string::npos) << run.out;
+  const std::string first = testkit::read_text(dir / "run/report.html");
+  for (const char* f : {"run/mixture.wav", "run/sources/note1.wav", "run/figures/spectrogram_0.png", "run/figures/W.png"})
+    EXPECT_TRUE(fs::exists(dir.path() / f)) << f;
+
+  fs::remove(dir.path() / "run/report.html");
+  fs::remove_all(dir.path() / "run/figures");
+  const auto rebuilt = testkit::run_factorch("report run", dir.path().string());
+  ASSERT_EQ(rebuilt.status, 0) << rebuilt.err;
+  EXPECT_EQ(testkit::read_text(dir / "run/report.html"), first);
+  const auto bad = testkit::run_factorch("report nowhere", dir.path().string());
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.err, "factorch: error: nowhere: not a directory\n");
+
+  const int status = testkit::run_python(std::string(testkit::kSourceDir) + "/tests/app/check_report_in_browser.py",
+                                         (dir / "run"));
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code == 77) GTEST_SKIP() << "headless Chromium check skipped: chromium, chromium-driver or python3-selenium "
+                                  "not installed (tools/test.sh installs them)";
+  EXPECT_EQ(code, 0) << "the browser check failed (its FAIL lines are above)";
+}
+
+}  // namespace
