@@ -19,6 +19,8 @@ TLNMFImpl::TLNMFImpl(const TLNMFOptions& o)
   require(o.objective() == "is" || o.objective() == "gcm", "objective must be is or gcm, got '" + o.objective() + "'");
   require(o.eps() >= 0 && o.lambda() >= 0 && o.hessian_floor() > 0, "TL-NMF: eps, lambda must be >= 0 and hessian_floor > 0");
   require(o.phi_steps() >= 0, "phi_steps must be >= 0");
+  require(o.phi_expm() == "eigh" || o.phi_expm() == "matrix_exp",
+          "phi_expm must be eigh or matrix_exp, got '" + o.phi_expm() + "'");
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
   Phi_ = register_parameter("Phi", signal::dct2_matrix(o.frame_length(), opts), o.learn_phi());
   W_ = register_parameter("W", torch::full({o.frame_length(), o.rank()}, 1.0 / o.frame_length(), opts));
@@ -184,8 +186,9 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
     }
     const double slope = (G * E).sum().item<double>();  // ⟨Γ, E⟩ = ⟨skew Γ, E⟩ for skew E
     torch::Tensor Q, Xt, Vt, Xref_t, Vhat_t;
+    const orthogonal::RetractionPath path(E, retraction_, options.phi_expm() == "eigh");
     auto trial = [&](double mu) {
-      Q = orthogonal::retraction_matrix(E, mu, retraction_);
+      Q = path(mu);
       Xt = torch::matmul(Q, X);
       Vt = Xt.pow(2).mean(0);
       if (supervised()) {

@@ -13,6 +13,7 @@
 // A plain Riemannian step is badly conditioned on TL-NMF problems (see DESIGN.md): the
 // preconditioned direction is what makes the step size 1 meaningful.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <torch/types.h>
@@ -31,8 +32,39 @@ torch::Tensor skew(const torch::Tensor& A);
 /// Nearest orthogonal matrix in Frobenius norm, U·Vᵀ from the SVD A = U·S·Vᵀ (A square).
 torch::Tensor polar(const torch::Tensor& A);
 
-/// The orthogonal Q(step·E) of the chosen retraction (E skew-symmetric, square).
+/// The orthogonal Q(step·E) of the chosen retraction (E skew-symmetric, square); the
+/// exponential is torch::matrix_exp here (RetractionPath has the eigendecomposition one).
 torch::Tensor retraction_matrix(const torch::Tensor& E, double step, Retraction kind);
+
+/// exp(t·E) of one skew-symmetric E for any number of t, from one real symmetric
+/// eigendecomposition EᵀE = −E² = V·diag(μ²)·Vᵀ: splitting the series into even and odd powers,
+///   exp(tE) = V·diag(cos tμ)·Vᵀ + E·V·diag(sin(tμ)/μ)·Vᵀ.
+/// Both are entire functions of EᵀE, so a cluster of equal μ (every μ comes twice) or a
+/// vanishing one costs no accuracy. Construction: one product, one eigh, one product; each t:
+/// one product. (The complex route, eigh of the Hermitian iE, gives the same matrix at about
+/// four times the cost of the real eigh here.)
+class SkewExponential {
+ public:
+  explicit SkewExponential(const torch::Tensor& E);
+  torch::Tensor operator()(double t) const;
+
+ private:
+  torch::Tensor V_, EV_, mu_;
+};
+
+/// Q(step·E) of the chosen retraction for the many steps of one line search: the exponential
+/// diagonalises E once (SkewExponential) unless `eigen` is false (then each step calls
+/// torch::matrix_exp, as retraction_matrix does). The other kinds have no per-direction work.
+class RetractionPath {
+ public:
+  RetractionPath(const torch::Tensor& E, Retraction kind, bool eigen = true);
+  torch::Tensor operator()(double step) const;
+
+ private:
+  torch::Tensor E_;
+  Retraction kind_;
+  std::optional<SkewExponential> exp_;
+};
 
 /// ‖Φ·Φᵀ − I‖_F (computed in the dtype of Φ).
 double orthogonality_error(const torch::Tensor& Phi);

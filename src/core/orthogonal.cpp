@@ -45,6 +45,30 @@ torch::Tensor retraction_matrix(const torch::Tensor& E, double step, Retraction 
   throw Error("retraction: unknown kind");
 }
 
+SkewExponential::SkewExponential(const torch::Tensor& E) {
+  require(E.dim() == 2 && E.size(0) == E.size(1), "exponential: expected a square direction");
+  auto [lambda, V] = torch::linalg_eigh(torch::mm(E.t(), E));
+  mu_ = lambda.clamp_min(0.0).sqrt();  // EᵀE is positive semidefinite: negative λ are rounding
+  V_ = V;
+  EV_ = torch::mm(E, V);
+}
+
+torch::Tensor SkewExponential::operator()(double t) const {
+  const torch::Tensor tmu = t * mu_;
+  // sin(tμ)/μ = t·sinc(tμ/π) (torch::sinc is the normalised one, exact at 0).
+  const torch::Tensor left = V_ * torch::cos(tmu) + EV_ * (t * torch::sinc(tmu / M_PI));
+  return torch::mm(left, V_.t());
+}
+
+RetractionPath::RetractionPath(const torch::Tensor& E, Retraction kind, bool eigen) : E_(E), kind_(kind) {
+  require(E.dim() == 2 && E.size(0) == E.size(1), "retraction: expected a square direction");
+  if (kind == Retraction::Exponential && eigen) exp_.emplace(E);
+}
+
+torch::Tensor RetractionPath::operator()(double step) const {
+  return exp_ ? (*exp_)(step) : retraction_matrix(E_, step, kind_);
+}
+
 double orthogonality_error(const torch::Tensor& Phi) {
   const torch::Tensor I = torch::eye(Phi.size(0), Phi.options());
   return (torch::mm(Phi, Phi.t()) - I).norm().item<double>();

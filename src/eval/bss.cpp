@@ -138,4 +138,102 @@ BssEvalResult bss_eval_sources(const torch::Tensor& references, const torch::Ten
   return BssEvalResult{to_tensor(out_sdr), to_tensor(out_sir), to_tensor(out_sar), best};
 }
 
+namespace {
+
+torch::Tensor as_images(const torch::Tensor& x, const char* what) {
+  require(x.defined() && (x.dim() == 2 || x.dim() == 3) && !x.is_complex(),
+          std::string("bss_eval_images: ") + what + " must be a real S × C × T (or S × T) tensor");
+  auto s = (x.dim() == 2 ? x.unsqueeze(1) : x).detach().to(torch::kFloat64).contiguous();
+  require(s.numel() > 0, std::string("bss_eval_images: ") + what + " are empty");
+  require(torch::isfinite(s).all().item<bool>(), std::string("bss_eval_images: ") + what + " contain NaN or Inf");
+  const auto silent = (s == 0).flatten(1).all(1);
+  for (int64_t k = 0; k < s.size(0); ++k)
+    require(!silent[k].item<bool>(), std::string("bss_eval_images: ") + what + " " + std::to_string(k) +
+                                         " is silent (all zeros), which makes the decomposition ambiguous");
+  return s;
+}
+
+// Least-squares projection of every row of `targets` (Q × T) on the span of the L delayed
+// versions u ↦ b_p(u − a), a = 0 … L−1, of the rows of `basis` (P × T). Returns Q × (T + L − 1).
+// Same Gram/correlation construction as bss_eval_sources, for any number of right-hand sides.
+torch::Tensor project_on_delays(const torch::Tensor& basis, const torch::Tensor& targets, int64_t L) {
+  const int64_t P = basis.size(0), T = basis.size(1), Q = targets.size(0);
+  const int64_t n = next_power_of_two(T + L - 1);
+  const auto B = torch::fft::rfft(basis, n, 1);    // P × F
+  const auto X = torch::fft::rfft(targets, n, 1);  // Q × F
+  const auto Bc = B.conj().unsqueeze(1);           // P × 1 × F
+  const auto xcorr = torch::fft::irfft(Bc * B.unsqueeze(0), n, 2);  // P × P × n
+  const auto taps = torch::arange(L, basis.options().dtype(torch::kLong));
+  const auto lags = torch::remainder(taps.unsqueeze(1) - taps.unsqueeze(0), n);
+  const auto G = xcorr.index_select(2, lags.flatten()).view({P, P, L, L}).permute({0, 2, 1, 3}).reshape({P * L, P * L});
+  const auto D = torch::fft::irfft(Bc * X.unsqueeze(0), n, 2).slice(2, 0, L);  // P × Q × L
+  const auto coef = solve_gram(G, D.permute({0, 2, 1}).reshape({P * L, Q})).view({P, L, Q});
+  const auto filters = torch::fft::rfft(coef, n, 1);  // P × F × Q
+  return torch::fft::irfft((B.unsqueeze(2) * filters).sum(0), n, 0).slice(0, 0, T + L - 1).t();  // Q × T'
+}
+
+}  // namespace
+
+BssEvalImagesResult bss_eval_images(const torch::Tensor& references, const torch::Tensor& estimates,
+                                    const BssEvalOptions& options) {
+  const auto refs = as_images(references, "reference");
+  const auto ests = as_images(estimates, "estimate");
+  require(refs.sizes() == ests.sizes(), "bss_eval_images: references are " + std::to_string(refs.size(0)) + "x" +
+                                            std::to_string(refs.size(1)) + "x" + std::to_string(refs.size(2)) +
+                                            " but estimates " + std::to_string(ests.size(0)) + "x" +
+                                            std::to_string(ests.size(1)) + "x" + std::to_string(ests.size(2)));
+  const int64_t S = refs.size(0), C = refs.size(1), T = refs.size(2), L = options.filter_length;
+  require(L >= 1, "bss_eval_images: filter_length must be positive");
+  require(!options.compute_permutation || S <= kMaxPermutedSources,
+          "bss_eval_images: " + std::to_string(S) + " sources; the permutation search is limited to " +
+              std::to_string(kMaxPermutedSources));
+  const int64_t padded = T + L - 1;
+  // Every estimated channel projected at once: on all reference channels, and on each image's.
+  const auto flat_ests = ests.view({S * C, T});
+  const auto on_all = project_on_delays(refs.view({S * C, T}), flat_ests, L).view({S, C, padded});
+  std::vector<torch::Tensor> on_own;
+  for (int64_t j = 0; j < S; ++j) on_own.push_back(project_on_delays(refs[j], flat_ests, L).view({S, C, padded}));
+  const auto pad = [&](const torch::Tensor& x) { return torch::constant_pad_nd(x, {0, L - 1}); };
+  std::vector<std::vector<double>> sdr(S, std::vector<double>(S)), isr = sdr, sir = sdr, sar = sdr;
+  for (int64_t k = 0; k < S; ++k) {
+    const auto e = pad(ests[k]);
+    const auto full = on_all[k];
+    for (int64_t j = 0; j < S; ++j) {
+      const auto truth = pad(refs[j]), own = on_own[j][k];
+      const double s_img = truth.square().sum().item<double>();
+      sdr[k][j] = ratio_db(s_img, (e - truth).square().sum().item<double>());
+      isr[k][j] = ratio_db(s_img, (own - truth).square().sum().item<double>());
+      sir[k][j] = ratio_db(own.square().sum().item<double>(), (full - own).square().sum().item<double>());
+      sar[k][j] = ratio_db(full.square().sum().item<double>(), (e - full).square().sum().item<double>());
+    }
+  }
+  std::vector<int64_t> perm(S), best(S);
+  std::iota(perm.begin(), perm.end(), 0);
+  best = perm;
+  if (options.compute_permutation) {
+    double best_mean = -std::numeric_limits<double>::infinity();
+    bool first = true;
+    do {
+      double mean = 0;
+      for (int64_t j = 0; j < S; ++j) mean += sir[perm[j]][j];
+      mean /= S;
+      if (first || mean > best_mean) best_mean = mean, best = perm, first = false;
+    } while (std::next_permutation(perm.begin(), perm.end()));
+  }
+  BssEvalImagesResult out;
+  std::vector<double> v[4];
+  for (int64_t j = 0; j < S; ++j) {
+    v[0].push_back(sdr[best[j]][j]);
+    v[1].push_back(isr[best[j]][j]);
+    v[2].push_back(sir[best[j]][j]);
+    v[3].push_back(sar[best[j]][j]);
+  }
+  out.sdr = torch::tensor(v[0], torch::kFloat64);
+  out.isr = torch::tensor(v[1], torch::kFloat64);
+  out.sir = torch::tensor(v[2], torch::kFloat64);
+  out.sar = torch::tensor(v[3], torch::kFloat64);
+  out.permutation = best;
+  return out;
+}
+
 }  // namespace factorch::eval

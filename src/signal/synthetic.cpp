@@ -48,6 +48,11 @@ torch::Tensor envelope_signal(const Envelope& envelope, int64_t length, const to
     where << "envelope: interval [" << start << ", " << end << ")";
     require(0 <= start && start < end && end <= length,
             where.str() + " must satisfy 0 <= start < end <= length " + std::to_string(length));
+    if (envelope.shape == EnvelopeShape::SineRoot) {
+      const double L = static_cast<double>(end - start);
+      g.slice(0, start, end).copy_(torch::sin((M_PI / L) * (torch::arange(end - start, torch::kFloat64) + 0.5)).sqrt_());
+      continue;
+    }
     g.slice(0, start, end).fill_(1.0);
     const int64_t fade = std::min(envelope.fade, (end - start) / 2);
     if (fade > 0) {
@@ -81,6 +86,7 @@ HarmonicMixture harmonic_mixture(const HarmonicMixtureOptions& o, const torch::T
       const int64_t third = o.length / 3;
       envelopes[0].active = {{0, third}, {2 * third, o.length}};
       envelopes[1].active = {{third, o.length}};
+      for (auto& e : envelopes) e.shape = o.envelope_shape;
     }
   }
   std::mt19937_64 generator(o.seed);

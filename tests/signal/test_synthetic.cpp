@@ -60,6 +60,34 @@ TEST(Synth, ParametersHonoured) {
   EXPECT_EQ(g[1000].item<double>(), 0.0);
 }
 
+TEST(Synth, SlowlyVaryingPaperEnvelopes) {
+  // SineRoot: g(start + n) = sin(π(n + ½)/L)^½ over each active interval of L samples.
+  const fs::Envelope e{{{100, 1100}, {1500, 1600}}, 0, fs::EnvelopeShape::SineRoot};
+  const auto g = fs::envelope_signal(e, 2000);
+  EXPECT_NEAR(g[100].item<double>(), std::sqrt(std::sin(M_PI * 0.5 / 1000)), 1e-15);
+  EXPECT_NEAR(g[100 + 250].item<double>(), std::sqrt(std::sin(M_PI * 250.5 / 1000)), 1e-15);
+  EXPECT_NEAR(g[1549].item<double>(), std::sqrt(std::sin(M_PI * 49.5 / 100)), 1e-15);
+  EXPECT_EQ(g.slice(0, 0, 100).abs().max().item<double>(), 0.0);
+  EXPECT_EQ(g.slice(0, 1100, 1500).abs().max().item<double>(), 0.0);
+  // Slowly varying at the toy's sizes (an interval of 5000 samples, frames of 200): across any
+  // frame in the middle half of the interval g changes by < 0.06 (0.048 at the quarter points),
+  // and no two neighbouring samples differ by more than g's first value (0.018; the abrupt
+  // layout jumps from 0 to 1).
+  const auto toy = fs::envelope_signal(fs::Envelope{{{0, 5000}}, 0, fs::EnvelopeShape::SineRoot}, 5000);
+  const auto mid = toy.slice(0, 1250, 3750);
+  EXPECT_LT((mid.slice(0, 200) - mid.slice(0, 0, -200)).abs().max().item<double>(), 0.06);
+  EXPECT_LE((toy.slice(0, 1) - toy.slice(0, 0, -1)).abs().max().item<double>(), toy[0].item<double>());
+  // The mixture option applies the shape to the paper's layout.
+  fs::HarmonicMixtureOptions o;
+  o.envelope_shape = fs::EnvelopeShape::SineRoot;
+  const auto smooth = fs::harmonic_mixture(o), abrupt = fs::harmonic_mixture();
+  const double g0 = std::sqrt(std::sin(M_PI * 2500.5 / 5000));  // mid first interval: 1 up to rounding
+  EXPECT_NEAR(smooth.sources[0][2500].item<double>(), g0 * abrupt.sources[0][2500].item<double>(), 1e-15);
+  const double g1 = std::sqrt(std::sin(M_PI * 0.5 / 10000));     // note 2's first sample
+  EXPECT_NEAR(smooth.sources[1][5000].item<double>(), g1 * abrupt.sources[1][5000].item<double>(), 1e-15);
+  EXPECT_EQ(smooth.sources[0].slice(0, 5000, 10000).abs().max().item<double>(), 0.0);
+}
+
 TEST(Synth, HarmonicSource) {
   const auto s = fs::harmonic_source(250.0, 8000.0, 4000, 2, 0.5, {}, 7);
   const auto s2 = fs::harmonic_source(250.0, 8000.0, 4000, 2, 0.5, {}, 7);

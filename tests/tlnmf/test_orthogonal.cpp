@@ -1,6 +1,10 @@
-// Orthogonal-group building blocks: retractions stay on O(M), are first-order, polar is the
-// nearest orthogonal matrix, Armijo accepts only sufficient decrease.
+// Orthogonal-group building blocks: retractions stay on O(M) and are first-order, the
+// exponential matches closed forms (rotations) and Cayley to third order, polar is the nearest
+// orthogonal matrix, the preconditioned step solves a hand-computed problem, Armijo accepts only
+// sufficient decrease.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "factorch/error.h"
 #include "factorch/orthogonal.h"
@@ -20,7 +24,7 @@ torch::Tensor random_skew(int64_t M, uint64_t seed, double scale) {
 TEST(Orthogonal, RetractionsStayOrthogonalOver100Steps) {
   for (Retraction kind : {Retraction::Projected, Retraction::Cayley, Retraction::Exponential}) {
     torch::Tensor Phi = random_orthogonal(40, 3);
-    for (int s = 0; s < 100; ++s) Phi = torch::mm(retraction_matrix(random_skew(40, 100 + s, 0.7), 1.0, kind), Phi);
+    for (int s = 0; s < 100; ++s) Phi = torch::mm(RetractionPath(random_skew(40, 100 + s, 0.7), kind)(1.0), Phi);
     EXPECT_LT(orthogonality_error(Phi), 1e-10) << retraction_name(kind);
   }
 }
@@ -30,14 +34,66 @@ TEST(Orthogonal, RetractionsAreFirstOrder) {
   const torch::Tensor E = random_skew(12, 5, 1.0);
   const torch::Tensor I = torch::eye(12, torch::kFloat64);
   for (Retraction kind : {Retraction::Projected, Retraction::Cayley, Retraction::Exponential}) {
-    const double r1 = (retraction_matrix(E, 1e-2, kind) - I - 1e-2 * E).norm().item<double>();
-    const double r2 = (retraction_matrix(E, 5e-3, kind) - I - 5e-3 * E).norm().item<double>();
-    EXPECT_LT(r1, 1e-3) << retraction_name(kind);
-    EXPECT_NEAR(r1 / r2, 4.0, 0.2) << retraction_name(kind);
+    for (const bool eigen : {false, true}) {
+      const RetractionPath Q(E, kind, eigen);
+      const double r1 = (Q(1e-2) - I - 1e-2 * E).norm().item<double>();
+      const double r2 = (Q(5e-3) - I - 5e-3 * E).norm().item<double>();
+      EXPECT_LT(r1, 1e-3) << retraction_name(kind);
+      EXPECT_NEAR(r1 / r2, 4.0, 0.2) << retraction_name(kind);
+    }
   }
-  // Cayley and expm agree to second order; expm of a skew matrix is exactly matrix_exp.
-  const torch::Tensor Q = retraction_matrix(E, 0.3, Retraction::Exponential);
-  EXPECT_LT((Q - torch::matrix_exp(0.3 * E)).abs().max().item<double>(), 1e-14);
+}
+
+TEST(Orthogonal, ExponentialMatchesClosedForms) {
+  // 2×2: exp(t·θJ) with J = [[0, −1], [1, 0]] is the rotation by tθ.
+  const double theta = 0.7;
+  const torch::Tensor J = torch::tensor({0.0, -1.0, 1.0, 0.0}, torch::kFloat64).view({2, 2});
+  for (const bool eigen : {false, true}) {
+    const RetractionPath Q(theta * J, Retraction::Exponential, eigen);
+    for (const double t : {0.0, 0.3, 1.0, 5.0}) {
+      const double c = std::cos(t * theta), s = std::sin(t * theta);
+      const torch::Tensor R = torch::tensor({c, -s, s, c}, torch::kFloat64).view({2, 2});
+      EXPECT_LT((Q(t) - R).abs().max().item<double>(), 1e-14) << "eigen " << eigen << " t " << t;
+    }
+  }
+  // 7×7 = P·B·Pᵀ with B = diag(a·J, a·J, b·J, 0): a repeated pair of angles and a zero
+  // eigenvalue, the cases an eigenbasis leaves ambiguous. exp(tE) = P·exp(tB)·Pᵀ, blockwise rotations.
+  const double a = 1.3, b = 0.4, t = 0.9;
+  torch::Tensor B = torch::zeros({7, 7}, torch::kFloat64), expB = torch::eye(7, torch::kFloat64);
+  const double angles[3] = {a, a, b};
+  for (int k = 0; k < 3; ++k) {
+    B.slice(0, 2 * k, 2 * k + 2).slice(1, 2 * k, 2 * k + 2).copy_(angles[k] * J);
+    const double c = std::cos(t * angles[k]), s = std::sin(t * angles[k]);
+    expB.slice(0, 2 * k, 2 * k + 2).slice(1, 2 * k, 2 * k + 2).copy_(torch::tensor({c, -s, s, c}, torch::kFloat64).view({2, 2}));
+  }
+  const torch::Tensor P = random_orthogonal(7, 21);
+  const torch::Tensor E = torch::mm(torch::mm(P, B), P.t());
+  const torch::Tensor expected = torch::mm(torch::mm(P, expB), P.t());
+  for (const bool eigen : {false, true})
+    EXPECT_LT((RetractionPath(E, Retraction::Exponential, eigen)(t) - expected).abs().max().item<double>(), 1e-13)
+        << "eigen " << eigen;
+  // The two implementations (Padé/Taylor matrix_exp, eigendecomposition) agree on a generic
+  // 40×40 direction, and the eigen one has the group property exp(sE)·exp(tE) = exp((s+t)E).
+  const torch::Tensor G = random_skew(40, 8, 6.0);
+  const SkewExponential X(G);
+  for (const double u : {0.05, 1.0, 3.0})
+    EXPECT_LT((X(u) - torch::matrix_exp(u * G)).abs().max().item<double>(), 1e-12) << "t " << u;
+  EXPECT_LT((torch::mm(X(0.4), X(1.1)) - X(1.5)).abs().max().item<double>(), 1e-13);
+  EXPECT_LT(orthogonality_error(X(2.0)), 1e-13);
+}
+
+TEST(Orthogonal, CayleyAgreesWithExponentialToThirdOrder) {
+  // (I − tE/2)⁻¹(I + tE/2) = I + tE + t²E²/2 + t³E³/4 + …, exp(tE) = … + t³E³/6 + …: they differ
+  // by t³E³/12 + O(t⁴). Halving t divides the gap by ≈ 8, and its leading term is t³E³/12.
+  const torch::Tensor E = random_skew(10, 9, 1.0);
+  const RetractionPath cayley(E, Retraction::Cayley), expo(E, Retraction::Exponential);
+  const torch::Tensor E3 = torch::mm(E, torch::mm(E, E));
+  auto gap = [&](double t) { return cayley(t) - expo(t); };
+  const double g1 = gap(0.02).norm().item<double>(), g2 = gap(0.01).norm().item<double>();
+  EXPECT_NEAR(g1 / g2, 8.0, 0.1);
+  const double t = 0.01;
+  const torch::Tensor lead = (t * t * t / 12.0) * E3;
+  EXPECT_LT((gap(t) - lead).norm().item<double>(), 0.05 * lead.norm().item<double>());
 }
 
 TEST(Orthogonal, PolarIsTheOrthogonalFactor) {
@@ -50,14 +106,50 @@ TEST(Orthogonal, PolarIsTheOrthogonalFactor) {
   EXPECT_LT(orthogonality_error(random_orthogonal(64, 1)), 1e-12);
 }
 
-TEST(Orthogonal, PreconditionedDirectionIsSkewAndClipped) {
-  const torch::Tensor G = random_skew(6, 2, 1.0);
-  torch::Tensor H = torch::rand({6, 6}, torch::kFloat64);
-  H = H + H.t();
-  const torch::Tensor E = precondition(G, H, 0.5);
-  EXPECT_LT((E + E.t()).abs().max().item<double>(), 1e-15);
-  EXPECT_LT((E + G / H.clamp_min(0.5)).abs().max().item<double>(), 1e-15);
-  EXPECT_LE(E.abs().max().item<double>(), G.abs().max().item<double>() / 0.5 + 1e-15);
+TEST(Orthogonal, PreconditionedStepOnAHandComputedProblem) {
+  // J(Φ) = ½‖Φ − R(α)‖²_F on O(2), at Φ = I. Relative gradient Γ = (Φ − R(α))Φᵀ = I − R(α),
+  // so G = skew(Γ) = [[0, sin α], [−sin α, 0]]. With Hessian entries h (off-diagonal) and the
+  // diagonal anything: E = −G/max(h, floor) = (sin α / h')·[[0, −1], [1, 0]], and exp(μE) is the
+  // rotation by μ·sin α/h'. J(R(β)) = 2 − 2cos(β − α); the exact curvature h = sin α/α lands on
+  // the minimiser R(α) in one step (μ = 1).
+  const double alpha = 0.5, s = std::sin(alpha);
+  auto rotation = [](double b) {
+    return torch::tensor({std::cos(b), -std::sin(b), std::sin(b), std::cos(b)}, torch::kFloat64).view({2, 2});
+  };
+  auto J = [&](const torch::Tensor& Phi) { return 0.5 * (Phi - rotation(alpha)).pow(2).sum().item<double>(); };
+  const torch::Tensor I = torch::eye(2, torch::kFloat64);
+  const torch::Tensor G = skew(I - rotation(alpha));
+  EXPECT_NEAR(G[0][1].item<double>(), s, 1e-15);
+  const double h = s / alpha;
+  const torch::Tensor H = torch::tensor({9.0, h, h, 9.0}, torch::kFloat64).view({2, 2});
+  const torch::Tensor E = precondition(G, H, 0.1);
+  EXPECT_NEAR(E[0][1].item<double>(), -alpha, 1e-15);
+  EXPECT_NEAR(E[1][0].item<double>(), alpha, 1e-15);
+  EXPECT_EQ(E[0][0].item<double>(), 0.0);
+  const double slope = (G * E).sum().item<double>();  // −2 sin α · α
+  EXPECT_NEAR(slope, -2.0 * s * alpha, 1e-15);
+  // The slope is J's derivative along μ ↦ exp(μE) (central difference), and μ = 1 reaches 0.
+  const RetractionPath Q(E, Retraction::Exponential);
+  const double d = 1e-5;
+  EXPECT_NEAR((J(Q(d)) - J(Q(-d))) / (2 * d), slope, 1e-9);
+  EXPECT_LT(J(Q(1.0)), 1e-28);
+  EXPECT_GT(J(I), 0.2);
+  // A curvature below the floor is clipped to it: a shorter step (rotation by μ·sin α/0.8), still descent,
+  // accepted by Armijo at μ = 1.
+  const torch::Tensor Ec = precondition(G, H * 0.1, 0.8);
+  EXPECT_NEAR(Ec[1][0].item<double>(), s / 0.8, 1e-15);
+  const RetractionPath Qc(Ec, Retraction::Exponential);
+  const ArmijoResult r = armijo_backtracking(J(I), (G * Ec).sum().item<double>(), [&](double mu) { return J(Qc(mu)); });
+  EXPECT_TRUE(r.accepted);
+  EXPECT_EQ(r.step, 1.0);
+  EXPECT_NEAR(r.value, 2.0 - 2.0 * std::cos(s / 0.8 - alpha), 1e-14);
+  // Random symmetric Hessian: the direction stays skew and is a descent direction.
+  const torch::Tensor G6 = random_skew(6, 2, 1.0);
+  torch::Tensor H6 = torch::rand({6, 6}, torch::kFloat64);
+  H6 = H6 + H6.t();
+  const torch::Tensor E6 = precondition(G6, H6, 0.5);
+  EXPECT_LT((E6 + E6.t()).abs().max().item<double>(), 1e-15);
+  EXPECT_LT((G6 * E6).sum().item<double>(), 0.0);
 }
 
 TEST(Orthogonal, ArmijoAcceptsOnlySufficientDecrease) {

@@ -2,7 +2,9 @@
 // differences, monotone objective for every update kind, separation on seeded toys, bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -108,6 +110,42 @@ TEST(TLNMF, PhiGradientMatchesAutogradAndFiniteDifferences) {
   }
 }
 
+TEST(TLNMF, EigenExponentialTakesTheSameStepsAsMatrixExp) {
+  // The qn step with the direction diagonalised once per step (phi_expm eigh) and with
+  // torch::matrix_exp per Armijo trial: the same μ accepted at every Φ step and the same
+  // objective after every iteration to 1e-8 relative, on a short toy (M = 200, 3 realisations,
+  // 40 iterations of 5 Φ steps). Measured: identical μ, largest relative gap ≈ 1e-13.
+  const Config c = Config::parse(toy_yaml(), "toy");
+  const TrainingData data = model_entry("tlnmf").load_data(c);
+  std::vector<std::shared_ptr<TLNMFImpl>> models;
+  for (const std::string expm : {"matrix_exp", "eigh"}) {
+    TLNMFOptions o(200, data.X.size(-1), 2);
+    o.phi_expm(expm);
+    models.push_back(std::make_shared<TLNMFImpl>(o));
+    models.back()->init(data, "dct", 0);
+    models.back()->record_phi_steps(true);
+  }
+  double gap = 0;
+  for (int it = 0; it < 40; ++it) {
+    for (auto& m : models) m->mu_step(data);
+    const double a = models[0]->objective(data), b = models[1]->objective(data);
+    gap = std::max(gap, std::abs(a - b) / std::abs(a));
+  }
+  std::printf("eigh vs matrix_exp: largest relative objective gap %.2e over 40 iterations\n", gap);
+  EXPECT_LT(gap, 1e-8);
+  const auto& la = models[0]->phi_log();
+  const auto& lb = models[1]->phi_log();
+  ASSERT_EQ(la.size(), lb.size());
+  ASSERT_GT(la.size(), 100u);
+  int accepted = 0;
+  for (size_t i = 0; i < la.size(); ++i) {
+    EXPECT_EQ(la[i].step, lb[i].step) << "Phi step " << i;
+    EXPECT_EQ(la[i].tries, lb[i].tries) << "Phi step " << i;
+    accepted += la[i].accepted;
+  }
+  EXPECT_GT(accepted, 100);
+}
+
 TEST(TLNMF, ObjectiveNonIncreasingForEveryUpdateKind) {
   const TrainingData d = small_data(5, 2, 20, 30);
   for (const std::string objective : {"gcm", "is"}) {
@@ -142,11 +180,12 @@ TEST(TLNMF, AutogradTrainerKeepsPhiOrthogonal) {
 }
 
 TEST(TLNMF, ToySeparationBeatsDctNmf) {
-  // Short toy (T = 6000, 3 realisations, M = 200, 120 iterations). Measured (Release, seed 0):
-  // TL-NMF 16.3 dB, DCT-NMF 9.0 dB (gap 7.3 dB). The paper's full toy (T = 15000, 10
-  // realisations) gives 32.4 vs 14.4 dB; ours, configs/tlnmf_toy.yaml, 24.3 vs 11.8 dB (gap
-  // 12.5 dB). The 10 dB gap needs the full toy or 20 Φ steps per iteration (short toy:
-  // 20.1 vs 9.0 dB, but 20 s), beyond a unit test's budget: we require 5 dB here.
+  // Short toy (T = 6000, 3 realisations, M = 200, 120 iterations, the paper's slowly varying
+  // envelopes). Measured (Release, seed 0, also through the CLI): TL-NMF 29.94 dB, DCT-NMF
+  // 14.34 dB SDR (the paper's full toy: 32.4 vs 14.4 dB; with abrupt on/off envelopes this
+  // short toy gave 16.3 vs 9.0 dB). Thresholds: TL-NMF within 3 dB of the measurement, DCT-NMF
+  // within 2 dB of it (it matches the paper's 14.4), so a broken Φ update, a wrong envelope or
+  // a wrong baseline all fail.
   const auto t0 = std::chrono::steady_clock::now();
   const Config c = Config::parse(toy_yaml(), "toy");
   const ModelEntry& e = model_entry("tlnmf");
@@ -163,21 +202,23 @@ TEST(TLNMF, ToySeparationBeatsDctNmf) {
   const SeparationScores s_dct = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(dct.model), sig);
   const double sdr_tl = s_tl.sdr.mean().item<double>(), sdr_dct = s_dct.sdr.mean().item<double>();
   std::printf("toy: TL-NMF SDR %.2f dB, DCT-NMF SDR %.2f dB (%.1f s)\n", sdr_tl, sdr_dct, seconds_since(t0));
-  EXPECT_GE(sdr_tl - sdr_dct, 5.0);
-  // The learnt atoms of each component sit at the notes' fundamentals (±3 Hz).
+  EXPECT_GT(sdr_tl, 27.0);
+  EXPECT_NEAR(sdr_dct, 14.34, 2.0);
+  EXPECT_GE(sdr_tl - sdr_dct, 12.0);
+  // The learnt atoms of each component sit at the notes' fundamentals (measured 439.77 / 466.14 Hz: ±1 Hz).
   auto m = std::dynamic_pointer_cast<TLNMFImpl>(tl.model);
   const NamedTensors f = m->factors();
   const auto hz = atom_peak_frequencies(f.find("Phi")->index_select(0, f.find("W")->argmax(0)), 5000.0);
   ASSERT_EQ(hz.size(), 2u);
   const double lo = std::min(hz[0], hz[1]), hi = std::max(hz[0], hz[1]);
-  EXPECT_NEAR(lo, 440.0, 3.0);
-  EXPECT_NEAR(hi, 466.16, 3.0);
+  EXPECT_NEAR(lo, 440.0, 1.0);
+  EXPECT_NEAR(hi, 466.16, 1.0);
 }
 
 TEST(TLNMF, SupervisedBeatsStftIsNmf) {
   const Config c = Config::parse(
       "model:\n  type: tlnmf\n  mode: supervised\n  objective: is\n  lambda: 0.0\n  baseline: false\n"
-      "data:\n  frequencies: [300.0, 317.0]\n  length: 4000\n  train_length: 3000\n  envelopes: paper\n"
+      "data:\n  frequencies: [300.0, 317.0]\n  length: 4000\n  train_length: 3000\n  envelopes: abrupt\n"
       "  frame_length: 100\n"
       "trainer:\n  max_iter: 60\n  tol: 1.0e-9\n  progress: never\n",
       "supervised");

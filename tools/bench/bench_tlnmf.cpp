@@ -1,10 +1,20 @@
 // TL-NMF iteration cost, split between the MU of W, H and the Φ step, for M = 200 (GCM toy)
-// and M = 640 (ICASSP frame size). usage: factorch_bench tlnmf [--iters N] [--threads T]
-//   [--device cpu|cuda] [--dtype float64|float32] [--update qn|cayley|projected] [--steps S]
+// and M = 640 (ICASSP frame size). The quasi-Newton Φ step runs twice from the same start in
+// the same run: with torch::matrix_exp per Armijo trial (reference) and with the direction
+// diagonalised once per step (model.phi_expm eigh); the table gives both times, their ratio,
+// the largest relative gap between the two objective trajectories and the number of Φ steps
+// whose accepted μ differ. Other --update kinds are timed alone. "floor" times the products
+// every Φ step needs besides the exponential (gradient, Hessian, one Q·X, one Q·Φ).
+// usage: factorch_bench tlnmf [--iters N] [--threads T] [--device cpu|cuda]
+//   [--dtype float64|float32] [--update qn|cayley|projected] [--steps S]
+// With Debian's OpenBLAS, also set OPENBLAS_NUM_THREADS=T: BLAS keeps its own thread pool.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
@@ -20,6 +30,13 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 void sync(const torch::Device& d) {
   if (d.is_cuda()) torch::cuda::synchronize();
 }
+
+struct Timing {
+  double mu = 0, phi = 0;
+  int accepted = 0, tries = 0;
+  std::vector<double> objective;  // after every iteration
+  std::vector<double> steps;      // accepted μ of every Φ step (0: rejected)
+};
 }  // namespace
 
 int bench_tlnmf(int argc, char** argv) {
@@ -39,6 +56,10 @@ int bench_tlnmf(int argc, char** argv) {
       return 2;
     }
   }
+  if (iters < 1 || steps < 1) {
+    std::fprintf(stderr, "bench tlnmf: --iters and --steps must be >= 1\n");
+    return 2;
+  }
   set_total_threads(threads);  // ATen and the BLAS pool
   const torch::Device dev(device);
   if (dev.is_cuda() && !torch::cuda::is_available()) {
@@ -46,39 +67,88 @@ int bench_tlnmf(int argc, char** argv) {
     return 2;
   }
   const auto st = dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
-  std::printf("TL-NMF iteration cost (%s, %s, %d thread(s), update %s, %lld Phi step(s) per iteration)\n", device.c_str(),
-              dtype.c_str(), threads, update.c_str(), static_cast<long long>(steps));
-  std::printf("%6s %6s %4s %4s | %12s %12s %12s | %s\n", "M", "N", "R", "K", "MU ms/it", "Phi ms/step", "total ms/it",
-              "accepted");
+  const bool qn = update == "qn";
+  const std::vector<std::string> variants = qn ? std::vector<std::string>{"matrix_exp", "eigh"}
+                                               : std::vector<std::string>{"matrix_exp"};
+  std::printf("TL-NMF iteration cost (%s, %s, %d thread(s), update %s, %lld Phi step(s) per iteration, %d iterations)\n",
+              device.c_str(), dtype.c_str(), threads, update.c_str(), static_cast<long long>(steps), iters);
+  std::printf("%5s %5s %3s %3s | %9s | %13s %13s %7s | %8s %8s | %9s %9s | %8s\n", "M", "N", "R", "K", "MU ms/it",
+              qn ? "Phi ms (expm)" : "Phi ms/step", qn ? "Phi ms (eigh)" : "", qn ? "ratio" : "", "accepted",
+              "tries", qn ? "max rel dJ" : "", qn ? "mu differ" : "", "floor ms");
   struct Case { int64_t M, N, R, K; };
   for (const Case cs : {Case{200, 151, 10, 2}, Case{200, 1191, 1, 10}, Case{640, 1191, 1, 10}}) {
     TrainingData d;
     d.X = torch::randn({cs.R, cs.M, cs.N}, torch::kFloat64) *
           torch::linspace(0.1, 2.0, cs.M, torch::kFloat64).view({1, cs.M, 1});
-    TLNMFOptions o(cs.M, cs.N, cs.K);
-    o.phi_update(update).phi_steps(steps);
-    TLNMF model(o);
-    model->init(d, "dct", 0);
-    model->to(dev, st);
+    std::vector<TLNMF> models;
+    for (const auto& v : variants) {
+      TLNMFOptions o(cs.M, cs.N, cs.K);
+      o.phi_update(update).phi_steps(steps).phi_expm(v);
+      TLNMF model(o);
+      model->init(d, "dct", 0);
+      model->to(dev, st);
+      models.push_back(model);
+    }
     d = d.to(dev, st);
-    model->mu_step(d);  // warm-up
-    double t_mu = 0, t_phi = 0;
-    int accepted = 0;
+    for (auto& m : models) m->mu_step(d);  // warm-up
+    std::vector<Timing> t(models.size());
     for (int it = 0; it < iters; ++it) {
+      for (size_t v = 0; v < models.size(); ++v) {  // interleaved: both variants see the same machine load
+        auto& m = models[v];
+        m->record_phi_steps(true);
+        sync(dev);
+        const double a = now();
+        m->update_nmf(d);
+        sync(dev);
+        const double b = now();
+        t[v].accepted += m->update_phi(d, steps);
+        sync(dev);
+        t[v].mu += b - a;
+        t[v].phi += now() - b;
+        for (const auto& r : m->phi_log()) {
+          t[v].tries += r.tries;
+          t[v].steps.push_back(r.accepted ? r.step : 0.0);
+        }
+        t[v].objective.push_back(m->objective(d));
+      }
+    }
+    // The products every Φ step needs whatever the exponential (Γ = (X⊙∂J/∂V)Xᵀ, the Hessian
+    // approximation P·Vᵀ, one trial Q·X and Φ ← QΦ): the floor below which no retraction goes.
+    double floor_ms = 0;
+    {
+      const torch::Tensor X = d.X.dim() == 3 ? d.X : d.X.unsqueeze(0);
+      const torch::Tensor P = torch::rand_like(X[0]), Q = torch::eye(cs.M, X.options());
+      const int reps = 3;
       sync(dev);
       const double a = now();
-      model->update_nmf(d);
+      for (int r = 0; r < reps; ++r) {
+        torch::matmul(X * P, X.transpose(1, 2)).sum(0);
+        torch::mm(P, X[0].t());
+        torch::matmul(Q, X);
+        torch::mm(Q, Q);
+      }
       sync(dev);
-      const double b = now();
-      accepted += model->update_phi(d, steps);
-      sync(dev);
-      t_mu += b - a;
-      t_phi += now() - b;
+      floor_ms = 1e3 * (now() - a) / reps;
     }
-    std::printf("%6lld %6lld %4lld %4lld | %12.2f %12.2f %12.2f | %d/%lld\n", static_cast<long long>(cs.M),
-                static_cast<long long>(cs.N), static_cast<long long>(cs.R), static_cast<long long>(cs.K),
-                1e3 * t_mu / iters, 1e3 * t_phi / (iters * steps), 1e3 * (t_mu + t_phi) / iters, accepted,
-                static_cast<long long>(iters * steps));
+    const Timing& ref = t[0];
+    std::printf("%5lld %5lld %3lld %3lld | %9.2f | %13.2f", static_cast<long long>(cs.M), static_cast<long long>(cs.N),
+                static_cast<long long>(cs.R), static_cast<long long>(cs.K), 1e3 * ref.mu / iters,
+                1e3 * ref.phi / (iters * steps));
+    if (qn) {
+      const Timing& e = t[1];
+      double gap = 0;
+      for (size_t i = 0; i < ref.objective.size(); ++i)
+        gap = std::max(gap, std::abs(e.objective[i] - ref.objective[i]) / std::abs(ref.objective[i]));
+      int differ = 0;
+      for (size_t i = 0; i < std::min(ref.steps.size(), e.steps.size()); ++i) differ += ref.steps[i] != e.steps[i];
+      differ += static_cast<int>(std::max(ref.steps.size(), e.steps.size()) - std::min(ref.steps.size(), e.steps.size()));
+      std::printf(" %13.2f %7.3f | %3d/%-4lld %8.2f | %9.1e %9d | %8.2f\n", 1e3 * e.phi / (iters * steps),
+                  e.phi / ref.phi, e.accepted, static_cast<long long>(iters * steps),
+                  static_cast<double>(e.tries) / (iters * steps), gap, differ, floor_ms);
+    } else {
+      std::printf(" %13s %7s | %3d/%-4lld %8.2f | %9s %9s | %8.2f\n", "", "", ref.accepted,
+                  static_cast<long long>(iters * steps), static_cast<double>(ref.tries) / (iters * steps), "", "", floor_ms);
+    }
   }
   return 0;
 }

@@ -46,6 +46,9 @@ struct TLNMFOptions {
   TORCH_ARG(bool, learn_phi) = true;           ///< false: fixed transform (DCT-NMF baseline)
   TORCH_ARG(std::string, phi_update) = "qn";   ///< "projected" | "cayley" | "qn"
   TORCH_ARG(int64_t, phi_steps) = 5;           ///< Φ updates per mu_step
+  /// qn: "eigh" diagonalises each direction once, every Armijo trial is then one product
+  /// (orthogonal::SkewExponential); "matrix_exp" calls torch::matrix_exp per trial (reference).
+  TORCH_ARG(std::string, phi_expm) = "eigh";
   TORCH_ARG(bool, precondition) = true;        ///< diagonal-Hessian scaling of the skew direction
   TORCH_ARG(double, hessian_floor) = 1e-2;     ///< H_ij ≥ hessian_floor·N (value at a perfect fit: N for gcm)
   TORCH_ARG(double, armijo_step) = 1.0;        ///< first step tried (1 = the quasi-Newton step)

@@ -51,6 +51,10 @@ void add_tlnmf_keys(ConfigSchema& s) {
   s.add("model.phi_update", KeyType::String,
         "Φ retraction: projected (polar/SVD of Φ + μΩ), cayley, qn (expm of the quasi-Newton skew step)")
       .choice({"projected", "cayley", "qn"}).def("qn").for_models(m);
+  s.add("model.phi_expm", KeyType::String,
+        "qn's exponential: eigh (diagonalise each Φ direction once; every Armijo trial is one matrix product) | "
+        "matrix_exp (torch::matrix_exp per trial; same steps, slower)")
+      .choice({"eigh", "matrix_exp"}).def("eigh").for_models(m);
   s.add("model.phi_steps", KeyType::Integer, "Φ updates per iteration (after the MU of H and W)").def("5").at_least(0).for_models(m);
   s.add("model.precondition", KeyType::Boolean,
         "scale the skew direction by the diagonal Hessian approximation (plain Riemannian steps are far slower)")
@@ -82,6 +86,12 @@ void add_tlnmf_keys(ConfigSchema& s) {
         "report: also train the fixed-transform baseline (DCT-NMF, learn_phi false) into output.dir/baseline; "
         "supervised: also supervised IS-NMF on an STFT")
       .def("true").for_models(m);
+  s.add("model.repeats", KeyType::Integer,
+        "report: run the whole experiment this many times and write mean ± standard deviation of the "
+        "realisation-averaged SDR/SIR/SAR of TL-NMF and of the DCT-NMF baseline to metrics.json (\"protocol\"); "
+        "repetition i > 0 draws new phases (data.seed + i·realisations, synthetic data) and new initialisations "
+        "(model.seed + i·restarts). GCM paper: 5")
+      .def("1").at_least(1).for_models(m);
   s.add("model.plot", KeyType::Boolean,
         "report: write atoms.png (the 8 most energetic rows of Φ) and atom_spectra.png (their power spectra, dB) "
         "as heatmaps")
@@ -95,8 +105,10 @@ void add_tlnmf_keys(ConfigSchema& s) {
   s.add("data.harmonics", KeyType::Integer, "synthetic: harmonics R per note").def("2").at_least(1).for_models(m);
   s.add("data.decay", KeyType::Number, "synthetic: timbre β_r = decay^r").def("0.5").above(0).for_models(m);
   s.add("data.envelopes", KeyType::String,
-        "synthetic: paper (2 notes: note 1 on in the first and last third, note 2 in the last two thirds) | on (always on)")
-      .choice({"paper", "on"}).def("paper").for_models(m);
+        "synthetic, 2 notes: note 1 active in the first and last third, note 2 in the last two thirds; paper: a slowly "
+        "varying bump sin(π(n+½)/L)^½ over each active interval of L samples (the paper's g_i) | abrupt: the same "
+        "intervals switched on and off (1 inside, 0 outside) | on (always on, any number of notes)")
+      .choice({"paper", "abrupt", "on"}).def("paper").for_models(m);
   s.add("data.realisations", KeyType::Integer,
         "synthetic: i.i.d. realisations (random phases); V is the mean of |ΦY_r|² (GCM paper: 10)").def("1").at_least(1).for_models(m);
   s.add("data.seed", KeyType::Integer, "synthetic: seed of the phases (realisation r uses seed + r)").def("0").at_least(0).for_models(m);
@@ -190,7 +202,11 @@ TLNMFSignals tlnmf_signals(const Config& c) {
     o.harmonics = static_cast<int>(c.integer("data.harmonics"));
     o.decay = c.number("data.decay");
     if (o.frequencies.size() < 1) c.fail("data.frequencies", "needs at least one frequency");
-    if (c.string("data.envelopes") == "on") o.envelopes.assign(o.frequencies.size(), signal::Envelope{});
+    const std::string envelopes = c.string("data.envelopes");
+    if (envelopes == "on") o.envelopes.assign(o.frequencies.size(), signal::Envelope{});
+    else if (o.frequencies.size() != 2) c.fail("data.envelopes", "'" + envelopes + "' is laid out for 2 notes, got " +
+                                                  std::to_string(o.frequencies.size()) + " frequencies (use on)");
+    o.envelope_shape = envelopes == "paper" ? signal::EnvelopeShape::SineRoot : signal::EnvelopeShape::Flat;
     const int64_t R = c.integer("data.realisations");
     const auto seed = static_cast<uint64_t>(c.integer("data.seed"));
     std::vector<torch::Tensor> mix, src;
@@ -297,6 +313,7 @@ TLNMFOptions options_from(const Config& c, int64_t M, int64_t N, int64_t K) {
   TLNMFOptions o(M, N, K);
   o.objective(c.string("model.objective")).eps(c.number("model.eps")).lambda(c.number("model.lambda"));
   o.learn_phi(c.boolean("model.learn_phi")).phi_update(c.string("model.phi_update")).phi_steps(c.integer("model.phi_steps"));
+  o.phi_expm(c.string("model.phi_expm"));
   o.precondition(c.boolean("model.precondition")).hessian_floor(c.number("model.hessian_floor"));
   o.armijo_step(c.number("model.armijo_step")).armijo_shrink(c.number("model.armijo_shrink"));
   o.armijo_c1(c.number("model.armijo_c1")).armijo_tries(c.integer("model.armijo_tries"));
@@ -426,6 +443,53 @@ void write_sources(const std::string& dir, const SeparationScores& s, const TLNM
   }
 }
 
+// Mean and sample standard deviation over repetitions of realisation-averaged scores.
+struct ScoreSpread {
+  torch::Tensor mean, std;  // 3 × S: SDR, SIR, SAR per source
+  double overall_mean = 0, overall_std = 0;  // of the mean SDR over sources
+};
+
+ScoreSpread spread_of(const std::vector<SeparationScores>& runs) {
+  std::vector<torch::Tensor> rows;
+  for (const auto& r : runs) rows.push_back(torch::stack({r.sdr, r.sir, r.sar}));
+  const torch::Tensor all = torch::stack(rows);  // repeats × 3 × S
+  const bool several = all.size(0) > 1;
+  ScoreSpread out;
+  out.mean = all.mean(0);
+  out.std = several ? all.std(0) : torch::zeros_like(out.mean);
+  const torch::Tensor sdr = all.select(1, 0).mean(1);
+  out.overall_mean = sdr.mean().item<double>();
+  out.overall_std = several ? sdr.std().item<double>() : 0.0;
+  return out;
+}
+
+eval::Json spread_json(const ScoreSpread& s, const std::vector<std::string>& names) {
+  eval::Json j = eval::Json::object(), per = eval::Json::array();
+  const char* metric[3] = {"sdr", "sir", "sar"};
+  for (int64_t k = 0; k < s.mean.size(1); ++k) {
+    eval::Json e = eval::Json::object();
+    e.set("source", k < static_cast<int64_t>(names.size()) ? names[k] : std::to_string(k));
+    for (int m = 0; m < 3; ++m) {
+      e.set(std::string(metric[m]) + "_mean", s.mean[m][k].item<double>());
+      e.set(std::string(metric[m]) + "_std", s.std[m][k].item<double>());
+    }
+    per.push(e);
+  }
+  j.set("sources", per).set("mean_sdr", s.overall_mean).set("mean_sdr_std", s.overall_std);
+  return j;
+}
+
+void print_spread(const char* label, const ScoreSpread& s) {
+  std::printf("%-22s", label);
+  const char* metric[3] = {"SDR", "SIR", "SAR"};
+  for (int64_t k = 0; k < s.mean.size(1); ++k) {
+    std::printf("  src%lld", static_cast<long long>(k));
+    for (int m = 0; m < 3; ++m)
+      std::printf(" %s %6.2f (%.2f)", metric[m], s.mean[m][k].item<double>(), s.std[m][k].item<double>());
+  }
+  std::printf("  | mean SDR %.2f (%.2f) dB\n", s.overall_mean, s.overall_std);
+}
+
 void print_scores(const char* label, const SeparationScores& s) {
   std::printf("%-26s", label);
   for (int64_t k = 0; k < s.sdr.size(0); ++k)
@@ -521,7 +585,7 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const TrainingDa
     metrics.set("component_frequencies_hz", comp);
   }
 
-  std::optional<SeparationScores> mine;
+  std::optional<SeparationScores> mine, dct;
   if (sig.sources.defined()) {
     mine = tlnmf_evaluate(*model, sig, mapping);
     metrics.set("separation", scores_json(*mine, sig.source_names));
@@ -558,6 +622,7 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const TrainingDa
       eval::write_json((fs::path(bdir) / "metrics.json").string(), bj);
       metrics.set("baseline_dct_nmf", scores_json(bs, sig.source_names));
       print_scores("DCT-NMF (fixed Phi):", bs);
+      dct = bs;
     } else {  // no silent skip
       std::printf("tlnmf: DCT-NMF baseline not scored (%s)\n",
                   run.result.ok ? "no reference sources" : ("its training stopped: " + run.result.stop_reason).c_str());
@@ -569,6 +634,55 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const TrainingDa
     } else if (model->supervised()) {
       std::printf("tlnmf: supervised IS-NMF baseline not scored (no reference sources)\n");
     }
+  }
+  const int64_t repeats = c.integer("model.repeats");
+  if (repeats > 1 && mine && model->options.learn_phi()) {
+    // The GCM paper's protocol (Sec. III-C): the experiment (R realisations, separation,
+    // scores averaged over them) repeated with new phases and initialisations; this run is
+    // repetition 0.
+    std::vector<SeparationScores> tl_runs{*mine}, dct_runs;
+    if (dct) dct_runs.push_back(*dct);
+    const int64_t R = sig.mixtures.size(0), restarts = c.integer("model.restarts");
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 1; i < repeats; ++i) {
+      std::vector<std::string> ov = {"model.seed=" + std::to_string(c.integer("model.seed") + i * restarts),
+                                     "trainer.progress=never", "model.baseline=false", "model.plot=false"};
+      if (!c.has("data.input")) ov.push_back("data.seed=" + std::to_string(c.integer("data.seed") + i * R));
+      for (const bool learn : {true, false}) {
+        if (!learn && !dct) continue;
+        std::vector<std::string> o = ov;
+        o.push_back(std::string("model.learn_phi=") + (learn ? "true" : "false"));
+        if (!learn && c.string("model.phi_init") == "random") o.push_back("model.phi_init=dct");
+        const Config rc = derived_config(c, o);
+        const TrainingData rd = load_tlnmf_data(rc);
+        app::RunOptions ro;
+        ro.write_outputs = false;
+        ro.quiet = true;
+        const app::RunResult run = app::fit_model(rc, build_tlnmf(rc, rd), rd, ro, "");
+        require(run.result.ok, "tlnmf report: repetition " + std::to_string(i) + " failed (non-finite objective)");
+        auto* m = dynamic_cast<TLNMFImpl*>(run.model.get());
+        m->to(torch::kCPU, torch::kFloat64);
+        (learn ? tl_runs : dct_runs).push_back(tlnmf_evaluate(*m, tlnmf_signals(rc), mapping));
+      }
+      std::fprintf(stderr, "tlnmf: repetition %lld/%lld: TL-NMF %.2f dB, DCT-NMF %.2f dB (%.0f s so far)\n",
+                   static_cast<long long>(i + 1), static_cast<long long>(repeats),
+                   tl_runs.back().sdr.mean().item<double>(),
+                   dct ? dct_runs.back().sdr.mean().item<double>() : std::nan(""),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    eval::Json protocol = eval::Json::object();
+    protocol.set("repeats", repeats).set("realisations", R).set("std", "sample standard deviation over repetitions");
+    std::printf("tlnmf: %lld repetitions of %lld realisations, mean (std) over repetitions:\n",
+                static_cast<long long>(repeats), static_cast<long long>(R));
+    const ScoreSpread tl = spread_of(tl_runs);
+    protocol.set("tlnmf", spread_json(tl, sig.source_names));
+    print_spread("  TL-NMF:", tl);
+    if (!dct_runs.empty()) {
+      const ScoreSpread d = spread_of(dct_runs);
+      protocol.set("dct_nmf", spread_json(d, sig.source_names));
+      print_spread("  DCT-NMF (fixed Phi):", d);
+    }
+    metrics.set("protocol", protocol);
   }
   eval::write_json((fs::path(out_dir) / "metrics.json").string(), metrics);
 
