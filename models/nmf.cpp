@@ -290,7 +290,7 @@ void NMFImpl::check_data(const TrainingData& data) const {
   divergence_.check_data(data.X, "data");
   if (data.sharded()) {
     require(!ard_.active() && options.smooth_h() == 0.0,
-            "model.ard and model.smooth_h couple columns across ranks: not available in data-parallel runs");
+            "ard and smooth_h couple columns across ranks: not available in data-parallel runs");
   }
   if (data.mask.defined()) {
     require(data.mask.sizes() == data.X.sizes(), "mask is " + shape_string(data.mask) + " but data is " +
