@@ -2,6 +2,7 @@
 
 #include "factorch/app/audio_data.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -93,6 +94,15 @@ void export_factors(const NamedTensors& factors, const std::string& dir, const s
   }
 }
 
+torch::Tensor sample_dictionary(const io::Checkpoint& checkpoint, const torch::Tensor& frequencies, int64_t n_fft,
+                                const std::string& path) {
+  const ModelEntry& entry = model_entry(checkpoint.model_type);
+  require(static_cast<bool>(entry.sample_dictionary), path + ": model '" + checkpoint.model_type +
+                                                          "' has no dictionary on a continuous frequency axis (innmf has)");
+  const Config c = Config::parse(checkpoint.config_yaml, path + " (config)");
+  return entry.sample_dictionary(c, checkpoint.factors, frequencies, n_fft);
+}
+
 namespace {
 
 // Copies checkpointed raw parameters into the model; names and shapes must agree.
@@ -168,7 +178,13 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   }
   const torch::Device device = *parsed;
   const torch::ScalarType dtype = parse_dtype(topt.dtype());
-  if (topt.threads() > 0) at::set_num_threads(static_cast<int>(topt.threads()));
+  if (topt.threads() > 0) {
+    at::set_num_threads(static_cast<int>(topt.threads()));
+    // A pthreads OpenBLAS (Debian's libopenblas0-pthread) keeps its own pool, which
+    // at::set_num_threads does not reach: without this every GEMM uses all cores.
+    if (auto* f = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+      f(static_cast<int>(topt.threads()));
+  }
 
   std::optional<io::Checkpoint> checkpoint;
   if (options.resume) {
@@ -214,6 +230,7 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
       io::save_checkpoint(ckpt_path, ck);
     }));
   }
+  if (topt.kind() == "autograd" && !(topt.tol() >= 1e-9)) trainer->add_callback(std::make_shared<StallCallback>());
   const bool tty = ::isatty(2);
   if (!options.quiet && topt.progress() != "never")
     trainer->add_callback(std::make_shared<ProgressCallback>(tty && topt.progress() == "auto"));
