@@ -583,7 +583,9 @@ torch::Tensor sample_innmf_dictionary(const Config& c, const NamedTensors& facto
   require(coords && freqs && times, "the factors have no coordinates/frequencies/times (not an innmf run?)");
   ImplicitNMFOptions o = model_options(c, coords->to(torch::kFloat64)[0].item<double>(), factors.find("H_raw") != nullptr);
   o.fixed_dictionary(true);
-  ImplicitNMFImpl model(o, *freqs, *times);
+  // Only W is sampled: one frame stands for the time grid (the saved times are in the
+  // trained dtype, float32 rounding would fail the regular-grid check).
+  ImplicitNMFImpl model(o, *freqs, torch::zeros({1}, torch::kFloat64));
   model.load_dictionary(factors, "checkpoint");
   torch::NoGradGuard no_grad;
   return model.dictionary(frequencies.to(torch::kFloat64), n_fft).contiguous();

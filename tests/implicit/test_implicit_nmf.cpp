@@ -228,7 +228,7 @@ TEST(ImplicitNMF, ImplicitActivationsAndCqtSamples) {
   std::printf("CQT samples, implicit H: KL %.4f -> %.4f after 60 epochs; matrix NMF %.4f (ratio %.3f)\n", initial,
               r.result.objective, nmf, r.result.objective / nmf);
   EXPECT_LT(r.result.objective, 0.8 * initial);
-  EXPECT_LT(r.result.objective, 1.6 * nmf);
+  EXPECT_LT(r.result.objective, 1.6 * nmf);  // measured 1.39; 15 % margin
   torch::NoGradGuard no_grad;
   model->to(torch::kCPU, torch::kFloat64);
   const auto W = model->dictionary(signal::stft_frequencies(256, 4000).slice(0, 8));  // from 125 Hz
@@ -382,8 +382,8 @@ TEST(ImplicitNMF, RunWritesFactorsAndTransferTable) {
     EXPECT_EQ(row[2], sp.V.size(1));
     EXPECT_NEAR(row[5], row[3] / row[4], 1e-3 * row[5]);
     std::printf("transfer.csv n_fft %lld: iN-NMF %.4f NMF %.4f ratio %.3f\n", static_cast<long long>(n), row[3], row[4], row[5]);
-    // Measured 1.04 (128) and 1.26 (512, 9 frames) after 100 epochs; 25 % margin.
-    EXPECT_LT(row[5], i == 0 ? 1.3 : 1.6);
+    // Measured 1.07 (128) and 1.20 (512, 17 frames) after 100 epochs; 20 % margin.
+    EXPECT_LT(row[5], i == 0 ? 1.3 : 1.45);
     EXPECT_GT(row[5], 0.9);  // per-size NMF is the reference optimum: transfer cannot beat it by much
     const double nmf = innmf::fit_nmf(sp.V, 2, 200, 1);
     EXPECT_NEAR(row[4], nmf, 1e-4 * nmf);
