@@ -8,6 +8,7 @@
 
 #include "factorch/error.h"
 #include "factorch/shape_string.h"
+#include "factorch/signal/spectral_kernel.h"
 
 namespace factorch {
 
@@ -71,19 +72,18 @@ ImplicitNMFImpl::ImplicitNMFImpl(const ImplicitNMFOptions& options_, const torch
 void ImplicitNMFImpl::reset() {
   const int64_t K = options.rank();
   const bool sep = options.separate_networks();
+  // K networks with one output each (paper), or one network with K outputs, as one batched module.
   auto make = [&](nn::ImplicitMLPOptions o) {
-    torch::nn::ModuleList list;
     o.in_features(1).out_features(sep ? 1 : K);
-    for (int64_t k = 0; k < (sep ? K : 1); ++k) list->push_back(nn::ImplicitMLP(o));
-    return list;
+    return nn::BatchedImplicitMLP(sep ? K : 1, o);
   };
-  W_nets = register_module("W_net", make(options.w_net()));
+  W_net = register_module("W_net", make(options.w_net()));
   if (options.fixed_dictionary())
-    for (auto& p : W_nets->parameters()) p.set_requires_grad(false);
+    for (auto& p : W_net->parameters()) p.set_requires_grad(false);
   if (options.activations() == "implicit") {
-    H_nets = register_module("H_net", make(options.h_net()));
+    H_net = register_module("H_net", make(options.h_net()));
     if (options.fixed_activations())
-      for (auto& p : H_nets->parameters()) p.set_requires_grad(false);
+      for (auto& p : H_net->parameters()) p.set_requires_grad(false);
   } else {
     H_ = register_parameter("H", inverse_softplus(torch::ones({K, times_.size(0)}, torch::kFloat64)),
                             !options.fixed_activations());
@@ -91,6 +91,40 @@ void ImplicitNMFImpl::reset() {
   frequencies_ = register_buffer("frequencies", frequencies_);
   times_ = register_buffer("times", times_);
   scale_ = register_buffer("scale", torch::ones({}, torch::kFloat64));
+  grid_cache_ = {};
+  if (options.spectral_kernel()) {
+    require(options.kernel_n_fft() >= 2, "iN-NMF: spectral_kernel needs the training DFT size (kernel_n_fft)");
+    require(options.kernel_oversampling() >= 1, "iN-NMF: kernel_oversampling must be >= 1");
+    require(options.compression() > 0, "iN-NMF: compression must be > 0");
+    // Density grid: kernel_oversampling points per training bin over [0, fs/2].
+    const int64_t G = options.kernel_n_fft() * options.kernel_oversampling() / 2 + 1;
+    density_grid_ = register_buffer("density_frequencies",
+                                    torch::linspace(0.0, options.sample_rate() / 2, G, torch::kFloat64));
+    kernel_train_ = signal::SpectralKernel(options.kernel_window(), options.kernel_n_fft(), options.sample_rate())
+                        .matrix(frequencies_, density_grid_);
+    kernel_cast_ = torch::Tensor();
+  }
+}
+
+torch::Tensor ImplicitNMFImpl::density() {
+  require(options.spectral_kernel(), "iN-NMF: density() needs model.spectral_kernel");
+  // D = softplus(net)^(2/compression): the network works on the data's compressed scale
+  // (for a density smooth at the window's scale, W ≈ const · net), while D spans the
+  // dynamic range of power.
+  return W_net->forward(frequency_coordinate(density_grid_)).pow(2.0 / options.compression());
+}
+
+torch::Tensor ImplicitNMFImpl::through_kernel(const torch::Tensor& K, const torch::Tensor& D) const {
+  // Expected power through the window, back to the data's |X|^compression scale.
+  return torch::mm(K, D).clamp_min(1e-30).pow(options.compression() / 2);
+}
+
+torch::Tensor ImplicitNMFImpl::W_on_grid() {
+  if (!options.spectral_kernel()) return W_net->forward(frequency_coordinate(frequencies_));
+  const torch::Tensor D = density();
+  if (!kernel_cast_.defined() || kernel_cast_.device() != D.device() || kernel_cast_.scalar_type() != D.scalar_type())
+    kernel_cast_ = kernel_train_.to(D.options());
+  return through_kernel(kernel_cast_, D);
 }
 
 torch::Tensor ImplicitNMFImpl::frequency_coordinate(const torch::Tensor& f) const {
@@ -112,17 +146,17 @@ void ImplicitNMFImpl::check_frequencies(const torch::Tensor& f, const std::strin
   }
 }
 
-torch::Tensor ImplicitNMFImpl::evaluate(torch::nn::ModuleList& nets, const torch::Tensor& u) {
-  std::vector<torch::Tensor> outs;
-  for (const auto& net : *nets) outs.push_back(net->as<nn::ImplicitMLP>()->forward(u));
-  return outs.size() == 1 ? outs[0] : torch::cat(outs, 1);
-}
-
-torch::Tensor ImplicitNMFImpl::dictionary(const torch::Tensor& frequencies) {
+torch::Tensor ImplicitNMFImpl::dictionary(const torch::Tensor& frequencies, int64_t n_fft) {
   require(frequencies.dim() == 1, "iN-NMF: dictionary() needs a vector of frequencies in Hz");
   check_frequencies(frequencies, "the requested frequencies");
   const auto opts = frequencies_.options();
-  return evaluate(W_nets, frequency_coordinate(frequencies.to(opts)));
+  if (!options.spectral_kernel()) return W_net->forward(frequency_coordinate(frequencies.to(opts)));
+  require(n_fft == 0 || n_fft >= 2, "iN-NMF: dictionary(): n_fft must be >= 2, got " + std::to_string(n_fft));
+  const torch::Tensor D = density();
+  const int64_t n = n_fft > 0 ? n_fft : options.kernel_n_fft();
+  const torch::Tensor K =
+      signal::SpectralKernel(options.kernel_window(), n, options.sample_rate()).matrix(frequencies, density_grid_);
+  return through_kernel(K.to(D.options()), D);
 }
 
 torch::Tensor ImplicitNMFImpl::frame_index(const torch::Tensor& t) const {
@@ -139,40 +173,83 @@ torch::Tensor ImplicitNMFImpl::activations(const torch::Tensor& times) {
                                                   " s, dt = " + num(dt_) + " s, " + std::to_string(times_.size(0)) + " frames)");
     return torch::softplus(H_).index_select(1, idx);
   }
-  return (scale_ * evaluate(H_nets, (t / duration_ - 0.5).unsqueeze(1))).t();
+  return (scale_ * H_net->forward((t / duration_ - 0.5).unsqueeze(1))).t();
+}
+
+const ImplicitNMFImpl::GridIndex& ImplicitNMFImpl::grid_index_of(const torch::Tensor& samples) {
+  GridIndex& g = grid_cache_;
+  if (g.samples.defined() && g.samples.unsafeGetTensorImpl() == samples.unsafeGetTensorImpl() &&
+      g.version == static_cast<int64_t>(samples._version()) && g.samples.device() == frequencies_.device())
+    return g;
+  g = {};
+  const torch::Tensor t = samples.select(1, 0), f = samples.select(1, 1);
+  g.f_index = grid_index(frequencies_, f);
+  g.t_index = options.activations() == "matrix" ? frame_index(t) : grid_index(times_, t);
+  const int64_t F = frequencies_.size(0), N = times_.size(0);
+  if (g.f_index.defined() && g.t_index.defined() && 4 * samples.size(0) >= F * N) {
+    g.flat_index = g.f_index * N + g.t_index;
+    g.whole_grid = samples.size(0) == F * N &&
+                   g.flat_index.equal(torch::arange(F * N, g.flat_index.options()));
+  }
+  g.samples = samples;
+  g.version = static_cast<int64_t>(samples._version());
+  return g;
+}
+
+torch::Tensor ImplicitNMFImpl::H_on_grid() {
+  if (options.activations() == "matrix") return torch::softplus(H_);
+  return (scale_ * H_net->forward((times_ / duration_ - 0.5).unsqueeze(1))).t();
 }
 
 torch::Tensor ImplicitNMFImpl::predict(const torch::Tensor& samples) {
-  const torch::Tensor t = samples.select(1, 0), f = samples.select(1, 1);
+  const GridIndex& g = grid_index_of(samples);
+  if (g.flat_index.defined()) {
+    // Samples covering most of the training grid (a spectrogram): V̂ = W·H as one F×K·K×N
+    // product, then a gather (none for the bin-major rows of a whole spectrogram), instead
+    // of S×K gathers of W and H rows.
+    const torch::Tensor V = torch::mm(W_on_grid(), H_on_grid()).flatten();
+    return g.whole_grid ? V : V.index_select(0, g.flat_index);
+  }
   // W on the distinct frequencies of the batch: the training grid when the batch lies on it.
+  const torch::Tensor t = samples.select(1, 0), f = samples.select(1, 1);
   torch::Tensor W_rows;
-  if (torch::Tensor idx = grid_index(frequencies_, f); idx.defined()) {
-    W_rows = evaluate(W_nets, frequency_coordinate(frequencies_)).index_select(0, idx);
+  if (g.f_index.defined()) {
+    W_rows = W_on_grid().index_select(0, g.f_index);
   } else {
     auto [uniq, inverse, counts] = torch::_unique2(f, /*sorted=*/true, /*return_inverse=*/true);
-    W_rows = evaluate(W_nets, frequency_coordinate(uniq)).index_select(0, inverse.flatten());
+    W_rows = dictionary(uniq).index_select(0, inverse.flatten());
   }
   torch::Tensor H_rows;
   if (options.activations() == "matrix") {
-    H_rows = torch::softplus(H_).t().index_select(0, frame_index(t));
+    H_rows = torch::softplus(H_).t().index_select(0, g.t_index);
+  } else if (g.t_index.defined()) {
+    H_rows = H_on_grid().t().index_select(0, g.t_index);
   } else {
-    auto u = [&](const torch::Tensor& x) { return (x / duration_ - 0.5).unsqueeze(1); };
-    if (torch::Tensor idx = grid_index(times_, t); idx.defined()) {
-      H_rows = evaluate(H_nets, u(times_)).index_select(0, idx);
-    } else {
-      auto [uniq, inverse, counts] = torch::_unique2(t, true, true);
-      H_rows = evaluate(H_nets, u(uniq)).index_select(0, inverse.flatten());
-    }
-    H_rows = H_rows * scale_;
+    auto [uniq, inverse, counts] = torch::_unique2(t, true, true);
+    H_rows = (H_net->forward((uniq / duration_ - 0.5).unsqueeze(1)) * scale_).index_select(0, inverse.flatten());
   }
   return (W_rows * H_rows).sum(1);
 }
 
-torch::Tensor ImplicitNMFImpl::reconstruct() { return torch::mm(dictionary(frequencies_), activations(times_)); }
+void ImplicitNMFImpl::project() {
+  if (!H_.defined() || options.h_floor() <= 0 || !H_.requires_grad()) return;
+  torch::NoGradGuard no_grad;
+  H_.clamp_min_(std::log(std::expm1(options.h_floor())));  // softplus⁻¹(h_floor)
+}
+
+torch::Tensor ImplicitNMFImpl::reconstruct() { return torch::mm(W_on_grid(), activations(times_)); }
 
 torch::Tensor ImplicitNMFImpl::loss(const TrainingData& data) {
   torch::Tensor mask = data.mask.defined() ? data.mask.reshape({-1}) : data.mask;
-  return divergence_.value(data.X.select(1, 2), predict(data.X), mask);
+  const torch::Tensor V = predict(data.X);  // fills grid_cache_ for data.X
+  if (!mask.defined() && divergence_.beta() == 1.0 && divergence_.eps() == 0.0) {
+    // KL = Σ V̂ − x·log V̂ + Σ x·log x − x: the data term is computed once per data tensor.
+    GridIndex& g = grid_cache_;
+    const torch::Tensor x = data.X.select(1, 2);
+    if (!g.kl_constant.defined()) g.kl_constant = (at::xlogy(x, x) - x).sum();
+    return (V - at::xlogy(x, V)).sum() + g.kl_constant;
+  }
+  return divergence_.value(data.X.select(1, 2), V, mask);
 }
 
 void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) {
@@ -228,7 +305,11 @@ torch::Tensor ImplicitNMFImpl::coordinates() const {
 NamedTensors ImplicitNMFImpl::factors() {
   torch::NoGradGuard no_grad;
   NamedTensors out;
-  out.insert("W", dictionary(frequencies_).detach());
+  out.insert("W", W_on_grid().detach());
+  if (options.spectral_kernel()) {
+    out.insert("D", density().detach());
+    out.insert("density_frequencies", density_grid_.detach().clone());
+  }
   out.insert("H", activations(times_).detach());
   // softplus⁻¹(H) is not bitwise invertible: the raw parameter makes a reload exact.
   if (H_.defined()) out.insert("H_raw", H_.detach().clone());
@@ -236,11 +317,11 @@ NamedTensors ImplicitNMFImpl::factors() {
   out.insert("times", times_.detach().clone());
   out.insert("coordinates", coordinates());
   out.insert("scale", scale_.detach().clone());
-  for (const auto& p : W_nets->named_parameters(true)) out.insert("W_net." + p.key(), p.value().detach());
-  for (const auto& b : W_nets->named_buffers(true)) out.insert("W_net." + b.key(), b.value().detach());
-  if (H_nets) {
-    for (const auto& p : H_nets->named_parameters(true)) out.insert("H_net." + p.key(), p.value().detach());
-    for (const auto& b : H_nets->named_buffers(true)) out.insert("H_net." + b.key(), b.value().detach());
+  for (const auto& p : W_net->named_parameters(true)) out.insert("W_net." + p.key(), p.value().detach());
+  for (const auto& b : W_net->named_buffers(true)) out.insert("W_net." + b.key(), b.value().detach());
+  if (H_net) {
+    for (const auto& p : H_net->named_parameters(true)) out.insert("H_net." + p.key(), p.value().detach());
+    for (const auto& b : H_net->named_buffers(true)) out.insert("H_net." + b.key(), b.value().detach());
   }
   return out;
 }
@@ -248,12 +329,21 @@ NamedTensors ImplicitNMFImpl::factors() {
 void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
   torch::NoGradGuard no_grad;
   require(value.defined() && value.isfinite().all().item<bool>(), "iN-NMF factor " + name + " must be finite");
-  if (name == "W" || name == "frequencies" || name == "times" || (name == "H" && !H_.defined())) return;
+  if (name == "W" || name == "frequencies" || name == "times" || name == "D" || name == "density_frequencies" ||
+      (name == "H" && !H_.defined()))
+    return;
   if (name == "coordinates") {
     require(value.numel() == 4, "iN-NMF factor coordinates must have 4 entries, got " + std::to_string(value.numel()));
     const torch::Tensor c = value.to(torch::kFloat64).cpu().flatten();
     require(c[0].item<double>() > 0 && c[3].item<double>() > 0, "iN-NMF coordinates must be positive");
+    const bool rate_changed = c[0].item<double>() != options.sample_rate();
     options.sample_rate(c[0].item<double>());
+    if (options.spectral_kernel() && rate_changed) {
+      density_grid_.copy_(torch::linspace(0.0, options.sample_rate() / 2, density_grid_.size(0), torch::kFloat64));
+      kernel_train_ = signal::SpectralKernel(options.kernel_window(), options.kernel_n_fft(), options.sample_rate())
+                          .matrix(frequencies_, density_grid_);
+      kernel_cast_ = torch::Tensor();
+    }
     f_lo_ = c[1].item<double>();
     f_hi_ = c[2].item<double>();
     if (options.activations() == "implicit") duration_ = c[3].item<double>();
@@ -279,13 +369,22 @@ void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& v
     scale_.fill_(value.item<double>());
     return;
   }
-  for (auto* dict : {&W_nets, &H_nets}) {
-    if (!*dict) continue;
-    const std::string prefix = dict == &W_nets ? "W_net." : "H_net.";
+  for (auto* net : {&W_net, &H_net}) {
+    if (!*net) continue;
+    const std::string prefix = net == &W_net ? "W_net." : "H_net.";
     if (name.rfind(prefix, 0) != 0) continue;
     const std::string key = name.substr(prefix.size());
-    auto params = (*dict)->named_parameters(true);
-    auto buffers = (*dict)->named_buffers(true);
+    // Earlier versions: one module per network, "<k>.siren.layers.0.weight" etc.
+    const size_t dot = key.find('.');
+    if (dot != std::string::npos && dot > 0 && key.find_first_not_of("0123456789") == dot) {
+      const int64_t k = std::stoll(key.substr(0, dot));
+      require(k < (*net)->count, "iN-NMF factor " + name + ": this model has " + std::to_string((*net)->count) +
+                                     " network(s) (rank and separate_networks must match)");
+      require((*net)->set_network_tensor(k, key.substr(dot + 1), value), "iN-NMF has no factor '" + name + "'");
+      return;
+    }
+    auto params = (*net)->named_parameters(true);
+    auto buffers = (*net)->named_buffers(true);
     if (auto* p = params.find(key)) target = *p;
     else if (auto* b = buffers.find(key)) target = *b;
   }
@@ -296,29 +395,31 @@ void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& v
 }
 
 void ImplicitNMFImpl::load_dictionary(const NamedTensors& source, const std::string& path) {
-  int64_t found = 0;
-  for (const auto& p : W_nets->named_parameters(true)) {
-    const torch::Tensor* v = source.find("W_net." + p.key());
-    require(v != nullptr, path + ": has no dictionary weight W_net." + p.key() +
-                              " (rank, network width/depth/features and separate_networks must match the run that learnt it)");
+  const std::string hint = " (rank, network width/depth/features and separate_networks must match the run that learnt it)";
+  // The names this model saves, or the per-network names of earlier versions.
+  std::vector<std::string> names;
+  for (const auto& p : W_net->named_parameters(true)) names.push_back("W_net." + p.key());
+  for (const auto& b : W_net->named_buffers(true)) names.push_back("W_net." + b.key());
+  if (!source.find(names.front())) {
+    std::vector<std::string> legacy;
+    for (int64_t k = 0; k < W_net->count; ++k)
+      for (const auto& n : W_net->network_tensor_names()) legacy.push_back("W_net." + std::to_string(k) + "." + n);
+    if (source.find(legacy.front())) names = legacy;
+  }
+  for (const auto& n : names) {
+    const torch::Tensor* v = source.find(n);
+    require(v != nullptr, path + ": has no dictionary weight " + n + hint);
     try {
-      set_factor("W_net." + p.key(), *v);
+      set_factor(n, *v);
     } catch (const Error& e) {
       throw Error(path + ": " + e.what());
     }
-    ++found;
-  }
-  for (const auto& b : W_nets->named_buffers(true)) {
-    const torch::Tensor* v = source.find("W_net." + b.key());
-    require(v != nullptr, path + ": has no dictionary buffer W_net." + b.key());
-    set_factor("W_net." + b.key(), *v);
   }
   const torch::Tensor* c = source.find("coordinates");
   require(c != nullptr, path + ": has no 'coordinates' (not an iN-NMF factors file?)");
   const double duration = duration_;
   set_factor("coordinates", *c);
   duration_ = duration;  // time coordinates belong to the new data, not to the dictionary's
-  require(found > 0, path + ": no dictionary weights loaded");
 }
 
 void ImplicitNMFImpl::pretty_print(std::ostream& stream) const {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian bookworm machine lacks, then configures and builds factorch
 # (Release) into build/. Safe to run again: apt is skipped when everything is present.
+#   tools/setup.sh [--audio]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(cmake g++ make pkg-config libtorch-dev libgloo-dev libsndfile1-dev libyaml-cpp-dev libgtest-dev
           libcairo2-dev fonts-dejavu-core
           libopenblas0-pthread python3 python3-numpy python3-torch python3-sklearn python3-mir-eval)
+# --audio: the synthesiser and sampled instrument that tools/make_innmf_audio.py renders the
+# real-audio iN-NMF experiments with (configs/innmf_speech.yaml); no test needs them.
+if [[ "${1:-}" == "--audio" ]]; then PACKAGES+=(espeak-ng fluidsynth fluid-soundfont-gm); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,7 @@
 #include "app/column_shard.h"
 #include "factorch/distributed/communicator.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -95,6 +96,15 @@ void export_factors(const NamedTensors& factors, const std::string& dir, const s
       throw Error("unknown export format '" + f + "' (npy, pt)");
     }
   }
+}
+
+torch::Tensor sample_dictionary(const io::Checkpoint& checkpoint, const torch::Tensor& frequencies, int64_t n_fft,
+                                const std::string& path) {
+  const ModelEntry& entry = model_entry(checkpoint.model_type);
+  require(static_cast<bool>(entry.sample_dictionary), path + ": model '" + checkpoint.model_type +
+                                                          "' has no dictionary on a continuous frequency axis (innmf has)");
+  const Config c = Config::parse(checkpoint.config_yaml, path + " (config)");
+  return entry.sample_dictionary(c, checkpoint.factors, frequencies, n_fft);
 }
 
 namespace {
@@ -290,6 +300,7 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
       if (writer) io::save_checkpoint(ckpt_path, ck);
     }));
   }
+  if (topt.kind() == "autograd" && !(topt.tol() >= 1e-9)) trainer->add_callback(std::make_shared<StallCallback>());
   const bool tty = ::isatty(2);
   if (!options.quiet && topt.progress() != "never" && writer)
     trainer->add_callback(std::make_shared<ProgressCallback>(tty && topt.progress() == "auto"));

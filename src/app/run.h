@@ -65,4 +65,11 @@ RunResult fit_model(const Config& config, std::shared_ptr<FactorModelImpl> model
 /// Writes factors/<name>.npy and/or factors.pt (formats: "npy", "pt") under dir.
 void export_factors(const NamedTensors& factors, const std::string& dir, const std::vector<std::string>& formats);
 
+/// For models whose dictionary is a function of frequency (innmf): the dictionary of a
+/// checkpoint sampled at `frequencies` (Hz) → F × K, as a DFT of size n_fft sees it (0: the
+/// training size; matters for spectral-kernel templates). Throws naming `path` when the
+/// model has none, or when a frequency is outside the model's range.
+torch::Tensor sample_dictionary(const io::Checkpoint& checkpoint, const torch::Tensor& frequencies, int64_t n_fft,
+                                const std::string& path);
+
 }  // namespace factorch::app

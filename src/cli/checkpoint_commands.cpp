@@ -1,10 +1,15 @@
 // `factorch export` and `factorch info`: read a checkpoint, no model code needed.
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli_support.h"
 #include "app/run.h"
 #include "factorch/train/checkpoint.h"
 #include "factorch/io/torch_file.h"
+#include "app/config.h"
+#include "factorch/signal/logfreq.h"
+#include "factorch/signal/stft.h"
 
 namespace factorch::cli {
 
@@ -36,22 +41,130 @@ void describe_plain_pt(const std::string& path, const c10::IValue& v) {
       std::printf("  %-10s (%s)\n", key.c_str(), e.value().tagKind().c_str());
   }
 }
+
+// What a factor is, for `info`: the natural artefacts of each model.
+std::string factor_description(const std::string& model, const std::string& name) {
+  auto layer = [&](const std::string& prefix) -> std::string {
+    const size_t at = name.rfind(prefix);
+    if (at == std::string::npos || at + prefix.size() >= name.size()) return "";
+    const std::string l = name.substr(at + prefix.size());
+    if (l.find_first_not_of("0123456789") != std::string::npos) return "";
+    return at == 0 ? "dictionary of layer " + l : "layer-" + l + " dictionary block of source " + name.substr(0, at - 1);
+  };
+  if (model == "tlnmf") {
+    if (name == "Phi") return "learnt orthogonal transform (row m: atom m)";
+    if (name == "W") return "dictionary on the transform's atoms";
+  }
+  if (model == "lnmf" || model == "dlnmf") {
+    if (std::string d = layer("W"); !d.empty()) return d;
+  }
+  if (model == "innmf") {
+    if (name == "W") return "templates W_k(f) on the training grid";
+    if (name == "frequencies") return "training frequency grid (Hz)";
+    if (name == "times") return "frame / sample times (s)";
+    if (name == "coordinates") return "[sample rate, trained f_min, f_max, duration]";
+    if (name == "H_raw") return "softplus^-1(H), for an exact reload";
+    if (name.rfind("W_net.", 0) == 0) return "dictionary network weights";
+    if (name.rfind("H_net.", 0) == 0) return "activation network weights";
+  }
+  if (name == "W") return "dictionary";
+  if (name == "H") return "activations";
+  return "";
+}
+
+std::string args_value(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+const char* kExportUsage =
+    "usage: factorch export CHECKPOINT --out DIR [--format npy|pt|both] [--only NAME,...]\n"
+    "                       [--frequencies F1,F2,... | --n-fft N [--sample-rate R] | --cqt [--cqt-f-min F]\n"
+    "                        [--cqt-bins-per-octave B] [--cqt-f-max F]]\n"
+    "Writes the run's factors (listed by `factorch info`) as DIR/factors/<name>.npy (C order, trained dtype)\n"
+    "and/or DIR/factors.pt (a dict name -> tensor); --only keeps the named ones.\n"
+    "Models whose dictionary is a function of frequency (innmf) can sample it on any grid: W (F x K) and\n"
+    "frequencies (F, Hz) are then those of the grid, written in both formats unless --format says otherwise:\n"
+    "  --frequencies F1,F2,...  these frequencies in Hz\n"
+    "  --n-fft N                the N/2+1 bins k*R/N of a DFT of size N (R: --sample-rate, default the model's)\n"
+    "  --cqt                    constant-Q centres f_min*2^(b/B) up to f_max (defaults: the run's data.cqt_* keys,\n"
+    "                           f_max the Nyquist frequency)";
+
+std::vector<double> parse_numbers(const std::string& option, const std::string& text) {
+  std::vector<double> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(v))
+      throw Error("export: " + option + " must be a comma-separated list of numbers, got '" + item + "' in '" + text + "'");
+    out.push_back(v);
+    start = comma + 1;
+  }
+  return out;
+}
+
+double parse_number(const std::string& option, const std::string& text) {
+  const std::vector<double> v = parse_numbers(option, text);
+  if (v.size() != 1) throw Error("export: " + option + " takes one number, got '" + text + "'");
+  return v[0];
+}
+
 }  // namespace
 
 int export_(const Args& args) {
   return guarded([&] {
-    std::string checkpoint, out, format = "npy";
+    std::string checkpoint, out, format;
+    std::vector<std::string> only;
+    std::string grid;  // "", "frequencies", "n-fft", "cqt"
+    std::vector<double> frequencies;
+    double n_fft = 0, sample_rate = 0, cqt_f_min = 0, cqt_bins = 0, cqt_f_max = 0;
     ArgScanner a(args, "export");
+    auto set_grid = [&](const std::string& g) {
+      if (!grid.empty() && grid != g) throw Error("export: choose one grid: --" + grid + " or --" + g + ", not both");
+      grid = g;
+    };
     while (a.next()) {
       const std::string& arg = a.current();
       if (arg == "--help" || arg == "-h") {
-        std::puts("usage: factorch export CHECKPOINT --format npy|pt --out DIR\n"
-                  "Writes DIR/factors/<name>.npy (C order, trained dtype) or DIR/factors.pt (a dict name -> tensor).");
+        std::puts(kExportUsage);
         return 0;
       } else if (arg == "--format") {
         format = a.value();
       } else if (arg == "--out") {
         out = a.value();
+      } else if (arg == "--only") {
+        const std::string list = a.value();
+        for (size_t start = 0; start <= list.size();) {
+          const size_t comma = std::min(list.find(',', start), list.size());
+          if (comma > start) only.push_back(list.substr(start, comma - start));
+          start = comma + 1;
+        }
+      } else if (arg == "--frequencies") {
+        set_grid("frequencies");
+        frequencies = parse_numbers(arg, a.value());
+      } else if (arg == "--n-fft") {
+        set_grid("n-fft");
+        n_fft = parse_number(arg, a.value());
+        if (n_fft < 2 || n_fft != std::floor(n_fft)) throw Error("export: --n-fft must be an integer >= 2, got " + args_value(n_fft));
+      } else if (arg == "--sample-rate") {
+        sample_rate = parse_number(arg, a.value());
+        if (sample_rate <= 0) throw Error("export: --sample-rate must be > 0 Hz, got " + args_value(sample_rate));
+      } else if (arg == "--cqt") {
+        set_grid("cqt");
+      } else if (arg == "--cqt-f-min") {
+        cqt_f_min = parse_number(arg, a.value());
+        if (cqt_f_min <= 0) throw Error("export: --cqt-f-min must be > 0 Hz, got " + args_value(cqt_f_min));
+      } else if (arg == "--cqt-bins-per-octave") {
+        cqt_bins = parse_number(arg, a.value());
+        if (cqt_bins < 1 || cqt_bins != std::floor(cqt_bins))
+          throw Error("export: --cqt-bins-per-octave must be an integer >= 1, got " + args_value(cqt_bins));
+      } else if (arg == "--cqt-f-max") {
+        cqt_f_max = parse_number(arg, a.value());
+        if (cqt_f_max <= 0) throw Error("export: --cqt-f-max must be > 0 Hz, got " + args_value(cqt_f_max));
       } else if (arg.rfind("-", 0) == 0) {
         a.unknown();
       } else if (checkpoint.empty()) {
@@ -62,10 +175,62 @@ int export_(const Args& args) {
     }
     if (checkpoint.empty()) throw UsageError("export", "needs a CHECKPOINT");
     if (out.empty()) throw UsageError("export", "needs --out DIR");
-    if (format != "npy" && format != "pt") throw UsageError("export", "--format must be npy or pt, got '" + format + "'");
+    if (format.empty()) format = grid.empty() ? "npy" : "both";
+    if (format != "npy" && format != "pt" && format != "both")
+      throw UsageError("export", "--format must be npy, pt or both, got '" + format + "'");
+    if (sample_rate > 0 && grid != "n-fft") throw UsageError("export", "--sample-rate goes with --n-fft");
+    if ((cqt_f_min > 0 || cqt_bins > 0 || cqt_f_max > 0) && grid != "cqt")
+      throw UsageError("export", "--cqt-f-min/--cqt-bins-per-octave/--cqt-f-max go with --cqt");
+
     const io::Checkpoint ck = io::load_checkpoint(checkpoint);
-    app::export_factors(ck.factors, out, {format});
-    std::printf("exported %zu factors of %s to %s\n", ck.factors.size(), checkpoint.c_str(), out.c_str());
+    NamedTensors factors = ck.factors;
+    if (!grid.empty()) {
+      if (!ck.factors.find("coordinates"))
+        throw Error("export: --" + grid + ": model '" + ck.model_type + "' of " + checkpoint +
+                    " has no dictionary on a continuous frequency axis (innmf has)");
+      const Config c = Config::parse(ck.config_yaml, checkpoint + " (config)");
+      const torch::Tensor* coords = ck.factors.find("coordinates");
+      require(coords != nullptr, checkpoint + ": has no 'coordinates' factor");
+      const double model_rate = coords->to(torch::kFloat64)[0].item<double>();
+      torch::Tensor f;
+      if (grid == "frequencies") {
+        f = torch::tensor(frequencies, torch::kFloat64);
+      } else if (grid == "n-fft") {
+        f = signal::stft_frequencies(static_cast<int64_t>(n_fft), sample_rate > 0 ? sample_rate : model_rate);
+      } else {
+        signal::ConstantQOptions o;
+        o.f_min = cqt_f_min > 0 ? cqt_f_min : c.number("data.cqt_f_min");
+        o.bins_per_octave = static_cast<int>(cqt_bins > 0 ? cqt_bins : c.integer("data.cqt_bins_per_octave"));
+        o.f_max = cqt_f_max;
+        f = signal::constant_q_frequencies(model_rate, o);
+      }
+      const torch::Tensor W = app::sample_dictionary(ck, f, grid == "n-fft" ? static_cast<int64_t>(n_fft) : 0, checkpoint);
+      factors = NamedTensors();
+      for (const auto& item : ck.factors)
+        if (item.key() != "W" && item.key() != "frequencies") factors.insert(item.key(), item.value());
+      factors.insert("W", W);
+      factors.insert("frequencies", f);
+    }
+    if (!only.empty()) {
+      NamedTensors kept;
+      for (const std::string& name : only) {
+        const torch::Tensor* t = factors.find(name);
+        if (!t) {
+          std::string names;
+          for (const auto& item : factors) names += (names.empty() ? "" : ", ") + item.key();
+          throw Error("export: --only: " + checkpoint + " has no factor '" + name + "' (it has: " + names + ")");
+        }
+        kept.insert(name, *t);
+      }
+      factors = kept;
+    }
+    std::vector<std::string> formats;
+    if (format != "pt") formats.push_back("npy");
+    if (format != "npy") formats.push_back("pt");
+    app::export_factors(factors, out, formats);
+    std::printf("exported %zu factors of %s to %s", factors.size(), checkpoint.c_str(), out.c_str());
+    if (!grid.empty()) std::printf(" (W sampled at %lld frequencies)", static_cast<long long>(factors["frequencies"].numel()));
+    std::printf("\n");
     return 0;
   });
 }
@@ -92,10 +257,16 @@ int info(const Args& args) {
       std::printf("objective   %.10g (start %.10g)\n", ck.train_state.history.back().objective,
                   ck.train_state.history.front().objective);
     }
-    std::printf("optimizer   %s\nfactors\n", ck.train_state.optimizer_state.empty() ? "none (MU)" : "saved");
-    for (const auto& f : ck.factors)
-      std::printf("  %-10s %-16s %s\n", f.key().c_str(), shape_string(f.value()).c_str(),
-                  c10::toString(f.value().scalar_type()));
+    std::printf("optimizer   %s\nfactors (factorch export CHECKPOINT --out DIR [--only NAME,...])\n",
+                ck.train_state.optimizer_state.empty() ? "none (MU)" : "saved");
+    for (const auto& f : ck.factors) {
+      const std::string what = factor_description(ck.model_type, f.key());
+      std::printf("  %-10s %-16s %-8s%s%s\n", f.key().c_str(), shape_string(f.value()).c_str(),
+                  c10::toString(f.value().scalar_type()), what.empty() ? "" : "  ", what.c_str());
+    }
+    if (ck.factors.find("coordinates"))
+      std::printf("  W on any frequency grid: factorch export CHECKPOINT --out DIR --frequencies F1,F2,... | --n-fft N "
+                  "[--sample-rate R] | --cqt\n");
     std::printf("config\n%s", ck.config_yaml.c_str());
     return 0;
   });

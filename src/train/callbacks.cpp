@@ -68,4 +68,26 @@ void CheckpointCallback::on_end(const TrainState& state, const std::string&) {
   if (state.iteration != last_saved_) save_(state);
 }
 
+void StallCallback::on_evaluation(const TrainState& state, int64_t) {
+  const auto& h = state.history;
+  if (warned_ || static_cast<int64_t>(h.size()) < patience_ + 1) return;
+  // The newest records back to `patience` evaluations and `min_iterations` iterations.
+  size_t first = h.size();
+  int64_t count = 0;
+  while (first > 1 && (count < patience_ || h.back().iteration - h[first - 1].iteration < min_iterations_)) {
+    --first;
+    ++count;
+    if (!(h[first].rel_change < threshold_)) return;
+  }
+  if (count < patience_ || h.back().iteration - h[first - 1].iteration < min_iterations_) return;
+  warned_ = true;
+  std::fprintf(stderr,
+               "factorch: warning: training has stalled: the objective has not changed (relative change < %g) from "
+               "iteration %lld to %lld, at %.6g (start %.6g). Usually parameters with zero gradient (activations or "
+               "templates at exactly 0 under softplus) or optimiser steps below float precision: try another "
+               "model.seed, trainer.dtype: float64 or another trainer.optimizer/lr\n",
+               threshold_, static_cast<long long>(h[first - 1].iteration), static_cast<long long>(h.back().iteration),
+               h.back().objective, h.front().objective);
+}
+
 }  // namespace factorch

@@ -246,6 +246,19 @@ void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const 
         p.sub_(g.sign() * s);
         impl_->rprop_prev[i].copy_(g);
       }
+      // Projected Rprop: where project() clipped the move (an entry held at a bound), the
+      // step restarts from its initial size with no sign memory. Otherwise it keeps growing
+      // ×1.2 against the bound (to the 50 cap) and, once the gradient turns, throws the entry
+      // far past its optimum.
+      std::vector<torch::Tensor> moved;
+      for (auto& p : impl_->params) moved.push_back(p.detach().clone());
+      model->project();
+      for (size_t i = 0; i < impl_->params.size(); ++i) {
+        const torch::Tensor clipped = impl_->params[i].detach().ne(moved[i]);
+        impl_->rprop_step[i].masked_fill_(clipped, options_.lr());
+        impl_->rprop_prev[i].masked_fill_(clipped, 0.0);
+      }
+      return;
     }
     model->project();
   };

@@ -7,6 +7,7 @@
 #include "factorch/models/networks/fourier_features.h"
 #include "factorch/models/networks/mlp.h"
 #include "factorch/models/networks/siren.h"
+#include "factorch/models/networks/batched_mlp.h"
 
 namespace nn = factorch::nn;
 
@@ -95,4 +96,59 @@ TEST(FourierFeatures, MlpSoftplusOutputIsNonnegative) {
   EXPECT_NE(std::find(names.begin(), names.end(), "siren.layers.0.weight"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "output.bias"), names.end());
   EXPECT_THROW(nn::ImplicitMLP(nn::ImplicitMLPOptions(1, 1).features("wavelet")), factorch::Error);
+}
+
+TEST(BatchedImplicitMLP, MatchesSeparateNetworks) {
+  // Same seed → the same initial weights as K ImplicitMLPs built in turn, and the same
+  // outputs and gradients (to rounding: batched and plain matrix products sum in other orders).
+  for (const bool trainable : {false, true}) {
+    const auto o = nn::ImplicitMLPOptions(1, 1).width(16).depth(3).omega_0(30.0).n_frequencies(6).trainable_features(trainable);
+    const int64_t K = 4;
+    torch::manual_seed(7);
+    std::vector<nn::ImplicitMLP> separate;
+    for (int64_t k = 0; k < K; ++k) separate.emplace_back(o);
+    torch::manual_seed(7);
+    nn::BatchedImplicitMLP batched(K, o);
+    for (int64_t k = 0; k < K; ++k) {
+      auto s = separate[k]->siren->layers[1]->as<torch::nn::Linear>();
+      EXPECT_TRUE(torch::equal(batched->weights[1][k], s->weight.t())) << k;
+      EXPECT_TRUE(torch::equal(batched->biases[1][k][0], s->bias)) << k;
+      EXPECT_TRUE(torch::equal(batched->phase[k][0], separate[k]->features->phase)) << k;
+    }
+    const auto u = torch::rand({300, 1}, torch::kFloat64) - 0.5;
+    std::vector<torch::Tensor> outs;
+    for (auto& s : separate) outs.push_back(s->forward(u));
+    const auto expected = torch::cat(outs, 1);
+    const auto y = batched->forward(u);
+    ASSERT_EQ(y.sizes(), (torch::IntArrayRef{300, K}));
+    EXPECT_LT((y - expected).abs().max().item<double>(), 1e-12 * expected.abs().max().item<double>());
+    // Gradients of a weighted sum: slice k of each stacked gradient is network k's.
+    const auto weights = torch::rand({300, K}, torch::kFloat64);
+    (y * weights).sum().backward();
+    (expected * weights).sum().backward();
+    for (int64_t k = 0; k < K; ++k) {
+      auto l0 = separate[k]->siren->layers[0]->as<torch::nn::Linear>();
+      EXPECT_LT((batched->weights[0].grad()[k] - l0->weight.grad().t()).abs().max().item<double>(),
+                1e-10 * l0->weight.grad().abs().max().item<double>());
+      EXPECT_LT((batched->out_bias.grad()[k][0] - separate[k]->output->bias.grad()).abs().max().item<double>(), 1e-10);
+      if (trainable)
+        EXPECT_LT((batched->B.grad()[k] - separate[k]->features->B.grad()).abs().max().item<double>(),
+                  1e-10 * separate[k]->features->B.grad().abs().max().item<double>());
+    }
+  }
+  // One network with several outputs: columns in the network's order.
+  torch::manual_seed(3);
+  nn::ImplicitMLP one(nn::ImplicitMLPOptions(1, 3).width(8).depth(2));
+  torch::manual_seed(3);
+  nn::BatchedImplicitMLP wide(1, nn::ImplicitMLPOptions(1, 3).width(8).depth(2));
+  const auto u = torch::rand({50, 1}, torch::kFloat64);
+  EXPECT_LT((wide->forward(u) - one->forward(u)).abs().max().item<double>(), 1e-12);
+  // Loading a separate network's tensors by name, and rejecting wrong shapes.
+  torch::manual_seed(4);
+  nn::ImplicitMLP other(nn::ImplicitMLPOptions(1, 3).width(8).depth(2));
+  wide->load_network(0, *other);
+  EXPECT_LT((wide->forward(u) - other->forward(u)).abs().max().item<double>(), 1e-12);
+  EXPECT_FALSE(wide->set_network_tensor(0, "siren.layers.5.weight", torch::zeros({8, 8})));
+  EXPECT_THROW(wide->set_network_tensor(0, "output.weight", torch::zeros({8, 3})), factorch::Error);
+  EXPECT_THROW(nn::BatchedImplicitMLP(0, nn::ImplicitMLPOptions()), factorch::Error);
 }

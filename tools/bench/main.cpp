@@ -8,6 +8,7 @@
 
 int main(int argc, char** argv) {
   const std::vector<std::pair<std::string, std::function<int(int, char**)>>> benches = {
+      {"innmf", factorch::bench::bench_innmf},
       {"nmf", factorch::bench::bench_nmf},
       {"signal", factorch::bench::bench_signal},
       {"tlnmf", factorch::bench::bench_tlnmf},

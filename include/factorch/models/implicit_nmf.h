@@ -27,12 +27,12 @@
 #include <string>
 
 #include <torch/arg.h>
-#include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
 #include "factorch/models/factor_model.h"
 #include "factorch/models/networks/mlp.h"
+#include "factorch/models/networks/batched_mlp.h"
 
 namespace factorch {
 
@@ -48,6 +48,21 @@ struct ImplicitNMFOptions {
   TORCH_ARG(std::string, activations) = "matrix";    ///< "matrix" (regular frame grid) | "implicit"
   TORCH_ARG(bool, fixed_dictionary) = false;         ///< W networks frozen: fit activations only
   TORCH_ARG(bool, fixed_activations) = false;
+  /// Matrix H is kept ≥ h_floor (project()): H = softplus(raw) underflows to exactly 0, with
+  /// a zero gradient, once raw < −88 (float32), and no optimiser can revive it; Rprop's
+  /// growing steps (up to 50) get there in a few dozen epochs for every activation a frame
+  /// does not need, freezing that frame's pattern of zeros while W still changes.
+  TORCH_ARG(double, h_floor) = 1e-13;
+  /// Spectral-kernel templates: the W networks give a density D_k(ν) = net_k(ν)^(2/compression)
+  /// on a fine frequency grid and W_k(f) = (K_n·D_k)(f)^(compression/2), K_n the |window transform|² kernel of the
+  /// analysis window of size n (signal::SpectralKernel). Training uses n = kernel_n_fft; other
+  /// resolutions sample D_k through their own window (dictionary(f, n_fft)), so spectral peaks
+  /// take the width of the window in use.
+  TORCH_ARG(bool, spectral_kernel) = false;
+  TORCH_ARG(std::string, kernel_window) = "sine";  ///< analysis window (data.window)
+  TORCH_ARG(int64_t, kernel_n_fft) = 0;            ///< training window length (data.n_fft)
+  TORCH_ARG(int64_t, kernel_oversampling) = 4;     ///< density grid points per training bin
+  TORCH_ARG(double, compression) = 0.5;            ///< data are |STFT|^compression
 };
 
 class ImplicitNMFImpl : public FactorModelImpl {
@@ -67,17 +82,26 @@ class ImplicitNMFImpl : public FactorModelImpl {
   torch::Tensor reconstruct() override;
   torch::Tensor loss(const TrainingData& data) override;
   void check_data(const TrainingData& data) const override;
+  /// Keeps matrix H ≥ h_floor (see ImplicitNMFOptions::h_floor).
+  void project() override;
   NamedTensors factors() override;
-  /// Network weights ("W_net.…", "H_net.…"), "H" and its raw parameter "H_raw" =
+  /// Network weights ("W_net.…", "H_net.…": the stacked tensors of nn::BatchedImplicitMLP), "H" and its raw parameter "H_raw" =
   /// softplus⁻¹(H) (matrix mode; "H_raw" wins over "H", so a reload is bitwise exact),
   /// "scale", "coordinates".
   /// "W", "frequencies", "times" (and "H" in implicit mode) are sampled from the networks or
   /// the grid: setting them is accepted and ignored, so init_from a run's factors.pt works.
+  /// Per-network names of earlier versions ("W_net.<k>.siren.layers.0.weight", …) load into
+  /// network k.
   void set_factor(const std::string& name, const torch::Tensor& value) override;
   void pretty_print(std::ostream& stream) const override;
 
   /// W sampled at `frequencies` (Hz, any grid) → F × K, ≥ 0. Error outside [0, fs/2].
-  torch::Tensor dictionary(const torch::Tensor& frequencies);
+  /// With spectral_kernel, as seen through the analysis window of size `n_fft` (0: the
+  /// training size); without, `n_fft` is ignored.
+  torch::Tensor dictionary(const torch::Tensor& frequencies, int64_t n_fft = 0);
+  /// spectral_kernel: the densities D (G × K) on density_frequencies() (G, Hz).
+  torch::Tensor density();
+  const torch::Tensor& density_frequencies() const { return density_grid_; }
   /// H at `times` (s) → K × N: grid lookup (matrix mode; off-grid times are an error) or
   /// the time networks.
   torch::Tensor activations(const torch::Tensor& times);
@@ -96,11 +120,25 @@ class ImplicitNMFImpl : public FactorModelImpl {
   const torch::Tensor& times() const { return times_; }
 
   ImplicitNMFOptions options;
-  torch::nn::ModuleList W_nets{nullptr};  ///< "W_net": K networks (or one with K outputs)
-  torch::nn::ModuleList H_nets{nullptr};  ///< "H_net": implicit activations only
+  nn::BatchedImplicitMLP W_net{nullptr};  ///< "W_net": K networks (or one with K outputs), batched
+  nn::BatchedImplicitMLP H_net{nullptr};  ///< "H_net": implicit activations only
 
  private:
-  torch::Tensor evaluate(torch::nn::ModuleList& nets, const torch::Tensor& u);  // U×1 → U×K
+  // Where the rows of a sample tensor lie on the training grids (cached for the tensor the
+  // trainer passes every epoch): f_index into frequencies_, t_index into the frame grid /
+  // times_; undefined when some row is off the grid.
+  struct GridIndex {
+    torch::Tensor samples;  // the tensor the indices belong to (identity + version checked)
+    int64_t version = -1;
+    torch::Tensor f_index, t_index;
+    torch::Tensor flat_index;  // f·N + t when most of the grid is sampled (V̂ = W·H, then a gather)
+    bool whole_grid = false;   // the rows are the whole grid, bin-major: no gather
+    torch::Tensor kl_constant; // Σ x·log x − x of the values (β = 1), computed on first use
+  };
+  const GridIndex& grid_index_of(const torch::Tensor& samples);
+  torch::Tensor H_on_grid();  // K × N on times_
+  torch::Tensor W_on_grid();  // F × K on frequencies_
+  torch::Tensor through_kernel(const torch::Tensor& K, const torch::Tensor& D) const;
   torch::Tensor frequency_coordinate(const torch::Tensor& f) const;
   torch::Tensor frame_index(const torch::Tensor& t) const;
   void check_frequencies(const torch::Tensor& f, const std::string& what) const;
@@ -114,6 +152,11 @@ class ImplicitNMFImpl : public FactorModelImpl {
   double t0_ = 0, dt_ = 1;       // matrix mode frame grid
   double duration_ = 1;          // implicit mode time scale
   mutable bool warned_range_ = false;
+  GridIndex grid_cache_;
+  // spectral_kernel: density grid (buffer "density_frequencies"), the training kernel on
+  // frequencies_ (F × G, float64 CPU, recomputed from the options) and its copy in the
+  // parameters' dtype/device.
+  torch::Tensor density_grid_, kernel_train_, kernel_cast_;
 };
 TORCH_MODULE(ImplicitNMF);
 

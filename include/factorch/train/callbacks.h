@@ -82,4 +82,23 @@ class CheckpointCallback : public Callback {
   std::function<void(const TrainState&)> save_;
 };
 
+/// Autograd runs: warns once on stderr when the objective has stopped moving — every
+/// relative change below `threshold` over at least `patience` evaluations spanning at least
+/// `min_iterations` iterations — while training goes on (tol 0 or below the threshold), which
+/// a plain progress line does not show. Such a stall far above the optimum usually means a
+/// dead parametrisation (softplus outputs at exactly 0 have zero gradient) or optimiser steps
+/// below the parameters' floating-point precision.
+class StallCallback : public Callback {
+ public:
+  explicit StallCallback(int64_t patience = 3, int64_t min_iterations = 20, double threshold = 1e-9)
+      : patience_(patience), min_iterations_(min_iterations), threshold_(threshold) {}
+  void on_evaluation(const TrainState& state, int64_t max_iter) override;
+  bool warned() const { return warned_; }
+
+ private:
+  int64_t patience_, min_iterations_;
+  double threshold_;
+  bool warned_ = false;
+};
+
 }  // namespace factorch

@@ -68,6 +68,17 @@ void add_innmf_keys(ConfigSchema& s) {
   s.add("model.dictionary_from", KeyType::String,
         "factors.pt or checkpoint.pt of an innmf run whose W networks (and frequency coordinates) start this model; "
         "the network options and rank must match. Any DFT size / CQT / sample grid may be used here").for_models(m);
+  s.add("model.h_floor", KeyType::Number, "matrix activations are kept >= this value after every step: H = softplus(raw) "
+        "reaches exactly 0 with a zero gradient (raw < -88 in float32), from where no optimiser revives it, and "
+        "Rprop's growing steps drive every unneeded activation there (0: no floor)").def("1e-13").at_least(0).for_models(m);
+  s.add("model.spectral_kernel", KeyType::Boolean,
+        "the W networks learn a spectral density D_k(ν) and each template is D_k seen through the analysis window, "
+        "W_k(f) = (Σ_ν |Ŵ(f−ν)|² D_k(ν))^(compression/2); at another DFT size (transfer, export) the density is seen "
+        "through that size's window, so spectral peaks take the width of the window in use (stft data only)")
+      .def("false").for_models(m);
+  s.add("model.kernel_oversampling", KeyType::Integer, "spectral_kernel: density grid points per training bin "
+        "(finer resolves peaks narrower than a training bin, for larger DFT sizes; costs one network evaluation per point)")
+      .def("4").at_least(1).for_models(m);
   s.add("model.export_n_fft", KeyType::IntegerList, "report: write dictionary/W_nfft<N>.npy, W sampled on the bins of these DFT sizes")
       .def("[]").for_models(m);
   s.add("model.export_frequencies", KeyType::NumberList, "report: write dictionary/W_custom.npy, W sampled at these frequencies (Hz)")
@@ -278,7 +289,13 @@ ImplicitNMFOptions model_options(const Config& c, double sample_rate, bool regul
   if (act == "auto") act = regular_times ? "matrix" : "implicit";
   if (act == "matrix" && !regular_times)
     c.fail("model.activations", "is matrix but the data's times are not a regular frame grid (use implicit)");
-  o.activations(act).fixed_dictionary(c.boolean("model.fixed_dictionary"));
+  o.activations(act).fixed_dictionary(c.boolean("model.fixed_dictionary")).h_floor(c.number("model.h_floor"));
+  if (c.boolean("model.spectral_kernel")) {
+    if (c.string("data.representation") != "stft")
+      c.fail("model.spectral_kernel", "needs data.representation: stft (the kernel is that of the STFT window)");
+    o.spectral_kernel(true).kernel_window(c.string("data.window")).kernel_n_fft(c.integer("data.n_fft"));
+    o.kernel_oversampling(c.integer("model.kernel_oversampling")).compression(c.number("data.compression"));
+  }
   return o;
 }
 
@@ -366,7 +383,7 @@ std::vector<TransferRow> transfer_table(const Config& c, ImplicitNMFImpl& model,
     r.n_fft = n_fft;
     r.bins = sp.V.size(0);
     r.frames = sp.V.size(1);
-    const torch::Tensor W = model.dictionary(sp.frequencies).to(torch::kFloat64).cpu();
+    const torch::Tensor W = model.dictionary(sp.frequencies, n_fft).to(torch::kFloat64).cpu();
     r.innmf = fit_activations(sp.V, W, iterations, seed);
     r.nmf = fit_nmf(sp.V, model.options.rank(), iterations, seed);
     r.ratio = r.innmf / r.nmf;
@@ -493,7 +510,7 @@ void separation_report(const Config& c, const std::string& out_dir) {
     };
     std::vector<torch::Tensor> implicit_W, nmf_W;
     for (size_t k = 0; k < dicts.size(); ++k) {
-      implicit_W.push_back(dicts[k]->dictionary(sp.frequencies).to(torch::kFloat64));
+      implicit_W.push_back(dicts[k]->dictionary(sp.frequencies, n_fft).to(torch::kFloat64));
       torch::Tensor Wk;
       fit_nmf(stft_spectrogram(c, sd.training[k], n_fft).V, dicts[k]->options.rank(), iters, seed + k, &Wk);
       nmf_W.push_back(Wk);
@@ -536,7 +553,7 @@ void report_innmf(const Config& c, FactorModelImpl& base, const TrainingData& da
   for (const int64_t n : c.integers("model.export_n_fft")) {
     if (n < 2) c.fail("model.export_n_fft", "sizes must be >= 2, got " + std::to_string(n));
     const torch::Tensor f = signal::stft_frequencies(n, rate);
-    io::save_npy((fs::path(out_dir) / "dictionary" / ("W_nfft" + std::to_string(n) + ".npy")).string(), model.dictionary(f));
+    io::save_npy((fs::path(out_dir) / "dictionary" / ("W_nfft" + std::to_string(n) + ".npy")).string(), model.dictionary(f, n));
     io::save_npy((fs::path(out_dir) / "dictionary" / ("frequencies_nfft" + std::to_string(n) + ".npy")).string(), f);
   }
   {  // report.html draws W_k(f) as curves: the templates on a fine grid over the trained range
@@ -565,11 +582,29 @@ void report_innmf(const Config& c, FactorModelImpl& base, const TrainingData& da
   model.to(device, dtype);
 }
 
+// The dictionary of a finished run on another grid: the model rebuilt from its config and
+// factors (network weights, coordinates, training grids), then W sampled at `frequencies`.
+torch::Tensor sample_innmf_dictionary(const Config& c, const NamedTensors& factors, const torch::Tensor& frequencies,
+                                      int64_t n_fft) {
+  const torch::Tensor* coords = factors.find("coordinates");
+  const torch::Tensor* freqs = factors.find("frequencies");
+  const torch::Tensor* times = factors.find("times");
+  require(coords && freqs && times, "the factors have no coordinates/frequencies/times (not an innmf run?)");
+  ImplicitNMFOptions o = model_options(c, coords->to(torch::kFloat64)[0].item<double>(), factors.find("H_raw") != nullptr);
+  o.fixed_dictionary(true);
+  // Only W is sampled: one frame stands for the time grid (the saved times are in the
+  // trained dtype, float32 rounding would fail the regular-grid check).
+  ImplicitNMFImpl model(o, *freqs, torch::zeros({1}, torch::kFloat64));
+  model.load_dictionary(factors, "checkpoint");
+  torch::NoGradGuard no_grad;
+  return model.dictionary(frequencies.to(torch::kFloat64), n_fft).contiguous();
+}
+
 }  // namespace
 
 ModelEntry innmf_entry() {
   return {"innmf", "implicit neural NMF: W_k(f) SIREN/Fourier-feature networks on (time, frequency, value) samples, "
-          "resolution transfer", add_innmf_keys, build_innmf, load_innmf_data, report_innmf};
+          "resolution transfer", add_innmf_keys, build_innmf, load_innmf_data, report_innmf, sample_innmf_dictionary};
 }
 
 }  // namespace factorch

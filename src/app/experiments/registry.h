@@ -25,6 +25,11 @@ struct ModelEntry {
   /// Optional: runs after a successful fit when outputs are written (separation, metrics,
   /// baselines, plots). Gets the trained model, its data and the output directory.
   std::function<void(const Config&, FactorModelImpl&, const TrainingData&, const std::string& out_dir)> report;
+  /// Optional, for models whose dictionary is a function of frequency (innmf): the dictionary
+  /// of a run (its resolved config and factors) sampled at `frequencies` (Hz) → F × K, as seen
+  /// by a DFT of size n_fft (0: the training size) (`factorch export --frequencies/--n-fft/--cqt`).
+  std::function<torch::Tensor(const Config&, const NamedTensors& factors, const torch::Tensor& frequencies, int64_t n_fft)>
+      sample_dictionary = {};
 };
 
 const std::vector<ModelEntry>& model_registry();

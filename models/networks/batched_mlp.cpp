@@ -1,0 +1,124 @@
+#include "factorch/models/networks/batched_mlp.h"
+
+#include <cmath>
+#include <ostream>
+
+#include <torch/nn/functional/activation.h>
+
+#include "factorch/error.h"
+#include "factorch/shape_string.h"
+
+namespace factorch::nn {
+
+BatchedImplicitMLPImpl::BatchedImplicitMLPImpl(int64_t count_, const ImplicitMLPOptions& options_)
+    : count(count_), options(options_) {
+  require(count >= 1, "BatchedImplicitMLP: count must be >= 1, got " + std::to_string(count));
+  validate(options);
+  reset();
+}
+
+void BatchedImplicitMLPImpl::reset() {
+  // The separate networks, built in turn (same random draws as `count` ImplicitMLPs), then stacked.
+  std::vector<ImplicitMLP> nets;
+  for (int64_t c = 0; c < count; ++c) nets.emplace_back(options);
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  const int64_t W = options.width(), d = options.in_features();
+  int64_t in = d;
+  if (nets[0]->features) {
+    const int64_t m = nets[0]->features->B.size(0);
+    const torch::Tensor b = torch::zeros({count, m, d}, f64);
+    B = options.trainable_features() ? register_parameter("features_B", b) : register_buffer("features_B", b);
+    phase = register_buffer("features_phase", torch::zeros({count, 1, m}, f64));
+    in = 2 * m;
+  }
+  weights.clear();
+  biases.clear();
+  for (int64_t i = 0; i < options.depth(); ++i) {
+    weights.push_back(register_parameter("layer" + std::to_string(i) + "_weight", torch::zeros({count, i ? W : in, W}, f64)));
+    biases.push_back(register_parameter("layer" + std::to_string(i) + "_bias", torch::zeros({count, 1, W}, f64)));
+  }
+  out_weight = register_parameter("output_weight", torch::zeros({count, W, options.out_features()}, f64));
+  out_bias = register_parameter("output_bias", torch::zeros({count, 1, options.out_features()}, f64));
+  for (int64_t c = 0; c < count; ++c) load_network(c, *nets[c]);
+}
+
+std::vector<std::string> BatchedImplicitMLPImpl::network_tensor_names() const {
+  std::vector<std::string> names;
+  if (B.defined()) names = {"features.B", "features.phase"};
+  for (int64_t i = 0; i < options.depth(); ++i) {
+    names.push_back("siren.layers." + std::to_string(i) + ".weight");
+    names.push_back("siren.layers." + std::to_string(i) + ".bias");
+  }
+  names.push_back("output.weight");
+  names.push_back("output.bias");
+  return names;
+}
+
+bool BatchedImplicitMLPImpl::set_network_tensor(int64_t c, const std::string& name, const torch::Tensor& value) {
+  require(c >= 0 && c < count, "BatchedImplicitMLP: network " + std::to_string(c) + " does not exist (" +
+                                   std::to_string(count) + " networks)");
+  torch::Tensor target;
+  bool linear_weight = false;  // torch::nn::Linear stores out × in: transpose
+  if (name == "features.B" && B.defined()) {
+    target = B[c];
+  } else if (name == "features.phase" && phase.defined()) {
+    target = phase[c][0];
+  } else if (name == "output.weight") {
+    target = out_weight[c];
+    linear_weight = true;
+  } else if (name == "output.bias") {
+    target = out_bias[c][0];
+  } else if (name.rfind("siren.layers.", 0) == 0) {
+    const std::string rest = name.substr(13);
+    const size_t dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0 || rest.find_first_not_of("0123456789") != dot) return false;
+    const int64_t i = std::stoll(rest.substr(0, dot));
+    const std::string what = rest.substr(dot + 1);
+    if (i >= options.depth() || (what != "weight" && what != "bias")) return false;
+    linear_weight = what == "weight";
+    target = linear_weight ? weights[i][c] : biases[i][c][0];
+  } else {
+    return false;
+  }
+  const torch::Tensor v = linear_weight && value.dim() == 2 ? value.t() : value;
+  require(v.sizes() == target.sizes(), "network tensor " + name + " is " + shape_string(value) +
+                                           " but this network needs " +
+                                           shape_string(linear_weight ? target.t() : target) + " (different network options?)");
+  torch::NoGradGuard no_grad;
+  target.copy_(v.to(target.options()));
+  return true;
+}
+
+void BatchedImplicitMLPImpl::load_network(int64_t c, ImplicitMLPImpl& net) {
+  for (const auto& p : net.named_parameters(true)) set_network_tensor(c, p.key(), p.value());
+  for (const auto& b : net.named_buffers(true)) set_network_tensor(c, b.key(), b.value());
+}
+
+torch::Tensor BatchedImplicitMLPImpl::forward(const torch::Tensor& v) {
+  require(v.dim() == 2 && v.size(1) == options.in_features(),
+          "BatchedImplicitMLP: input must be U × " + std::to_string(options.in_features()));
+  torch::Tensor x;
+  if (B.defined()) {
+    // (U × d)·(C × d × m) → C × U × m, as FourierFeatures per network.
+    const torch::Tensor arg = torch::matmul(v, B.transpose(1, 2)).mul(2.0 * M_PI).add(phase);
+    x = torch::cat({torch::cos(arg), torch::sin(arg)}, -1);
+  } else {
+    x = v.unsqueeze(0).expand({count, v.size(0), v.size(1)});
+  }
+  const double w0 = options.omega_0();
+  // sin(ω₀(xW + b)) with ω₀ folded into the product: one kernel per layer.
+  for (size_t i = 0; i < weights.size(); ++i) x = torch::sin(torch::baddbmm(biases[i], x, weights[i], w0, w0));
+  torch::Tensor y = torch::baddbmm(out_bias, x, out_weight);  // C × U × out
+  if (options.softplus()) y = torch::softplus(y);
+  // U × (C·out); with one output per network a transposed view (no copy).
+  return options.out_features() == 1 ? y.squeeze(2).t() : y.permute({1, 0, 2}).reshape({v.size(0), -1});
+}
+
+void BatchedImplicitMLPImpl::pretty_print(std::ostream& stream) const {
+  stream << "factorch::nn::BatchedImplicitMLP(count=" << count << ", in=" << options.in_features()
+         << ", out=" << options.out_features() << ", features=" << options.features() << ", width=" << options.width()
+         << ", depth=" << options.depth() << ", omega_0=" << options.omega_0() << (options.softplus() ? ", softplus" : "")
+         << ")";
+}
+
+}  // namespace factorch::nn

@@ -1,0 +1,173 @@
+// iN-NMF epoch time at the paper's published settings: rank 20, octave Fourier features
+// 2^0…2^9 with random phase, 3 sine layers of 64, softplus, Rprop (lr 1e-3), KL on
+// |STFT|^0.5 with n_fft 1024 of 3 s at 16 kHz (513 × 95 samples), full batch, float32, one
+// thread. factorch runs its real training path (config → model → AutogradTrainer); the
+// reference, measured in the same run, is a plain PyTorch-Python implementation of the same
+// thing (20 nn.Modules, torch.optim.Rprop, V̂ = W·H on the grid), in a child process with
+// torch.set_num_threads(1) and OMP/OpenBLAS/MKL pinned to one thread. The ratio uses process
+// CPU time (one thread each side), so a loaded machine does not decide it; wall time is shown.
+//   usage: factorch_bench innmf [--epochs E] [--rank K] [--dtype float32|float64] [--python PATH]
+#include <dlfcn.h>
+
+#include <chrono>
+#include <ctime>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include <ATen/Parallel.h>
+
+#include "benchmarks.h"
+#include "app/config.h"
+#include "factorch/io/npy.h"
+#include "factorch/train/trainer.h"
+#include "factorch/models/implicit_nmf.h"
+#include "app/experiments/implicit_nmf_entry.h"
+#include "app/experiments/registry.h"
+
+namespace factorch::bench {
+
+namespace {
+
+const char* kPythonReference = R"PY(import sys, time, math, numpy as np, torch
+torch.set_num_threads(1)
+V64 = np.load(sys.argv[1]); f = np.load(sys.argv[2])
+K, epochs, omega, rate = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+dtype = torch.float32 if sys.argv[7] == 'float32' else torch.float64
+torch.set_default_dtype(dtype)
+V = torch.from_numpy(V64).to(dtype); F, N = V.shape
+u = torch.from_numpy(f / rate - 0.5).to(dtype)[:, None]
+torch.manual_seed(0)
+
+class Sine(torch.nn.Module):
+    def __init__(self, n_in, n_out, first):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_in, n_out)
+        bound = 1 / n_in if first else math.sqrt(6 / n_in) / omega
+        torch.nn.init.uniform_(self.linear.weight, -bound, bound)
+    def forward(self, x):
+        return torch.sin(omega * self.linear(x))
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer('B', 2.0 ** torch.arange(10.0))
+        self.register_buffer('phase', 2 * math.pi * torch.rand(10))
+        self.body = torch.nn.Sequential(Sine(20, 64, True), Sine(64, 64, False), Sine(64, 64, False))
+        self.out = torch.nn.Linear(64, 1)
+    def forward(self, u):
+        a = 2 * math.pi * u * self.B + self.phase
+        return torch.nn.functional.softplus(self.out(self.body(torch.cat([torch.cos(a), torch.sin(a)], -1))))
+
+nets = torch.nn.ModuleList([Net() for _ in range(K)])
+H = torch.nn.Parameter(torch.rand(K, N) + 0.5)
+opt = torch.optim.Rprop(list(nets.parameters()) + [H], lr=1e-3)
+
+def epoch():
+    opt.zero_grad()
+    W = torch.cat([net(u) for net in nets], 1)
+    Vh = W @ torch.nn.functional.softplus(H)
+    loss = (torch.xlogy(V, V) - torch.xlogy(V, Vh) - V + Vh).sum()
+    loss.backward()
+    opt.step()
+    return loss
+
+for _ in range(3): epoch()
+t, c = time.perf_counter(), time.process_time()
+for _ in range(epochs): epoch()
+print(1e3 * (time.perf_counter() - t) / epochs, 1e3 * (time.process_time() - c) / epochs)
+)PY";
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// CPU time of this process: with one thread per side it is the work done, whatever else
+// runs on the machine (wall time on a loaded machine mostly measures the other processes).
+double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+
+}  // namespace
+
+int bench_innmf(int argc, char** argv) {
+  int64_t epochs = 20, rank = 20;
+  std::string python = "/usr/bin/python3", dtype = "float32";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--epochs") epochs = std::atoll(v.c_str());
+    else if (a == "--rank") rank = std::atoll(v.c_str());
+    else if (a == "--dtype") dtype = v;
+    else if (a == "--python") python = v;
+    else {
+      std::fprintf(stderr, "bench innmf: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  at::set_num_threads(1);
+  // at::set_num_threads does not reach a pthreads OpenBLAS (Debian's libopenblas0-pthread),
+  // which would otherwise run every GEMM on all cores, spinning under load.
+  if (auto* f = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(1);
+  const double omega = 30.0, rate = 16000.0;
+  // The paper's settings through the config keys, so the benchmark runs what `factorch train` runs.
+  const std::string yaml = "model:\n  type: innmf\n  rank: " + std::to_string(rank) +
+                           "\n  width: 64\n  depth: 3\n  omega_0: 30\n  n_frequencies: 10\n  random_phase: true\n"
+                           "  seed: 0\n  plot: false\n"
+                           "data:\n  sample_rate: 16000\n  n_fft: 1024\n  compression: 0.5\n  synthetic_seconds: 3.0\n"
+                           "  synthetic_notes: [110, 165, 220, 247]\n  synthetic_harmonics: 20\n"
+                           "trainer:\n  kind: autograd\n  optimizer: rprop\n  lr: 0.001\n  tol: 0\n  dtype: " +
+                           dtype + "\n  progress: never\n";
+  const Config c = Config::parse(yaml, "bench_innmf.yaml");
+  const ModelEntry& entry = model_entry("innmf");
+  TrainingData data = entry.load_data(c);
+  auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(entry.build(c, data));
+  const auto st = dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
+  model->to(st);
+  data = data.to(torch::kCPU, st);
+  const int64_t F = model->frequencies().size(0), N = model->times().size(0);
+  std::printf("iN-NMF epoch (full batch, Rprop), K=%lld, 513-bin grid: F=%lld x N=%lld, 3 sine layers of 64, "
+              "%s, 1 thread, %lld epochs per measurement\n",
+              static_cast<long long>(rank), static_cast<long long>(F), static_cast<long long>(N), dtype.c_str(),
+              static_cast<long long>(epochs));
+
+  // factorch: the AutogradTrainer's epochs. fit() continues from its state, so the second
+  // call times `epochs` steps plus one evaluation of the objective.
+  TrainerOptions t;
+  t.kind("autograd").optimizer("rprop").lr(1e-3).tol(0).progress("never").max_iter(3).eval_every(1000000);
+  auto warm = make_trainer(t);
+  warm->fit(model, data);  // warm-up (allocations, Rprop state)
+  auto trainer = make_trainer(t.max_iter(3 + epochs));
+  trainer->set_state(warm->state());
+  const auto t0 = std::chrono::steady_clock::now();
+  const double c0 = cpu_seconds();
+  trainer->fit(model, data);
+  const double ours_cpu = 1e3 * (cpu_seconds() - c0) / static_cast<double>(epochs);
+  const double ours = 1e3 * seconds_since(t0) / static_cast<double>(epochs);
+
+  // PyTorch-Python reference on the same spectrogram.
+  const std::string dir = "/tmp/factorch_bench_innmf";
+  std::system(("mkdir -p " + dir).c_str());
+  const innmf::Spectrogram sp = innmf::stft_spectrogram(c, innmf::load_signal(c), 1024);
+  io::save_npy(dir + "/V.npy", sp.V.to(torch::kFloat64));
+  io::save_npy(dir + "/f.npy", sp.frequencies.to(torch::kFloat64));
+  std::ofstream(dir + "/innmf_reference.py") << kPythonReference;
+  char args[256];
+  std::snprintf(args, sizeof args, " %lld %lld %g %g %s", static_cast<long long>(rank), static_cast<long long>(epochs),
+                omega, rate, dtype.c_str());
+  const std::string cmd = "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 " + python + " " + dir +
+                          "/innmf_reference.py " + dir + "/V.npy " + dir + "/f.npy" + args + " > " + dir +
+                          "/reference.txt 2>" + dir + "/reference.err";
+  double reference = -1, reference_cpu = -1;
+  if (std::system(cmd.c_str()) == 0) std::ifstream(dir + "/reference.txt") >> reference >> reference_cpu;
+  std::printf("%-24s %12s %12s\n", "implementation", "CPU ms/epoch", "wall ms");
+  std::printf("%-24s %12.2f %12.2f\n", "factorch (batched)", ours_cpu, ours);
+  if (reference > 0) {
+    std::printf("%-24s %12.2f %12.2f\n", "PyTorch-Python", reference_cpu, reference);
+    std::printf("speed-up vs PyTorch-Python (CPU time): %.2fx\n", reference_cpu / ours_cpu);
+  } else {
+    std::printf("%-24s %10s  (python3 with torch not available: see %s/reference.err)\n", "PyTorch-Python", "-",
+                dir.c_str());
+  }
+  return 0;
+}
+
+}  // namespace factorch::bench
