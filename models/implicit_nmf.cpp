@@ -107,7 +107,7 @@ void ImplicitNMFImpl::reset() {
 }
 
 torch::Tensor ImplicitNMFImpl::density() {
-  require(options.spectral_kernel(), "iN-NMF: density() needs model.spectral_kernel");
+  require(options.spectral_kernel(), "iN-NMF: density() needs spectral_kernel");
   // D = softplus(net)^(2/compression): the network works on the data's compressed scale
   // (for a density smooth at the window's scale, W ≈ const · net), while D spans the
   // dynamic range of power.
