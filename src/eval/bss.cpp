@@ -5,6 +5,9 @@
 #include <limits>
 #include <numeric>
 
+#include <torch/fft.h>
+#include <torch/linalg.h>
+
 #include "factorch/error.h"
 
 namespace factorch::eval {

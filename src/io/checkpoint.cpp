@@ -1,3 +1,4 @@
+#include <c10/util/Exception.h>  // TORCH_CHECK: torch/ordered_dict.h uses it without including it
 #include "factorch/io/checkpoint.h"
 
 #include <cmath>

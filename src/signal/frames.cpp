@@ -1,5 +1,7 @@
 #include "factorch/signal/frames.h"
 
+#include <torch/nn/functional/fold.h>
+
 #include "factorch/error.h"
 
 namespace factorch::signal {

@@ -1,5 +1,7 @@
 #include "factorch/signal/stft.h"
 
+#include <torch/fft.h>
+
 #include "factorch/error.h"
 #include "factorch/signal/window.h"
 

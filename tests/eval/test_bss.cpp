@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <torch/linalg.h>
+
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
 #include "../test_support.h"
