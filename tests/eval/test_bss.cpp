@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <torch/types.h>
 #include <torch/linalg.h>
 
 #include "factorch/error.h"
