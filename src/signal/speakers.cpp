@@ -33,10 +33,7 @@ SpeakerOptions speaker_preset(int index) {
   SpeakerOptions s;
   if (index == 0) {
     s.name = "low";
-    // The two ranges overlap on 150–185 Hz (as a low and a high real voice can): with disjoint
-    // ranges (95–150 / 190–290 Hz) the generative dictionaries already told the speakers
-    // apart and the discriminative step had little to fix (see configs/dlnmf_speakers.yaml).
-    s.f0_min = 95.0, s.f0_max = 185.0;
+    s.f0_min = 95.0, s.f0_max = 150.0;
     s.tilt = 0.7;
     s.vibrato_rate = 4.5;
     s.vowels = {{{600, 90, 1.0}, {1000, 110, 0.6}, {2400, 170, 0.25}},   // /a/-like
@@ -45,7 +42,7 @@ SpeakerOptions speaker_preset(int index) {
                 {{450, 80, 1.0}, {1700, 130, 0.5}, {2500, 170, 0.25}}};  // /e/-like
   } else if (index == 1) {
     s.name = "high";
-    s.f0_min = 150.0, s.f0_max = 260.0;
+    s.f0_min = 190.0, s.f0_max = 290.0;
     s.tilt = 0.45;
     s.vibrato_rate = 6.0;
     s.vibrato_depth = 0.02;

@@ -155,14 +155,13 @@ TEST(DLNMF, OrderingAndExportsOnSyntheticSpeakers) {
   const std::string metrics = testkit::read_text(dir / "run/metrics.json");
   EXPECT_NE(metrics.find("\"method\": \"DL-NMF\""), std::string::npos) << metrics;
   // The paper's ordering NMF < L-NMF < DL-NMF (mean SDR over sources and test mixtures) at
-  // every K of the table. Measured (data.seed 1, three 2 s test mixtures, overlapping
-  // speakers, round picked on three validation mixtures): K = 10: 5.42 < 5.70 < 5.87,
-  // K = 20: 5.01 < 5.53 < 5.89 dB. Asserted: each gap above 40 % of the smallest measured
-  // one (0.17 dB), i.e. > 0.07 dB.
+  // every K of the table. Measured (data.seed 1, three 2 s test mixtures, round picked on
+  // three validation mixtures, 1 thread): K = 10: 5.67 < 5.95 < 7.70, K = 20: 6.44 < 7.01 <
+  // 8.85 dB. Asserted: each gap above 1/3 of the smallest measured one (0.28 dB), > 0.09 dB.
   EXPECT_NE(metrics.find("\"K=10\": true"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\"K=20\": true"), std::string::npos) << metrics;
   for (const char* k : {"K=10", "K=20"})
-    for (const char* gap : {"lnmf_minus_nmf", "dlnmf_minus_lnmf"}) EXPECT_GT(margin(metrics, k, gap), 0.07) << k << " " << gap;
+    for (const char* gap : {"lnmf_minus_nmf", "dlnmf_minus_lnmf"}) EXPECT_GT(margin(metrics, k, gap), 0.09) << k << " " << gap;
   // The report says which round it kept and why.
   EXPECT_NE(metrics.find("\"kept_because\": \"round"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\"validation_mixtures\": 3"), std::string::npos) << metrics;

@@ -35,9 +35,8 @@ struct SpeakerOptions {
   std::vector<std::vector<Formant>> vowels;  // one formant set per vowel (≥ 1)
 };
 
-/// Two presets: 0 = low voice (f0 95–185 Hz, lower formants), 1 = high voice (f0 150–260 Hz,
-/// formants ≈ 17% higher, brighter). The pitch ranges overlap on 150–185 Hz, so the voices
-/// differ mostly in spectral envelope where they share a pitch. Other index → Error.
+/// Two distinguishable presets: 0 = low voice (f0 95–150 Hz, lower formants),
+/// 1 = high voice (f0 190–290 Hz, formants ≈ 17% higher, brighter). Other index → Error.
 SpeakerOptions speaker_preset(int index);
 
 /// `seconds` of the speaker at `sample_rate` Hz (float64, CPU), peak-free level ≈ 0.1 RMS.
