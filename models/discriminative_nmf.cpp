@@ -1,5 +1,6 @@
 #include "factorch/models/discriminative_nmf.h"
 
+#include <cstdio>
 #include <ostream>
 
 #include "factorch/error.h"
@@ -173,6 +174,26 @@ void DiscriminativeLayeredNMFImpl::score_round() {
     restore();
   }
   if (!stopped_ && options.max_rounds() > 0 && round_ >= options.max_rounds()) restore();
+}
+
+std::string DiscriminativeLayeredNMFImpl::selection_reason() const {
+  if (validation_.empty()) return "no validation: the last round is kept";
+  char buf[320];
+  const double best = validation_[best_round_], start = validation_[0];
+  const std::string ended =
+      !stopped_ ? "rounds ended by the trainer"
+      : options.patience() > 0 && round_ - best_round_ >= options.patience()
+          ? std::to_string(round_ - best_round_) + " rounds without a better validation score (patience " +
+                std::to_string(options.patience()) + ")"
+          : "max rounds (" + std::to_string(options.max_rounds()) + ") reached";
+  if (best_round_ == 0) {
+    std::snprintf(buf, sizeof buf, "round 0 (the L-NMF dictionaries, %.2f) scored best on validation; %s", start,
+                  ended.c_str());
+  } else {
+    std::snprintf(buf, sizeof buf, "round %lld scored best on validation (%.2f vs %.2f at round 0, the L-NMF start); %s",
+                  static_cast<long long>(best_round_), best, start, ended.c_str());
+  }
+  return buf;
 }
 
 void DiscriminativeLayeredNMFImpl::mu_step(const TrainingData& data) {

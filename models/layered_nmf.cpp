@@ -99,23 +99,36 @@ void LayeredNMFImpl::reset() {
   H_ = register_parameter("H", torch::ones({rows, options.n_samples()}, opts));
 }
 
-void LayeredNMFImpl::pretrain(const torch::Tensor& X) {
+PretrainedLayer LayeredNMFImpl::pretrain_layer(const torch::Tensor& V, size_t l) const {
+  torch::NoGradGuard no_grad;
+  // NMF of the previous layer's activations (of X for l = 0), reusing the NMF module.
+  NMFOptions o(V.size(0), V.size(1), options.layers().at(l));
+  o.beta(options.beta()).eps(options.eps());
+  NMF nmf(o);
+  nmf->to(H_.device(), H_.scalar_type());
+  const torch::Tensor data_V = V.to(H_.options());
+  nmf->init(data_V, options.init(), options.seed() + l);
+  const TrainingData data{data_V, {}, false};
+  for (int64_t it = 0; it < options.pretrain_iter(); ++it) nmf->mu_step(data);
+  return {nmf->W().detach().clone(), nmf->H().detach().clone()};
+}
+
+void LayeredNMFImpl::pretrain(const torch::Tensor& X, const PretrainedLayer& first) {
   require(X.dim() == 2 && X.size(0) == options.n_features() && X.size(1) == options.n_samples(),
           "layered NMF pre-training: data is " + shape_string(X) + " but the model was built for " +
               std::to_string(options.n_features()) + "x" + std::to_string(options.n_samples()));
+  if (first.W.defined())
+    require(first.W.sizes() == W_[0].sizes() && first.H.defined() && first.H.dim() == 2 &&
+                first.H.size(0) == options.layers()[0] && first.H.size(1) == options.n_samples(),
+            "layered NMF pre-training: the given first layer is W " + shape_string(first.W) + ", H " +
+                (first.H.defined() ? shape_string(first.H) : std::string("undefined")) + " but the model needs W " +
+                shape_string(W_[0]) + ", H " + std::to_string(options.layers()[0]) + "x" + std::to_string(options.n_samples()));
   torch::NoGradGuard no_grad;
   torch::Tensor V = X.to(H_.options());
   for (size_t l = 0; l < W_.size(); ++l) {
-    // NMF of the previous layer's activations (of X for l = 0), reusing the NMF module.
-    NMFOptions o(V.size(0), V.size(1), options.layers()[l]);
-    o.beta(options.beta()).eps(options.eps());
-    NMF nmf(o);
-    nmf->to(H_.device(), H_.scalar_type());
-    nmf->init(V, options.init(), options.seed() + l);
-    const TrainingData data{V, {}, false};
-    for (int64_t it = 0; it < options.pretrain_iter(); ++it) nmf->mu_step(data);
-    W_[l].copy_(nmf->W());
-    V = nmf->H().detach().clone();
+    const PretrainedLayer layer = l == 0 && first.W.defined() ? first : pretrain_layer(V, l);
+    W_[l].copy_(layer.W);
+    V = layer.H.to(H_.options());
   }
   H_.copy_(V);
   normalise();

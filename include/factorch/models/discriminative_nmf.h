@@ -30,6 +30,7 @@
 
 #include "factorch/divergence.h"
 #include "factorch/models/factor_model.h"
+#include "factorch/models/layered_nmf.h"
 
 namespace factorch {
 
@@ -79,6 +80,12 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl {
   /// The recorded start (empty if never recorded).
   std::vector<torch::Tensor> initial_layers() const;
 
+  /// The per-source layer-1 pre-training the source dictionaries were learnt from (not
+  /// checkpointed): a report builds its models with other K₂ and the same K₁ from it
+  /// instead of repeating the layer-1 NMF.
+  void set_first_layer_pretraining(std::vector<PretrainedLayer> layers) { first_layers_ = std::move(layers); }
+  const std::vector<PretrainedLayer>& first_layer_pretraining() const { return first_layers_; }
+
   /// Largest |entry| outside the diagonal blocks over all layers (0 for a valid model).
   double off_diagonal_max() const;
 
@@ -88,6 +95,9 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl {
   int64_t best_round() const { return best_round_; }
   int64_t rounds_done() const { return round_; }
   bool stopped() const { return stopped_; }
+  /// Why best_round() is the one kept (for reports): its validation score against round 0
+  /// (the L-NMF start) and what ended the rounds.
+  std::string selection_reason() const;
 
   std::string type() const override { return "dlnmf"; }
   torch::Tensor reconstruct() override;  ///< Ŝ = W¹…WᴸH ((S·F) × N), the stacked source estimates
@@ -120,6 +130,7 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl {
   std::function<double()> validator_;
   std::vector<double> validation_;
   std::vector<torch::Tensor> best_;
+  std::vector<PretrainedLayer> first_layers_;
   int64_t round_ = 0, best_round_ = 0;
   bool stopped_ = false;
 };

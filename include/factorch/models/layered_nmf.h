@@ -35,6 +35,12 @@ struct LayeredNMFOptions {
   TORCH_ARG(double, floor) = 1e-12;          ///< lower bound kept by project() (autograd)
 };
 
+/// One layer of layer-wise pre-training: V ≈ W·H by NMF (V = X for the first layer, the
+/// previous layer's H above it).
+struct PretrainedLayer {
+  torch::Tensor W, H;
+};
+
 /// One MU sweep of X ≈ W¹…Wᴸ H through multiplicative_update_: each layer in order (when
 /// update_layers) with P = W¹…W^(l−1), Q = W^(l+1)…Wᴸ H, then H (when update_h). Shared by
 /// L-NMF fine-tuning and DL-NMF's discriminative step (eq. 14–16, X = clean sources).
@@ -60,7 +66,11 @@ class LayeredNMFImpl : public FactorModelImpl {
   /// Creates the layers (constant 1/K_l, so the product has unit scale) and H.
   void reset();
   /// Layer-wise pre-training on X (F×N): NMF of X, then of H¹, … (options.pretrain_iter each).
-  void pretrain(const torch::Tensor& X);
+  /// `first` (W¹ F×K₁, H¹ K₁×N), when defined, replaces the first NMF: it depends only on X,
+  /// K₁, β, init and seed, so models that differ above layer 1 can share it.
+  void pretrain(const torch::Tensor& X, const PretrainedLayer& first = {});
+  /// The NMF of layer l on V (rank K_l, options' init and seed + l, pretrain_iter MU steps).
+  PretrainedLayer pretrain_layer(const torch::Tensor& V, size_t l) const;
 
   std::string type() const override { return "lnmf"; }
   torch::Tensor reconstruct() override;

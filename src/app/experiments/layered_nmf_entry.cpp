@@ -74,13 +74,15 @@ void add_layered_keys(ConfigSchema& s) {
   s.add("data.train_seconds", KeyType::Number, "synthetic: clean training audio per speaker (s)").def("20").above(0).for_models(kBoth);
   s.add("data.mixture_seconds", KeyType::Number, "synthetic: length of each mixture (s)").def("3").above(0).for_models(kBoth);
   s.add("data.disc_count", KeyType::Integer, "synthetic: discriminative-training mixtures").def("4").at_least(1).for_models(kBoth);
-  s.add("data.valid_count", KeyType::Integer, "synthetic: validation mixtures (early stopping; 0: none)").def("1").at_least(0).for_models(kBoth);
+  s.add("data.valid_count", KeyType::Integer,
+        "synthetic: validation mixtures; their mean SDR picks the discriminative round (0: none, the last round is kept)").def("3").at_least(0).for_models(kBoth);
   s.add("data.test_count", KeyType::Integer, "synthetic: test mixtures").def("3").at_least(1).for_models(kBoth);
   s.add("data.train", KeyType::StringListMap,
         "per-source clean training audio: {name: [files, directories or globs]} (sources in this order)").for_models(kBoth);
   s.add("data.disc_mixtures", KeyType::StringList, "discriminative-training mixtures (WAV files/dirs/globs)").for_models(kDL);
   s.add("data.disc_sources", KeyType::StringListMap, "clean sources of data.disc_mixtures: {name: [files in the same order]}").for_models(kDL);
-  s.add("data.valid_mixtures", KeyType::StringList, "validation mixtures for early stopping").for_models(kDL);
+  s.add("data.valid_mixtures", KeyType::StringList,
+        "validation mixtures for early stopping (their mean SDR picks the round: list several)").for_models(kDL);
   s.add("data.valid_sources", KeyType::StringListMap, "clean sources of data.valid_mixtures").for_models(kDL);
   s.add("data.test_mixtures", KeyType::StringList, "test mixtures (separated and scored by the report)").for_models(kDL);
   s.add("data.test_sources", KeyType::StringListMap, "clean sources of data.test_mixtures").for_models(kDL);
@@ -266,20 +268,6 @@ std::shared_ptr<const SpeechSet> read_speech_set(const Config& c) {
   return set;
 }
 
-// load_data, build and report all need the data set: read it once per data section.
-std::shared_ptr<const SpeechSet> speech_set(const Config& c) {
-  static std::string cached_key;
-  static std::shared_ptr<const SpeechSet> cached;
-  YAML::Emitter e;
-  e << c.node("data");
-  const std::string key = c.string("model.type") + "\n" + e.c_str();
-  if (!cached || key != cached_key) {
-    cached = read_speech_set(c);
-    cached_key = key;
-  }
-  return cached;
-}
-
 separation::PipelineOptions pipeline_options(const Config& c) {
   separation::PipelineOptions o;
   o.stft = stft_options(c);
@@ -299,7 +287,7 @@ TrainingData load_lnmf(const Config& c) {
       c.fail("data.input", "cannot be combined with data.synthetic or data.train");
     return app::load_training_data(c);
   }
-  const auto set = speech_set(c);
+  const auto set = read_speech_set(c);
   std::vector<torch::Tensor> all;
   for (const auto& signals : set->train) all.insert(all.end(), signals.begin(), signals.end());
   return {separation::concatenated_spectrogram(all, stft_options(c)), {}, false};
@@ -307,7 +295,7 @@ TrainingData load_lnmf(const Config& c) {
 
 TrainingData load_dlnmf(const Config& c) {
   if (c.has("data.input")) c.fail("data.input", "does not apply to dlnmf (use data.train and data.*_mixtures, or data.synthetic)");
-  const auto set = speech_set(c);
+  const auto set = read_speech_set(c);
   return {separation::discriminative_matrix(set->disc, stft_options(c)), {}, false};
 }
 
@@ -356,23 +344,28 @@ DiscriminativeLayeredNMFOptions dl_options(const Config& c, const SpeechSet& set
 }
 
 // Per-source L-NMF dictionaries → compound model with its round-0 activations and validator.
-std::shared_ptr<DiscriminativeLayeredNMFImpl> make_dlnmf(const Config& c, const SpeechSet& set, const TrainingData& data,
-                                                         const std::vector<int64_t>& layers) {
+// `first_layers`: the per-source layer-1 pre-training for layers[0] (computed here when
+// empty and the model has more than one layer); the model keeps it for the report.
+std::shared_ptr<DiscriminativeLayeredNMFImpl> make_dlnmf(const Config& c, const std::shared_ptr<const SpeechSet>& set,
+                                                         const TrainingData& data, const std::vector<int64_t>& layers,
+                                                         std::vector<PretrainedLayer> first_layers = {}) {
   const separation::PipelineOptions p = pipeline_options(c);
   std::vector<torch::Tensor> spectrograms;
-  for (const auto& signals : set.train) spectrograms.push_back(separation::concatenated_spectrogram(signals, p.stft));
+  for (const auto& signals : set->train) spectrograms.push_back(separation::concatenated_spectrogram(signals, p.stft));
   LayeredNMFOptions base = layered_options(c, 1, 1);
   base.layers(layers);
-  const auto source_layers = separation::learn_source_layers(spectrograms, base, c.integer("model.source_iter"), p);
+  if (layers.size() > 1 && first_layers.empty()) first_layers = separation::pretrain_first_layers(spectrograms, base, p);
+  const auto source_layers =
+      separation::learn_source_layers(spectrograms, base, c.integer("model.source_iter"), p, first_layers);
   const int64_t F = spectrograms[0].size(0);
-  auto model = separation::compose(source_layers, dl_options(c, set, F, data.X.size(1), layers), p);
+  auto model = separation::compose(source_layers, dl_options(c, *set, F, data.X.size(1), layers), p);
+  model->set_first_layer_pretraining(std::move(first_layers));
   model->remember_initial_layers();
   model->init_activations(data.X.narrow(0, 0, F).to(p.device, p.dtype));
-  if (!set.valid.empty()) {
+  if (!set->valid.empty()) {
+    // Mean SDR over every validation mixture: one mixture is too noisy a guide for the round.
     auto* raw = model.get();  // the validator lives in the model: no shared_ptr cycle
-    const std::vector<Mixture>* valid = &set.valid;
-    auto keep = speech_set(c);  // keeps `valid` alive as long as the validator
-    model->set_validator([raw, valid, keep, p] { return separation::evaluate(*raw, *valid, p).mean_sdr(); });
+    model->set_validator([raw, set, p] { return separation::evaluate(*raw, set->valid, p).mean_sdr(); });
   }
   return model;
 }
@@ -381,8 +374,7 @@ std::shared_ptr<FactorModelImpl> build_dlnmf(const Config& c, const TrainingData
   if (c.string("trainer.kind") != "mu")
     c.fail("trainer.kind", "must be mu for dlnmf (its rounds alternate eq. 11 and eq. 14-16 multiplicative updates)");
   if (c.node("model.init").IsMap()) c.fail("model.init", "must be random, nndsvd or nndsvda for dlnmf");
-  const auto set = speech_set(c);
-  return make_dlnmf(c, *set, data, c.integers("model.layers"));
+  return make_dlnmf(c, read_speech_set(c), data, c.integers("model.layers"));
 }
 
 // ----------------------------------------------------------------------------- report
@@ -414,7 +406,7 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const TrainingData&
   auto* model = dynamic_cast<DiscriminativeLayeredNMFImpl*>(&trained);
   require(model != nullptr, "dlnmf report: the trained model is not a DL-NMF");
   const auto start = std::chrono::steady_clock::now();
-  const auto set = speech_set(c);
+  const auto set = read_speech_set(c);
   if (set->test.empty()) {
     std::fprintf(stderr, "factorch: dlnmf: no test mixtures, nothing to separate\n");
     return;
@@ -427,6 +419,7 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const TrainingData&
   const TrainingData cpu_data = data.to(torch::kCPU, torch::kFloat64);
   std::vector<Row> rows;
   eval::Json training = eval::Json::array();
+  std::vector<std::string> selections;  // which discriminative round each DL-NMF kept, and why
 
   auto lnmf_of = [&](const DiscriminativeLayeredNMFImpl& dl) {
     auto copy = std::make_shared<DiscriminativeLayeredNMFImpl>(dl.options);
@@ -440,6 +433,11 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const TrainingData&
     j.set("layers", sizes_text(dl.options.layers()));
     j.set("rounds", dl.rounds_done());
     j.set("best_round", dl.best_round());
+    j.set("kept_round", dl.best_round());
+    j.set("kept_because", dl.selection_reason());
+    j.set("validation_mixtures", static_cast<int64_t>(set->valid.size()));
+    selections.push_back("DL-NMF [" + sizes_text(dl.options.layers()) + "]: kept round " + std::to_string(dl.best_round()) +
+                         " of " + std::to_string(dl.rounds_done()) + ": " + dl.selection_reason());
     eval::Json v = eval::Json::array();
     for (double x : dl.validation_history()) v.push(x);
     j.set("validation_sdr", v);
@@ -450,7 +448,7 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const TrainingData&
     std::vector<int64_t> layers = own;
     layers.back() = k;
     if (baselines) {
-      auto nmf = make_dlnmf(c, *set, cpu_data, {k});
+      auto nmf = make_dlnmf(c, set, cpu_data, {k});
       rows.push_back({"NMF", {k}, separation::evaluate(*nmf, set->test, p)});
       if (k == own.back()) app::export_factors(nmf->factors(), (fs::path(out_dir) / "baselines" / ("nmf_K" + std::to_string(k))).string(), c.strings("output.formats"));
     }
@@ -459,7 +457,9 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const TrainingData&
     if (k == own.back()) {
       dl_model = model;
     } else {
-      dl = make_dlnmf(c, *set, cpu_data, layers);
+      // Same K₁: the trained model's layer-1 pre-training is reused, not recomputed.
+      dl = make_dlnmf(c, set, cpu_data, layers, layers.size() > 1 ? model->first_layer_pretraining()
+                                                                    : std::vector<PretrainedLayer>{});
       app::RunOptions quiet;
       quiet.write_outputs = false;
       quiet.quiet = true;
@@ -512,14 +512,21 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const TrainingData&
     jrows.push(j);
   }
   eval::Json ordering = eval::Json::object();
+  eval::Json margins = eval::Json::object();  // mean-SDR gaps (dB) behind each ordering flag
   if (baselines) {
     for (size_t i = 0; i + 2 < rows.size(); i += 3) {
       const double a = rows[i].scores.mean_sdr(), b = rows[i + 1].scores.mean_sdr(), d = rows[i + 2].scores.mean_sdr();
       ordering.set("K=" + std::to_string(rows[i].layers.back()), a < b && b < d);
+      eval::Json m = eval::Json::object();
+      m.set("lnmf_minus_nmf", b - a);
+      m.set("dlnmf_minus_lnmf", d - b);
+      margins.set("K=" + std::to_string(rows[i].layers.back()), m);
     }
   }
   std::printf("Supervised separation of %zu test mixture(s) (SDR/SIR/SAR in dB, mean over mixtures):\n%s",
               set->test.size(), table.str().c_str());
+  if (!set->valid.empty()) std::printf("Round selection on %zu validation mixture(s), mean SDR in dB:\n", set->valid.size());
+  for (const std::string& line : selections) std::printf("  %s\n", line.c_str());
   std::fflush(stdout);
 
   eval::Json out = eval::Json::object();
@@ -530,6 +537,7 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const TrainingData&
   out.set("test_mixtures", static_cast<int64_t>(set->test.size()));
   out.set("table", jrows);
   out.set("ordering_nmf_lt_lnmf_lt_dlnmf", ordering);
+  out.set("ordering_margins_db", margins);
   out.set("dlnmf_training", training);
   out.set("report_seconds", seconds);
   eval::write_json((fs::path(out_dir) / "metrics.json").string(), out);

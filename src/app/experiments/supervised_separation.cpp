@@ -27,17 +27,40 @@ torch::Tensor discriminative_matrix(const std::vector<Mixture>& mixtures, const 
   return torch::cat(columns, 1);
 }
 
+namespace {
+
+LayeredNMF source_model(const torch::Tensor& X, const LayeredNMFOptions& base, const PipelineOptions& options) {
+  LayeredNMFOptions o = base;
+  o.n_features(X.size(0)).n_samples(X.size(1));
+  LayeredNMF model(o);
+  model->to(options.device, options.dtype);
+  return model;
+}
+
+}  // namespace
+
+std::vector<PretrainedLayer> pretrain_first_layers(const std::vector<torch::Tensor>& spectrograms,
+                                                   const LayeredNMFOptions& base, const PipelineOptions& options) {
+  std::vector<PretrainedLayer> out;
+  for (const auto& spectrogram : spectrograms) {
+    const torch::Tensor X = spectrogram.to(options.device, options.dtype);
+    out.push_back(source_model(X, base, options)->pretrain_layer(X, 0));
+  }
+  return out;
+}
+
 std::vector<std::vector<torch::Tensor>> learn_source_layers(const std::vector<torch::Tensor>& spectrograms,
                                                             const LayeredNMFOptions& base, int64_t fine_tune_iter,
-                                                            const PipelineOptions& options) {
+                                                            const PipelineOptions& options,
+                                                            const std::vector<PretrainedLayer>& first_layers) {
+  require(first_layers.empty() || first_layers.size() == spectrograms.size(),
+          "L-NMF: " + std::to_string(first_layers.size()) + " pre-trained first layers for " +
+              std::to_string(spectrograms.size()) + " sources");
   std::vector<std::vector<torch::Tensor>> out;
   for (size_t s = 0; s < spectrograms.size(); ++s) {
     const torch::Tensor X = spectrograms[s].to(options.device, options.dtype);
-    LayeredNMFOptions o = base;
-    o.n_features(X.size(0)).n_samples(X.size(1));
-    LayeredNMF model(o);
-    model->to(options.device, options.dtype);
-    model->pretrain(X);
+    LayeredNMF model = source_model(X, base, options);
+    model->pretrain(X, first_layers.empty() ? PretrainedLayer{} : first_layers[s]);
     const TrainingData data{X, {}, false};
     for (int64_t it = 0; it < fine_tune_iter; ++it) model->mu_step(data);
     std::vector<torch::Tensor> layers;

@@ -47,12 +47,20 @@ torch::Tensor concatenated_spectrogram(const std::vector<torch::Tensor>& signals
 /// [X_mix; S₁; …; S_S] over all mixtures ((S+1)·F × ΣN): DL-NMF's training data.
 torch::Tensor discriminative_matrix(const std::vector<Mixture>& mixtures, const signal::StftOptions& stft);
 
+/// Layer-1 pre-training of each source (NMF of its spectrogram, rank base.layers()[0]). It is
+/// the same for every L-NMF with that K₁ (e.g. the report's rows K₂ = 10, 20, 30): compute it
+/// once and pass it to learn_source_layers.
+std::vector<PretrainedLayer> pretrain_first_layers(const std::vector<torch::Tensor>& spectrograms,
+                                                   const LayeredNMFOptions& base, const PipelineOptions& options);
+
 /// L-NMF (pre-training + `fine_tune_iter` MU sweeps) of each source's spectrogram;
 /// `base` gives layers, β, init, seed, pretrain_iter (n_features/n_samples are replaced).
-/// Returns each source's layers on options' device.
+/// `first_layers` (one per source, from pretrain_first_layers with the same K₁), when given,
+/// replace the layer-1 NMF. Returns each source's layers on options' device.
 std::vector<std::vector<torch::Tensor>> learn_source_layers(const std::vector<torch::Tensor>& spectrograms,
                                                             const LayeredNMFOptions& base, int64_t fine_tune_iter,
-                                                            const PipelineOptions& options);
+                                                            const PipelineOptions& options,
+                                                            const std::vector<PretrainedLayer>& first_layers = {});
 
 /// A compound DL-NMF model (on options' device) from per-source layers.
 std::shared_ptr<DiscriminativeLayeredNMFImpl> compose(const std::vector<std::vector<torch::Tensor>>& source_layers,
