@@ -7,7 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <torch/linalg.h>
+#include <torch/types.h>
+#include <torch/linalg.h>  // after torch/types.h: linalg.h is not self-contained
 
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"

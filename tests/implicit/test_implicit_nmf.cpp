@@ -9,6 +9,7 @@
 #include <functional>
 
 #include <torch/cuda.h>
+#include <torch/serialize.h>
 
 #include "../test_support.h"
 #include "factorch/app/run.h"

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include <torch/csrc/autograd/autograd.h>
+
 #include "factorch/error.h"
 #include "factorch/train/trainer.h"
 #include "models/layered_nmf.h"

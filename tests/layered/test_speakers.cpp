@@ -2,6 +2,7 @@
 // mixtures that are exact sums at 0 dB, clear errors for bad options.
 #include <gtest/gtest.h>
 
+#include <torch/types.h>
 #include <torch/fft.h>
 
 #include "factorch/error.h"
