@@ -30,6 +30,13 @@ void restore(FactorModelImpl& model, const std::vector<torch::Tensor>& saved) {
   for (auto& b : model.buffers()) b.copy_(saved[i++]);
 }
 
+bool has_non_finite(FactorModelImpl& model) {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : model.parameters())
+    if (p.is_floating_point() && !torch::isfinite(p).all().item<bool>()) return true;
+  return false;
+}
+
 double objective_of(FactorModelImpl& model, const TrainingData& data) {
   torch::NoGradGuard no_grad;
   if (!data.sharded()) return model.loss(data).item<double>();
@@ -62,11 +69,21 @@ TrainResult Trainer::fit(const std::shared_ptr<FactorModelImpl>& model, const Tr
   }
   result.stop_reason = "max_iter";
   while (state_.iteration < options_.max_iter()) {
-    step(model, data);
+    // A NaN can also make an update throw (an SVD of a non-finite Φ in TL-NMF): that is the
+    // same stop as a NaN objective, not a crash. Other LibTorch errors propagate.
+    bool step_failed = false;
+    try {
+      step(model, data);
+    } catch (const c10::Error& e) {
+      const std::string what = e.what_without_backtrace();
+      if (what.find("non-finite") == std::string::npos && !has_non_finite(*model)) throw;
+      step_failed = true;
+    }
     ++state_.iteration;
-    const bool evaluate = state_.iteration % options_.eval_every() == 0 || state_.iteration == options_.max_iter();
+    const bool evaluate =
+        step_failed || state_.iteration % options_.eval_every() == 0 || state_.iteration == options_.max_iter();
     if (!evaluate) continue;
-    const double j = objective_of(*model, data);
+    const double j = step_failed ? std::numeric_limits<double>::quiet_NaN() : objective_of(*model, data);
     state_.seconds = elapsed();
     if (!std::isfinite(j)) {
       restore(*model, last_good);

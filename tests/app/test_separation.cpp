@@ -44,7 +44,7 @@ TEST(Separation, SupervisedNmfSeparatesTheTwoNotes) {
   for (int j = 0; j < 2; ++j) {
     std::printf("note%d: SDR %.2f SIR %.2f SAR %.2f dB\n", j + 1, r.metrics.sdr[j].item<double>(),
                 r.metrics.sir[j].item<double>(), r.metrics.sar[j].item<double>());
-    EXPECT_GT(r.metrics.sdr[j].item<double>(), 8.0);  // TODO-MEASURE measured 27.9 dB (both notes)
+    EXPECT_GT(r.metrics.sdr[j].item<double>(), 25.0);  // measured 27.86 / 27.88 dB; margin 3 dB
   }
   for (const char* f : {"sources/note1.wav", "sources/note2.wav", "metrics.json", "factors/W.npy", "checkpoint.pt"})
     EXPECT_TRUE(fs::exists(dir / ("run/" + std::string(f)))) << f;
@@ -66,7 +66,7 @@ TEST(Separation, UnsupervisedAssignmentFromOutputSources) {
   EXPECT_TRUE(fs::exists(dir / "run/sources/high.wav"));
   for (int j = 0; j < 2; ++j) {
     std::printf("unsupervised note%d: SDR %.2f dB\n", j + 1, r.metrics.sdr[j].item<double>());
-    EXPECT_GT(r.metrics.sdr[j].item<double>(), 0.0);  // TODO-MEASURE
+    EXPECT_GT(r.metrics.sdr[j].item<double>(), 24.0);  // measured 27.15 / 26.48 dB; margin 2.5 dB
   }
   // The assignment is what output.sources says: swapping it swaps the estimates exactly
   // (same seed, same training) and the names follow.
@@ -106,7 +106,7 @@ TEST(Separation, WavInputTrainsAndSeparatesThroughTheCli) {
   for (size_t at = json.find("\"sdr\": "); at != std::string::npos; at = json.find("\"sdr\": ", at + 1)) {
     const double sdr = std::stod(json.substr(at + 7));
     std::printf("wav supervised: SDR %.2f dB\n", sdr);
-    EXPECT_GT(sdr, 0.0);  // TODO-MEASURE
+    EXPECT_GT(sdr, 25.0);  // measured 27.46 / 27.50 dB (mean 27.48); margin 2.5 dB
   }
   EXPECT_NE(json.find("\"sdr\": "), std::string::npos) << json;
   const io::Audio a = io::read_wav(dir / "out/sources/a.wav");

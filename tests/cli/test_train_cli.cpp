@@ -144,7 +144,7 @@ TEST(TrainCli, BadInputIsAOneLineErrorAndWritesNothing) {
       {"train cfg.yaml --set data.input=negative.npy", "negative"},
       {"train cfg.yaml --set data.input=nan.npy", "NaN"},
       {"train cfg.yaml --set data.input=zeros.npy --set model.beta=is", "eps"},
-      {"train cfg.yaml --set model.init={W: w_wrong.npy}", "w_wrong.npy"},
+      {"train cfg.yaml --set 'model.init={W: w_wrong.npy}'", "w_wrong.npy"},
       {"train cfg.yaml --device tpu", "tpu"},
       {"train cfg.yaml --device cuda:7", "cuda"},
       {"train cfg.yaml --dtype float16", "float16"},

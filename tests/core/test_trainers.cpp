@@ -64,7 +64,7 @@ TEST(Trainers, MuAndAutogradEndNearEachOther) {
   // Both reach the floor of the objective (exact rank-3 data + 0.05): compared relatively to
   // that floor, not to ‖V‖² (the old scale let the gap be ~11× the optimum itself).
   std::printf("mu %.10g autograd %.10g: relative gap %.3g\n", j_mu, j_ad, std::abs(j_mu - j_ad) / std::min(j_mu, j_ad));
-  EXPECT_LT(std::abs(j_mu - j_ad) / std::min(j_mu, j_ad), 1.0);  // TODO-MEASURE
+  EXPECT_LT(std::abs(j_mu - j_ad) / std::min(j_mu, j_ad), 0.01);  // measured 0.0034; margin 3×
 }
 
 TEST(Trainers, SoftplusParametrisationKeepsFactorsPositive) {

@@ -8,8 +8,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <torch/types.h>
-#include <torch/linalg.h>
 
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"

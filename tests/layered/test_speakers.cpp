@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <torch/types.h>
 #include <torch/fft.h>
 
 #include <torch/types.h>
