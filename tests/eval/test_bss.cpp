@@ -8,7 +8,6 @@
 #include <fstream>
 #include <sstream>
 
-
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
 #include "../test_support.h"

@@ -9,9 +9,6 @@
 #include <torch/types.h>
 #include <torch/fft.h>
 
-#include <torch/types.h>
-#include <torch/fft.h>
-
 #include "factorch/error.h"
 #include "factorch/signal/speakers.h"
 
