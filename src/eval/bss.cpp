@@ -54,6 +54,26 @@ double ratio_db(double numerator, double denominator) {
   return 10.0 * std::log10(numerator / denominator);
 }
 
+// best[j] = the estimate assigned to reference j: the assignment with the largest mean SIR,
+// candidates in lexicographic order, first maximum kept (itertools.permutations + argmax in
+// mir_eval); the identity when `search` is false.
+std::vector<int64_t> best_assignment(const std::vector<std::vector<double>>& sir, bool search) {
+  const int64_t S = static_cast<int64_t>(sir.size());
+  std::vector<int64_t> perm(S), best(S);
+  std::iota(perm.begin(), perm.end(), 0);
+  best = perm;
+  if (!search) return best;
+  double best_mean = -std::numeric_limits<double>::infinity();
+  bool first = true;
+  do {
+    double mean = 0;
+    for (int64_t j = 0; j < S; ++j) mean += sir[perm[j]][j];
+    mean /= S;
+    if (first || mean > best_mean) best_mean = mean, best = perm, first = false;
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  return best;
+}
+
 }  // namespace
 
 BssEvalResult bss_eval_sources(const torch::Tensor& references, const torch::Tensor& estimates,
@@ -113,21 +133,7 @@ BssEvalResult bss_eval_sources(const torch::Tensor& references, const torch::Ten
     }
   }
 
-  // Candidate assignments in lexicographic order, first maximum of the mean SIR kept
-  // (itertools.permutations + argmax in mir_eval).
-  std::vector<int64_t> perm(S), best(S);
-  std::iota(perm.begin(), perm.end(), 0);
-  best = perm;
-  if (options.compute_permutation) {
-    double best_mean = -std::numeric_limits<double>::infinity();
-    bool first = true;
-    do {
-      double mean = 0;
-      for (int64_t j = 0; j < S; ++j) mean += sir[perm[j]][j];
-      mean /= S;
-      if (first || mean > best_mean) best_mean = mean, best = perm, first = false;
-    } while (std::next_permutation(perm.begin(), perm.end()));
-  }
+  const std::vector<int64_t> best = best_assignment(sir, options.compute_permutation);
   std::vector<double> out_sdr(S), out_sir(S), out_sar(S);
   for (int64_t j = 0; j < S; ++j) {
     out_sdr[j] = sdr[best[j]][j];
@@ -207,19 +213,7 @@ BssEvalImagesResult bss_eval_images(const torch::Tensor& references, const torch
       sar[k][j] = ratio_db(full.square().sum().item<double>(), (e - full).square().sum().item<double>());
     }
   }
-  std::vector<int64_t> perm(S), best(S);
-  std::iota(perm.begin(), perm.end(), 0);
-  best = perm;
-  if (options.compute_permutation) {
-    double best_mean = -std::numeric_limits<double>::infinity();
-    bool first = true;
-    do {
-      double mean = 0;
-      for (int64_t j = 0; j < S; ++j) mean += sir[perm[j]][j];
-      mean /= S;
-      if (first || mean > best_mean) best_mean = mean, best = perm, first = false;
-    } while (std::next_permutation(perm.begin(), perm.end()));
-  }
+  const std::vector<int64_t> best = best_assignment(sir, options.compute_permutation);
   BssEvalImagesResult out;
   std::vector<double> v[4];
   for (int64_t j = 0; j < S; ++j) {
