@@ -12,16 +12,8 @@ PACKAGES=(cmake g++ make pkg-config libtorch-dev libgloo-dev libsndfile1-dev lib
 # --audio: the synthesiser and sampled instrument that tools/make_innmf_audio.py renders the
 # real-audio iN-NMF experiments with (configs/innmf_speech.yaml); no test needs them.
 if [[ "${1:-}" == "--audio" ]]; then PACKAGES+=(espeak-ng fluidsynth fluid-soundfont-gm); fi
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  echo "factorch setup: installing ${missing[*]}"
-  $SUDO apt-get update
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+source tools/apt_install.sh
+install_missing "factorch setup" "${PACKAGES[@]}"
 
 JOBS=${FACTORCH_JOBS:-$(nproc)}
 BUILD_DIR=${FACTORCH_BUILD_DIR:-build}
