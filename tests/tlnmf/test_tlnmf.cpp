@@ -257,7 +257,7 @@ TEST(TLNMF, BadInputGivesClearErrors) {
   // (an override, not a second "rank:" line: yaml-cpp keeps the first of duplicate keys)
   expect_error([] { Config c = Config::parse(toy_yaml(), "cfg.yaml", {"model.rank=300"});
                     build_model(model_entry("tlnmf"), c, model_entry("tlnmf").load_data(c)); },
-               "cfg.yaml: model: rank K = 300 exceeds the frame length M = 200");
+               "model.rank K = 300 exceeds the frame length M = 200");
   // Zero-energy frames under IS without ε.
   TrainingData z = d;
   z.X = d.X.clone();
