@@ -178,7 +178,7 @@ TEST(TrainCli, UsageErrorsAreOneLineWithAPointerToHelp) {
       {"separate", "separate", "needs a CONFIG.yaml"},
       {"separate cfg.yaml --nope", "separate", "unknown option '--nope'"},
       {"export run/checkpoint.pt --format npy", "export", "needs --out DIR"},
-      {"export run/checkpoint.pt --format csv --out e", "export", "--format must be npy or pt"},
+      {"export run/checkpoint.pt --format csv --out e", "export", "--format must be npy, pt or both"},
       {"info", "info", "needs a CHECKPOINT"},
       {"info a.pt b.pt", "info", "takes one CHECKPOINT"},
       {"config solver", "config", "unknown section 'solver'"},
