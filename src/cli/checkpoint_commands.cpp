@@ -178,9 +178,10 @@ int export_(const Args& args) {
     if (format.empty()) format = grid.empty() ? "npy" : "both";
     if (format != "npy" && format != "pt" && format != "both")
       throw UsageError("export", "--format must be npy, pt or both, got '" + format + "'");
-    if (sample_rate > 0 && grid != "n-fft") throw UsageError("export", "--sample-rate goes with --n-fft");
+    // Grid options that do not fit together are bad input (exit 2), like a bad grid value.
+    if (sample_rate > 0 && grid != "n-fft") throw Error("export: --sample-rate goes with --n-fft");
     if ((cqt_f_min > 0 || cqt_bins > 0 || cqt_f_max > 0) && grid != "cqt")
-      throw UsageError("export", "--cqt-f-min/--cqt-bins-per-octave/--cqt-f-max go with --cqt");
+      throw Error("export: --cqt-f-min/--cqt-bins-per-octave/--cqt-f-max go with --cqt");
 
     const io::Checkpoint ck = io::load_checkpoint(checkpoint);
     NamedTensors factors = ck.factors;
