@@ -15,6 +15,7 @@
 #include "factorch/orthogonal.h"
 #include "app/experiments/registry.h"
 #include "factorch/models/tlnmf.h"
+#include "app/experiments/tlnmf_app.h"
 
 using namespace factorch;
 
@@ -190,15 +191,16 @@ TEST(TLNMF, ToySeparationBeatsDctNmf) {
   const auto t0 = std::chrono::steady_clock::now();
   const Config c = Config::parse(toy_yaml(), "toy");
   const ModelEntry& e = model_entry("tlnmf");
-  const TrainingData data = e.load_data(c).matrix;
+  const app::Dataset dataset = e.load_data(c);
+  const TrainingData& data = dataset.matrix;
   ASSERT_EQ(data.X.dim(), 3);
   app::RunOptions ro;
   ro.write_outputs = false;
   ro.quiet = true;
-  auto tl = app::fit_model(c, e.build(c, data), data, ro, "");
+  auto tl = app::fit_model(c, e.build(c, dataset), data, ro, "");
   const Config cb = Config::parse(toy_yaml("  learn_phi: false\n"), "toy-dct");
-  auto dct = app::fit_model(cb, e.build(cb, data), data, ro, "");
-  const TLNMFSignals sig = tlnmf_signals(c);
+  auto dct = app::fit_model(cb, e.build(cb, dataset), data, ro, "");
+  const TLNMFSignals& sig = tlnmf_signals_of(dataset);
   const SeparationScores s_tl = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(tl.model), sig);
   const SeparationScores s_dct = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(dct.model), sig);
   const double sdr_tl = s_tl.sdr.mean().item<double>(), sdr_dct = s_dct.sdr.mean().item<double>();
@@ -224,12 +226,12 @@ TEST(TLNMF, SupervisedBeatsStftIsNmf) {
       "trainer:\n  max_iter: 60\n  tol: 1.0e-9\n  progress: never\n",
       "supervised");
   const ModelEntry& e = model_entry("tlnmf");
-  const TrainingData data = e.load_data(c).matrix;
+  const app::Dataset dataset = e.load_data(c);
   app::RunOptions ro;
   ro.write_outputs = false;
   ro.quiet = true;
-  auto run = app::fit_model(c, e.build(c, data), data, ro, "");
-  const TLNMFSignals sig = tlnmf_signals(c);
+  auto run = app::fit_model(c, e.build(c, dataset), dataset.matrix, ro, "");
+  const TLNMFSignals& sig = tlnmf_signals_of(dataset);
   const SeparationScores tl = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(run.model), sig);
   const SeparationScores is = supervised_stft_isnmf(c, sig);
   const double a = tl.sdr.mean().item<double>(), b = is.sdr.mean().item<double>();

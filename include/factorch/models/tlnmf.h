@@ -145,49 +145,4 @@ class TLNMFImpl : public FactorModelImpl {
 };
 TORCH_MODULE(TLNMF);
 
-// ---------------------------------------------------------------- data and evaluation (tlnmf_entry.cpp)
-
-class Config;
-
-/// The signals of a tlnmf config: the mixture(s) the model is fitted to, the clean sources
-/// when known (synthetic data, or data.references), and for supervised mode the clean
-/// training signals whose frames make the reference dictionary.
-struct TLNMFSignals {
-  torch::Tensor mixtures;                ///< R × T
-  torch::Tensor sources;                 ///< R × S × T (undefined when unknown)
-  torch::Tensor training;                ///< supervised: S × T_train clean training signals
-  torch::Tensor window;                  ///< M
-  int64_t hop = 0;
-  double sample_rate = 0;
-  std::vector<std::string> source_names;
-
-  int64_t frame_length() const { return window.size(0); }
-  /// R × M × N frames of the mixtures (TrainingData.X of the model).
-  torch::Tensor frames() const;
-  /// Supervised reference frames [Y_1 … Y_S] (M × ΣN_s) and the column count of each source.
-  std::pair<torch::Tensor, std::vector<int64_t>> reference_frames() const;
-};
-
-/// Builds the signals from data.* keys: data.input (a WAV file) or data.synthetic: harmonic_notes.
-TLNMFSignals tlnmf_signals(const Config& config);
-
-struct SeparationScores {
-  torch::Tensor sdr, sir, sar;  ///< S, dB, mean over realisations (references in order)
-  torch::Tensor estimates;      ///< R × S × T, ordered to match the references
-};
-
-/// Separates every realisation with the model's Wiener masks (see separate_frames), inverts
-/// by overlap-add and scores against signals.sources with bss_eval_sources (best permutation).
-SeparationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& signals,
-                                const std::vector<int64_t>& component_source = {});
-
-/// Baseline of supervised separation: IS-NMF on the power STFT of the mixture (same frame
-/// length, hop and window as the config) with the fixed dictionary [|STFT(training_s)|²],
-/// activations by trainer.max_iter MU sweeps (λ·M/N_1 sparsity), Wiener masks on the STFT.
-SeparationScores supervised_stft_isnmf(const Config& config, const TLNMFSignals& signals);
-
-/// Frequency (Hz) of the spectral peak of each row of `atoms` (zero-padded FFT, parabolic
-/// interpolation of the log-magnitude peak).
-std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double sample_rate);
-
 }  // namespace factorch

@@ -1,0 +1,103 @@
+#pragma once
+// TL-NMF in the app: its signals (loaded once into the run's Dataset), the builder, the
+// separation of the user's audio (`factorch separate`) and the report of `factorch train`.
+//   tlnmf_entry.cpp       keys, builder (restarts), checks made before training
+//   tlnmf_data.cpp        data.input / data.synthetic → TLNMFSignals (the DatasetPart)
+//   tlnmf_separation.cpp  masks on ΦY → Φᵀ → overlap-add → sources, scores, `separate`
+//   tlnmf_baselines.cpp   DCT-NMF and supervised STFT IS-NMF baselines
+//   tlnmf_report.cpp      atoms, plots, metrics.json, the GCM paper's repeated protocol
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "app/config.h"
+#include "app/dataset.h"
+#include "app/run.h"
+#include "factorch/eval/metrics_json.h"
+#include "factorch/models/tlnmf.h"
+
+namespace factorch {
+
+namespace app {
+struct SeparationResult;
+}
+
+/// The signals of a tlnmf config: the mixture(s) the model is fitted to, the clean sources
+/// when known (synthetic data, or data.references), and for supervised mode the clean
+/// training signals whose frames make the reference dictionary. Loaded once per run.
+struct TLNMFSignals : app::DatasetPart {
+  torch::Tensor mixtures;                ///< R × T
+  torch::Tensor sources;                 ///< R × S × T (undefined when unknown)
+  torch::Tensor training;                ///< supervised: S × T_train clean training signals
+  torch::Tensor window;                  ///< M
+  int64_t hop = 0;
+  double sample_rate = 0;
+  std::vector<std::string> source_names;
+
+  int64_t frame_length() const { return window.size(0); }
+  /// R × M × N frames of the mixtures (TrainingData.X of the model).
+  torch::Tensor frames() const;
+  /// Supervised reference frames [Y_1 … Y_S] (M × ΣN_s) and the column count of each source.
+  std::pair<torch::Tensor, std::vector<int64_t>> reference_frames() const;
+};
+
+/// Builds the signals from data.* keys: data.input (a WAV file) or data.synthetic: harmonic_notes.
+TLNMFSignals tlnmf_signals(const Config& config);
+/// The run's Dataset: the frames (M×N, or R×M×N for several realisations) and the signals.
+app::Dataset load_tlnmf_data(const Config& config);
+/// The signals of a Dataset loaded by load_tlnmf_data (a bare matrix has none: an error).
+const TLNMFSignals& tlnmf_signals_of(const app::Dataset& data);
+
+/// Builds (with model.restarts) after checking the config against the data.
+std::shared_ptr<FactorModelImpl> build_tlnmf(const Config& config, const app::Dataset& data);
+/// A copy of `config` with overrides (Config copies share their YAML tree, so re-parse).
+Config tlnmf_derived_config(const Config& config, const std::vector<std::string>& overrides);
+
+/// Source signals of realisation r: Wiener masks on ΦY (see separate_frames), Φᵀ and
+/// overlap-add; one T-sample signal per source, in the model's source order.
+std::vector<torch::Tensor> tlnmf_separate(TLNMFImpl& model, const TLNMFSignals& signals, int64_t r,
+                                          const std::vector<int64_t>& component_source = {});
+
+struct SeparationScores {
+  torch::Tensor sdr, sir, sar;  ///< S, dB, mean over realisations (references in order)
+  torch::Tensor estimates;      ///< R × S × T, ordered to match the references
+};
+
+/// Separates every realisation, scores against signals.sources with bss_eval_sources (best
+/// permutation) and averages the scores over realisations.
+SeparationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& signals,
+                                const std::vector<int64_t>& component_source = {});
+
+/// DCT-NMF: the same model with Φ fixed to the DCT, trained on the same data into
+/// out_dir/baseline and scored; nullopt (said on stdout) without references or if it diverged.
+std::optional<SeparationScores> tlnmf_dct_baseline(const Config& config, const app::Dataset& data,
+                                                   const std::vector<int64_t>& component_source,
+                                                   const std::string& out_dir);
+
+/// Baseline of supervised separation: IS-NMF on the power STFT of the mixture (same frame
+/// length, hop and window as the config) with the fixed dictionary [|STFT(training_s)|²],
+/// activations by trainer.max_iter MU sweeps (λ·M/N_1 sparsity), Wiener masks on the STFT.
+SeparationScores supervised_stft_isnmf(const Config& config, const TLNMFSignals& signals);
+
+/// Frequency (Hz) of the spectral peak of each row of `atoms` (zero-padded FFT, parabolic
+/// interpolation of the log-magnitude peak).
+std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double sample_rate);
+
+/// The GCM paper's protocol (Sec. III-C): the experiment repeated model.repeats times with
+/// new realisations and initialisations (`first` and `first_dct` are repetition 0); writes
+/// "protocol" into `metrics` and prints mean (std) over repetitions.
+void tlnmf_protocol(const Config& config, const SeparationScores& first, const std::optional<SeparationScores>& first_dct,
+                    const TLNMFSignals& signals, eval::Json& metrics);
+
+/// `factorch separate` for tlnmf: loads and checks everything, trains, writes
+/// DIR/sources/<name>.wav and, with references, DIR/metrics.json.
+app::SeparationResult separate_tlnmf(const Config& config, const app::RunOptions& options);
+
+/// The report of `factorch train`: separation and scores, baselines, protocol, atoms, plots.
+void report_tlnmf(const Config& config, FactorModelImpl& model, const app::Dataset& data, const std::string& out_dir);
+
+}  // namespace factorch
