@@ -104,8 +104,23 @@ TLNMFSignals tlnmf_signals(const Config& c) {
       }
       for (auto& x : t) x = x.narrow(0, 0, shortest);  // equal sizes: one tensor
       sig.training = torch::stack(t);
-      if (sig.source_names.empty()) sig.source_names = names;
-      else if (sig.source_names != names) c.fail("data.references", "must name the sources of data.train in the same order");
+      if (sig.source_names.empty()) {
+        sig.source_names = names;
+      } else if (sig.source_names != names) {
+        // References in data.train's order: supervised source s is data.train's s-th source.
+        if (sig.source_names.size() != names.size())
+          c.fail("data.references", "names " + std::to_string(sig.source_names.size()) + " sources but data.train " +
+                                        std::to_string(names.size()));
+        std::vector<int64_t> order;
+        for (const auto& n : names) {
+          const auto at = std::find(sig.source_names.begin(), sig.source_names.end(), n);
+          if (at == sig.source_names.end())
+            c.fail("data.references", "has no reference for data.train's source '" + n + "'");
+          order.push_back(at - sig.source_names.begin());
+        }
+        sig.sources = sig.sources.index_select(1, torch::tensor(order, torch::kLong));
+        sig.source_names = names;
+      }
     }
   } else {
     if (!c.has("data.synthetic")) c.fail("data.input", "is required (a WAV file) unless data.synthetic is set");
