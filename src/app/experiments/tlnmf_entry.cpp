@@ -60,8 +60,9 @@ void add_tlnmf_keys(ConfigSchema& s) {
       .def("1").at_least(1).for_models(m);
   s.add("model.restart_iter", KeyType::Integer, "iterations of each restart candidate").def("30").at_least(1).for_models(m);
   s.add("model.component_sources", KeyType::IntegerList,
-        "source index (0-based) of each component for separation; empty: component k → source k (then matched to "
-        "references by best permutation)")
+        "source index (0-based) of each component for separation (report and factorch separate), every source "
+        "getting at least one; empty: component k → source k. Estimates are matched to data.references by the best "
+        "permutation")
       .for_models(m);
   s.add("model.baseline", KeyType::Boolean,
         "report: also train the fixed-transform baseline (DCT-NMF, learn_phi false) into output.dir/baseline; "
@@ -200,7 +201,8 @@ ModelEntry tlnmf_entry() {
   e.build = build_tlnmf;
   e.load_data = load_tlnmf_data;
   e.report = report_tlnmf;
-  e.capabilities = {/*matrix_input=*/true, /*audio_input=*/true, /*separates=*/true, /*data_parallel=*/false};
+  // Audio only (a WAV or the embedded notes): the frames of Φ must come from a signal.
+  e.capabilities = {/*matrix_input=*/false, /*audio_input=*/true, /*separates=*/true, /*data_parallel=*/false};
   e.separate = separate_tlnmf;
   return e;
 }
