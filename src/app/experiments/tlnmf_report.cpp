@@ -119,7 +119,7 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
     const int rate = static_cast<int>(std::lround(sig.sample_rate));
     for (size_t k = 0; k < est.size(); ++k)
       io::write_wav((fs::path(out_dir) / "sources" / ("source" + std::to_string(k) + ".wav")).string(), est[k], rate);
-    std::printf("tlnmf: no references (data.references): metrics not written\n");
+    std::printf("tlnmf: no references (data.references): sources written, separation not scored\n");
   }
 
   if (c.boolean("model.baseline") && model->options.learn_phi()) {
