@@ -66,25 +66,28 @@ app::SeparationResult separate_tlnmf(const Config& c, const app::RunOptions& opt
   model->to(torch::kCPU, torch::kFloat64);
 
   // The user's mixture is realisation 0 (the embedded signal may have several).
-  const auto est = tlnmf_separate(*model, sig, 0, c.integers("model.component_sources"));
+  torch::Tensor estimates = torch::stack(tlnmf_separate(*model, sig, 0, c.integers("model.component_sources")));
   app::SeparationResult out;
   out.out_dir = out_dir;
-  out.estimates = torch::stack(est);
-  const bool supervised = model->supervised();
   if (sig.sources.defined()) {
-    eval::BssEvalOptions bo;
-    bo.compute_permutation = !supervised;  // supervised: source s is data.train's s-th source
-    out.metrics = eval::bss_eval_sources(sig.sources[0], out.estimates, bo);
+    // Supervised source s is data.train's s-th source (the references are in that order);
+    // unsupervised components have no names: each estimate takes the name of the reference
+    // it matches (BSS Eval's best permutation) and is then scored as that source.
+    if (!model->supervised()) {
+      const eval::BssEvalResult b = eval::bss_eval_sources(sig.sources[0], estimates);
+      estimates = estimates.index_select(0, torch::tensor(b.permutation, torch::kLong));
+    }
+    eval::BssEvalOptions known;
+    known.compute_permutation = false;
+    out.metrics = eval::bss_eval_sources(sig.sources[0], estimates, known);
     out.has_metrics = true;
-    out.reference_names = sig.source_names;
-    // Each estimate is named after the reference it was matched to.
-    out.names.resize(est.size());
-    for (size_t j = 0; j < out.reference_names.size(); ++j) out.names[out.metrics.permutation[j]] = out.reference_names[j];
-  } else if (supervised) {
+    out.names = out.reference_names = sig.source_names;
+  } else if (model->supervised()) {
     out.names = sig.source_names;  // data.train's names
   } else {
-    for (size_t s = 0; s < est.size(); ++s) out.names.push_back("source" + std::to_string(s));
+    for (int64_t s = 0; s < estimates.size(0); ++s) out.names.push_back("source" + std::to_string(s));
   }
+  out.estimates = estimates;
   if (options.write_outputs) {
     const io::WavFormat format = io::wav_format_from_name(c.string("output.wav_format"));
     const int rate = static_cast<int>(std::lround(sig.sample_rate));
@@ -92,12 +95,12 @@ app::SeparationResult separate_tlnmf(const Config& c, const app::RunOptions& opt
     for (size_t s = 0; s < out.names.size(); ++s)
       io::write_wav((fs::path(out_dir) / "sources" / (out.names[s] + ".wav")).string(), out.estimates[s], rate, format);
     if (out.has_metrics) {
-      eval::BssEvalOptions bo;
-      bo.compute_permutation = !supervised;
+      eval::BssEvalOptions known;
+      known.compute_permutation = false;
       eval::write_json((fs::path(out_dir) / "metrics.json").string(),
-                       eval::bss_metrics_json(out.metrics, out.reference_names, out.names, bo));
-    } else {
-      std::printf("tlnmf: no references (data.references): metrics not written\n");
+                       eval::bss_metrics_json(out.metrics, out.reference_names, out.names, known));
+    } else if (!options.quiet) {
+      std::printf("no references: metrics not written\n");
     }
   }
   return out;
