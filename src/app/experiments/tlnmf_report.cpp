@@ -16,7 +16,7 @@ namespace factorch {
 
 namespace fs = std::filesystem;
 
-std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double fs) {
+std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double sample_rate) {
   const int64_t n_fft = 1 << 16;
   const torch::Tensor mag = torch::fft_rfft(atoms.to(torch::kCPU, torch::kFloat64), n_fft, 1).abs().clamp_min(1e-300).log();
   const auto a = mag.accessor<double, 2>();
@@ -31,7 +31,7 @@ std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double fs)
       const double den = l - 2 * c + r;
       if (den < 0) delta = 0.5 * (l - r) / den;
     }
-    out.push_back((static_cast<double>(best) + delta) * fs / static_cast<double>(n_fft));
+    out.push_back((static_cast<double>(best) + delta) * sample_rate / static_cast<double>(n_fft));
   }
   return out;
 }
