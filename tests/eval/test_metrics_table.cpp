@@ -11,7 +11,7 @@
 #include "factorch/eval/metrics_table.h"
 
 namespace ev = factorch::eval;
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // keeps the key order, which the schema fixes
 
 namespace {
 const double kInf = std::numeric_limits<double>::infinity();
