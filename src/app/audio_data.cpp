@@ -13,73 +13,43 @@ namespace factorch::app {
 
 namespace fs = std::filesystem;
 
-void add_audio_data_keys(ConfigSchema& s, const std::vector<std::string>& m) {
-  s.add("data.representation", KeyType::String,
-        "audio → V: stft_power (|STFT|²), stft_magnitude (|STFT|) or dct_power (squared DCT-II of the frames)")
-      .choice({"stft_power", "stft_magnitude", "dct_power"}).def("stft_power").for_models(m);
-  s.add("data.n_fft", KeyType::Integer, "FFT size (STFT) or frame length M (DCT)").def("1024").at_least(2).for_models(m);
-  s.add("data.hop", KeyType::Integer, "hop between frames in samples").def("256").at_least(1).for_models(m);
-  s.add("data.window", KeyType::String, "analysis/synthesis window").choice({"hann", "sine", "tukey", "rectangular"})
-      .def("hann").for_models(m);
-  s.add("data.tukey_alpha", KeyType::Number, "cosine fraction of the tukey window").def("0.5").at_least(0).for_models(m);
-  s.add("data.channel", KeyType::Integer, "keep this channel (0-based) of a multichannel WAV").at_least(0).for_models(m);
-  s.add("data.downmix", KeyType::Boolean, "average the channels of a multichannel WAV").def("false").for_models(m);
-  s.add("data.synthetic", KeyType::String,
-        "embedded signal instead of data.input: harmonic_notes (sum of cos(r(2πft/fs+θ))·decay^r notes "
-        "with on/off envelopes, TL-NMF identifiability paper); its clean notes are the references")
-      .choice({"harmonic_notes"}).for_models(m);
-  s.add("data.frequencies", KeyType::NumberList, "synthetic: fundamental frequency of each note (Hz)")
-      .def("[440.0, 466.16]").for_models(m);
-  s.add("data.sample_rate", KeyType::Integer, "synthetic: sample rate (Hz)").def("5000").at_least(1).for_models(m);
-  s.add("data.length", KeyType::Integer, "synthetic: length in samples").def("15000").at_least(1).for_models(m);
-  s.add("data.harmonics", KeyType::Integer, "synthetic: harmonics per note").def("2").at_least(1).for_models(m);
-  s.add("data.decay", KeyType::Number, "synthetic: amplitude of harmonic r is decay^r").def("0.5").above(0).for_models(m);
-  s.add("data.seed", KeyType::Integer, "synthetic: seed of the phases").def("0").at_least(0).for_models(m);
-  s.add("data.references", KeyType::StringOrMap,
-        "clean sources {name: file.wav} for evaluation (BSS metrics in metrics.json)").for_models(m);
-  s.add("data.train", KeyType::StringOrMap,
-        "supervised separation: per-source clean training audio {name: file.wav}, or 'synthetic' "
-        "(notes of another realisation of data.synthetic, seed + 1)").for_models(m);
-}
-
 bool has_audio_input(const Config& c) {
   if (c.has("data.synthetic")) return true;
   if (!c.has("data.input")) return false;
-  return fs::path(c.string("data.input")).extension() != ".npy";
+  const auto inputs = c.strings("data.input");
+  return !(inputs.size() == 1 && fs::path(inputs[0]).extension() == ".npy");
 }
 
 // ------------------------------------------------------------------ representation
 
-AudioRepresentation::AudioRepresentation(const Config& c)
-    : kind_(c.string("data.representation")), where_(c.where("data.n_fft")) {
-  stft_.n_fft = c.integer("data.n_fft");
-  stft_.hop = c.integer("data.hop");
-  stft_.window = c.string("data.window");
-  stft_.tukey_alpha = c.number("data.tukey_alpha");
-  if (stft_.hop > stft_.n_fft) c.fail("data.hop", "must not exceed data.n_fft = " + std::to_string(stft_.n_fft) +
-                                                      ", got " + std::to_string(stft_.hop));
+AudioRepresentation::AudioRepresentation(const Config& c) : spec_(transform_spec(c)), where_(c.where("data.transform.n_fft")) {
+  if (spec_.kind == "cqt") c.fail("data.transform.kind", "cqt cannot be inverted: model.type " + c.string("model.type") + " needs stft or dct");
+  if (spec_.kind == "dct" && spec_.win_length != spec_.n_fft)
+    c.fail("data.transform.win_length", "must equal data.transform.n_fft for the dct (frames are not zero-padded)");
+  stft_ = spec_.stft();
 }
 
 torch::Tensor AudioRepresentation::analyse(const torch::Tensor& x) const {
   try {
-    if (kind_ == "dct_power") {
+    if (spec_.kind == "dct") {
       const int64_t M = stft_.n_fft;
       const torch::Tensor w = signal::window_from_name(stft_.window, M, stft_.tukey_alpha, x.options());
       return torch::mm(signal::dct2_matrix(M, x.options()), signal::frame_signal(x, M, stft_.hop, w));
     }
     return signal::stft(x, stft_);
   } catch (const Error& e) {
-    throw Error(where_ + ": data.n_fft = " + std::to_string(stft_.n_fft) + ": " + e.what());
+    throw Error(where_ + ": data.transform.n_fft = " + std::to_string(stft_.n_fft) + ": " + e.what());
   }
 }
 
 torch::Tensor AudioRepresentation::nonnegative(const torch::Tensor& coefficients) const {
-  if (kind_ == "dct_power") return coefficients.square();
-  return kind_ == "stft_magnitude" ? signal::magnitude(coefficients) : signal::power(coefficients);
+  if (spec_.exponent == 2) return spec_.kind == "dct" ? coefficients.square() : signal::power(coefficients);
+  const torch::Tensor m = spec_.kind == "dct" ? coefficients.abs() : signal::magnitude(coefficients);
+  return spec_.exponent == 1 ? m : m.pow(spec_.exponent);
 }
 
 torch::Tensor AudioRepresentation::synthesise(const torch::Tensor& coefficients, int64_t length) const {
-  if (kind_ == "dct_power") {
+  if (spec_.kind == "dct") {
     const int64_t M = stft_.n_fft;
     const torch::Tensor w = signal::window_from_name(stft_.window, M, stft_.tukey_alpha, coefficients.options());
     const torch::Tensor frames = torch::mm(signal::dct2_matrix(M, coefficients.options()).t(), coefficients);
@@ -90,23 +60,31 @@ torch::Tensor AudioRepresentation::synthesise(const torch::Tensor& coefficients,
 
 // ------------------------------------------------------------------ loading
 
-namespace {
-
-signal::HarmonicMixture synthesise_notes(const Config& c, uint64_t seed) {
+signal::HarmonicMixture harmonic_notes(const SyntheticParams& p, uint64_t seed) {
   signal::HarmonicMixtureOptions o;
-  o.frequencies = c.numbers("data.frequencies");
-  if (o.frequencies.empty()) c.fail("data.frequencies", "needs at least one frequency");
-  o.sample_rate = static_cast<double>(c.integer("data.sample_rate"));
-  o.length = c.integer("data.length");
-  o.harmonics = static_cast<int>(c.integer("data.harmonics"));
-  o.decay = c.number("data.decay");
+  o.frequencies = p.numbers("frequencies");
+  if (o.frequencies.empty()) p.fail("frequencies", "needs at least one frequency");
+  o.sample_rate = p.number("sample_rate");
+  o.length = p.samples();
+  o.harmonics = static_cast<int>(p.integer("harmonics"));
+  o.decay = p.number("decay");
   o.seed = seed;
+  const std::string envelopes = p.string("envelopes");
+  if (envelopes == "on") {
+    o.envelopes.assign(o.frequencies.size(), signal::Envelope{});
+  } else if (o.frequencies.size() != 2) {
+    p.fail("envelopes", "'" + envelopes + "' is laid out for 2 notes, got " + std::to_string(o.frequencies.size()) +
+                            " frequencies (use on)");
+  }
+  o.envelope_shape = envelopes == "paper" ? signal::EnvelopeShape::SineRoot : signal::EnvelopeShape::Flat;
   try {
     return signal::harmonic_mixture(o);
   } catch (const Error& e) {
-    c.fail("data.synthetic", e.what());
+    p.fail("frequencies", std::string("do not make a valid signal: ") + e.what());
   }
 }
+
+namespace {
 
 io::Audio read_mono(const Config& c, const std::string& key, const std::string& path) {
   io::ReadOptions r;
@@ -120,72 +98,94 @@ io::Audio read_mono(const Config& c, const std::string& key, const std::string& 
   }
 }
 
-// A {name: file.wav} map of the config, in file order.
-std::vector<std::pair<std::string, std::string>> file_map(const Config& c, const std::string& key) {
-  const YAML::Node n = c.node(key);
-  if (!n.IsMap()) c.fail(key, "must map source names to WAV files, got " + n.Scalar());
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& kv : n) out.emplace_back(kv.first.Scalar(), kv.second.Scalar());
-  if (out.empty()) c.fail(key, "names no source");
-  return out;
+}  // namespace
+
+std::vector<std::string> harmonic_note_names(size_t count) {
+  std::vector<std::string> names;
+  for (size_t k = 0; k < count; ++k) names.push_back("note" + std::to_string(k + 1));
+  return names;
 }
 
-}  // namespace
+std::vector<torch::Tensor> harmonic_training_notes(const SyntheticParams& p) {
+  std::vector<torch::Tensor> out;
+  const auto freqs = p.numbers("frequencies");
+  const int64_t length = p.samples("train_seconds");
+  const auto seed = static_cast<uint64_t>(p.integer("seed"));
+  try {
+    // Steady notes (always on), with phases independent of every realisation of the mixture.
+    for (size_t k = 0; k < freqs.size(); ++k)
+      out.push_back(signal::harmonic_source(freqs[k], p.number("sample_rate"), length, static_cast<int>(p.integer("harmonics")),
+                                            p.number("decay"), {}, seed + 100003ULL + k));
+  } catch (const Error& e) {
+    p.fail("train_seconds", std::string("do not make valid training notes: ") + e.what());
+  }
+  return out;
+}
 
 AudioData load_audio_data(const Config& c) {
   AudioData d;
   if (c.has("data.synthetic")) {
     if (c.has("data.input")) c.fail("data.synthetic", "and data.input are exclusive (the signal is embedded)");
-    const signal::HarmonicMixture m = synthesise_notes(c, static_cast<uint64_t>(c.integer("data.seed")));
+    const SyntheticParams p(c, {"harmonic_notes"});
+    const signal::HarmonicMixture m = harmonic_notes(p, static_cast<uint64_t>(p.integer("seed")));
     d.mixture = m.mixture;
     d.sample_rate = static_cast<int>(m.sample_rate);
     d.references = m.sources;
-    for (size_t k = 0; k < c.numbers("data.frequencies").size(); ++k) d.source_names.push_back("note" + std::to_string(k + 1));
+    d.source_names = harmonic_note_names(p.numbers("frequencies").size());
     if (c.has("data.references")) c.fail("data.references", "is given by data.synthetic (its clean notes)");
-    if (c.has("data.train")) {
-      if (!c.node("data.train").IsScalar() || c.string("data.train") != "synthetic")
-        c.fail("data.train", "must be 'synthetic' with data.synthetic, got " + c.string("data.train"));
-      const signal::HarmonicMixture t = synthesise_notes(c, static_cast<uint64_t>(c.integer("data.seed")) + 1);
-      for (int64_t s = 0; s < t.sources.size(0); ++s) d.training.push_back(t.sources[s]);
-    }
+    if (c.has("data.train")) c.fail("data.train", "is given by data.synthetic (set data.synthetic.train_seconds)");
+    if (p.number("train_seconds") > 0) d.training = harmonic_training_notes(p);
     return d;
   }
 
-  if (!c.has("data.input")) c.fail("data.input", "is required (a .npy matrix, a WAV file, or data.synthetic)");
-  const io::Audio mix = read_mono(c, "data.input", c.string("data.input"));
+  if (!c.has("data.input")) c.fail("data.input", "is required (a .npy matrix, WAV files, or data.synthetic)");
+  const std::vector<std::string> inputs = resolve_audio_paths(c, "data.input", c.strings("data.input"));
+  if (inputs.size() != 1)
+    c.fail("data.input", "must be one mixture for model.type " + c.string("model.type") + ", got " +
+                             std::to_string(inputs.size()) + " files");
+  const io::Audio mix = read_mono(c, "data.input", inputs[0]);
   d.mixture = mix.samples[0];
   d.sample_rate = mix.sample_rate;
 
-  auto load_sources = [&](const std::string& key, std::vector<torch::Tensor>& out, bool same_length) {
-    std::vector<std::string> names;
-    for (const auto& [name, path] : file_map(c, key)) {
-      const io::Audio a = read_mono(c, key, path);
-      try {
-        io::require_same_rate(mix, a);
-      } catch (const Error& e) {
-        c.fail(key, e.what());
-      }
-      if (same_length && a.frames() != mix.frames())
-        c.fail(key, path + ": has " + std::to_string(a.frames()) + " samples but the mixture " + mix.path + " has " +
-                        std::to_string(mix.frames()));
-      names.push_back(name);
-      out.push_back(a.samples[0]);
+  auto check_rate = [&](const std::string& key, const io::Audio& a) {
+    try {
+      io::require_same_rate(mix, a);
+    } catch (const Error& e) {
+      c.fail(key, e.what());
     }
-    return names;
   };
-  std::vector<std::string> train_names;
   if (c.has("data.train")) {
-    if (c.node("data.train").IsScalar()) c.fail("data.train", "must map source names to WAV files without data.synthetic");
-    train_names = load_sources("data.train", d.training, false);
+    for (const auto& [name, entries] : source_lists(c, "data.train")) {
+      std::vector<torch::Tensor> parts;
+      for (const std::string& path : resolve_audio_paths(c, "data.train." + name, entries)) {
+        const io::Audio a = read_mono(c, "data.train." + name, path);
+        check_rate("data.train." + name, a);
+        parts.push_back(a.samples[0]);
+      }
+      // Several files of one source are one training signal (their spectrograms side by side
+      // but for the few frames across each boundary).
+      d.training.push_back(torch::cat(parts));
+      d.source_names.push_back(name);
+    }
   }
   if (c.has("data.references")) {
     std::vector<torch::Tensor> refs;
-    d.source_names = load_sources("data.references", refs, true);
+    std::vector<std::string> names;
+    for (const auto& [name, files] : source_lists(c, "data.references")) {
+      if (files.size() != 1)
+        c.fail("data.references." + name, "must be one file (one mixture in data.input), got " + std::to_string(files.size()));
+      const io::Audio a = read_mono(c, "data.references." + name, files[0]);
+      check_rate("data.references." + name, a);
+      if (a.frames() != mix.frames())
+        c.fail("data.references." + name, files[0] + ": has " + std::to_string(a.frames()) + " samples but the mixture " +
+                                              mix.path + " has " + std::to_string(mix.frames()));
+      names.push_back(name);
+      refs.push_back(a.samples[0]);
+    }
     d.references = torch::stack(refs);
-    if (!train_names.empty() && train_names != d.source_names)
+    if (!d.source_names.empty() && names != d.source_names)
       c.fail("data.references", "must name the same sources in the same order as data.train");
-  } else {
-    d.source_names = train_names;
+    d.source_names = names;
   }
   return d;
 }

@@ -1,31 +1,27 @@
 #pragma once
-// Audio input for the models that take a nonnegative matrix V (NMF and its variants):
-// a WAV file (data.input: mix.wav) or an embedded synthetic signal (data.synthetic), turned
-// into V by a representation that can also be inverted for separation:
-//   stft_power      V = |STFT|²   coefficients: complex STFT (n_fft, hop, window)
-//   stft_magnitude  V = |STFT|    coefficients: complex STFT
-//   dct_power       V = (D·Y)²    coefficients: real DCT-II of the M×N windowed frames Y
-//                                 (M = n_fft), the fixed-transform baseline of TL-NMF
-// Models with their own data layout (TL-NMF frames, iN-NMF (t, f, value) samples, DL-NMF
-// speaker sets) declare their own data keys instead.
+// Audio input for the models that take a nonnegative matrix V (NMF and its variants), read
+// through the shared data block (app/data_block.h): a WAV file (data.input) or the embedded
+// harmonic_notes signal (data.synthetic), turned into V by data.transform, which can also be
+// inverted for separation:
+//   stft  V = |STFT|^exponent    coefficients: complex STFT (n_fft, win_length, hop, window)
+//   dct   V = |D·Y|^exponent     coefficients: real DCT-II of the M×N windowed frames Y
+//                                (M = n_fft), the fixed-transform baseline of TL-NMF
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
 
 #include "app/config.h"
+#include "app/data_block.h"
 #include "factorch/signal/stft.h"
+#include "factorch/signal/synthetic.h"
 
 namespace factorch::app {
-
-/// Declares the audio data.* keys (representation, STFT sizes, synthetic signal, reference
-/// and training files) for the given model types.
-void add_audio_data_keys(ConfigSchema& schema, const std::vector<std::string>& models);
 
 /// True when the config's data is audio (data.synthetic, or a data.input that is not .npy).
 bool has_audio_input(const Config& config);
 
-/// A signal ↔ (coefficients, V) transform chosen by data.representation.
+/// A signal ↔ (coefficients, V) transform chosen by data.transform (stft or dct).
 class AudioRepresentation {
  public:
   explicit AudioRepresentation(const Config& config);
@@ -37,12 +33,12 @@ class AudioRepresentation {
   torch::Tensor synthesise(const torch::Tensor& coefficients, int64_t length) const;
   /// Exponent p such that V^p is a power (2 for magnitudes, 1 for powers): Wiener masks
   /// are built from model parts raised to it.
-  double power_exponent() const { return kind_ == "stft_magnitude" ? 2.0 : 1.0; }
-  const std::string& kind() const { return kind_; }
+  double power_exponent() const { return spec_.power_exponent(); }
+  const TransformSpec& spec() const { return spec_; }
 
  private:
-  std::string kind_;
-  std::string where_;  // origin of data.n_fft, for errors about the frame size
+  TransformSpec spec_;
+  std::string where_;  // origin of data.transform.n_fft, for errors about the frame size
   signal::StftOptions stft_;
 };
 
@@ -56,8 +52,15 @@ struct AudioData {
   std::vector<torch::Tensor> training;
 };
 
-/// Loads data.input (WAV, with data.channel / data.downmix) or synthesises data.synthetic,
-/// plus data.references and data.train. Errors name the key, file and cause.
+/// Loads data.input (WAV, with data.channel / data.downmix) or synthesises data.synthetic
+/// (harmonic_notes), plus data.references and data.train. Errors name the key, file and cause.
 AudioData load_audio_data(const Config& config);
+
+/// One realisation of harmonic_notes (data.synthetic.*) with phases drawn from `seed`.
+signal::HarmonicMixture harmonic_notes(const SyntheticParams& params, uint64_t seed);
+/// "note1", "note2", …: the sources of harmonic_notes, for every model.
+std::vector<std::string> harmonic_note_names(size_t count);
+/// harmonic_notes' clean training notes (data.synthetic.train_seconds, steady, own phases).
+std::vector<torch::Tensor> harmonic_training_notes(const SyntheticParams& params);
 
 }  // namespace factorch::app

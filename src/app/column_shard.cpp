@@ -38,7 +38,7 @@ namespace {
 
 torch::Tensor read_columns(const Config& c, const std::string& key, const ColumnShard* shard, int64_t* rows,
                            int64_t* cols, int rank, int world_size, ColumnShard* made) {
-  const std::string path = c.string(key);
+  const std::string path = c.strings(key).at(0);
   try {
     io::NpyColumnReader reader(path);
     *rows = reader.rows();

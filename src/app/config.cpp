@@ -225,10 +225,24 @@ bool is_leaf_type(KeyType t) { return t == KeyType::StringOrMap || t == KeyType:
 // ----------------------------------------------------------------------------- schema
 
 KeySpec& ConfigSchema::add(const std::string& path, KeyType type, const std::string& doc) {
-  // A path may be declared by several models (e.g. data.input); validation uses the first
-  // declaration that applies to the chosen model.type.
   keys_.push_back(KeySpec{path, type, "", doc});
   return keys_.back();
+}
+
+void ConfigSchema::check_unique() const {
+  // One concept, one key: a path declared twice for the same model (e.g. a model's private
+  // data.n_fft beside the shared data block, which applies to every model) is a programming
+  // error, caught when the schema is built. Models may share a path with their own docs
+  // (model.rank) when their scopes do not overlap.
+  for (size_t i = 0; i < keys_.size(); ++i)
+    for (size_t j = 0; j < i; ++j) {
+      const KeySpec &a = keys_[i], &b = keys_[j];
+      if (a.path != b.path) continue;
+      bool overlap = a.models.empty() || b.models.empty();
+      for (const auto& m : a.models)
+        overlap = overlap || std::find(b.models.begin(), b.models.end(), m) != b.models.end();
+      if (overlap) throw Error("config schema: " + a.path + " is declared twice for the same model type");
+    }
 }
 
 const KeySpec* ConfigSchema::find(const std::string& path) const {
@@ -339,6 +353,14 @@ void Config::validate() {
       return;
     }
     if (!spec) {
+      // A scalar where the schema has a block (e.g. the old `data.synthetic: harmonic_notes`).
+      std::vector<std::string> children;
+      for (const auto& k : schema.keys())
+        if (k.path.rfind(p + ".", 0) == 0 && applies(k)) children.push_back(k.path.substr(p.size() + 1));
+      if (!children.empty() && n.IsScalar()) {
+        if (children.size() > 4) children.resize(4), children.push_back("…");
+        fail(p, "is a block of keys (" + join(children, ", ") + "), not a value; got " + scalar_text(n));
+      }
       const KeySpec* other = schema.find(p);
       if (other) fail(p, "does not apply to model.type " + model_type + " (it is for " + join(other->models, ", ") + ")");
       std::string best;
@@ -346,6 +368,14 @@ void Config::validate() {
       for (const auto& k : schema.keys()) {
         const size_t d = edit_distance(k.path, p);
         if (d < best_d && applies(k)) best_d = d, best = k.path;
+      }
+      if (best.empty()) {  // a key moved into a block: data.n_fft → data.transform.n_fft
+        const std::string leaf = p.substr(p.rfind('.') + 1);
+        for (const auto& k : schema.keys())
+          if (applies(k) && k.path.size() > leaf.size() && k.path.compare(k.path.size() - leaf.size() - 1, std::string::npos, "." + leaf) == 0) {
+            best = k.path;
+            break;
+          }
       }
       fail(p, "is not a known key" + (best.empty() ? std::string() : " (did you mean " + best + "?)"));
     }

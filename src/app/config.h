@@ -54,6 +54,8 @@ class ConfigSchema {
   /// Adds a key; returns it for chaining (`.def("1").at_least(0)`).
   KeySpec& add(const std::string& path, KeyType type, const std::string& doc);
   const KeySpec* find(const std::string& path) const;
+  /// Throws when a path is declared twice for one model type (see config.cpp).
+  void check_unique() const;
   const std::vector<KeySpec>& keys() const { return keys_; }
   /// Markdown-ish text documenting every key (grouped by section), optionally one section.
   std::string document(const std::string& section = "") const;

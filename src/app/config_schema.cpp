@@ -1,5 +1,5 @@
 // Every configuration key that is not model-specific; models add theirs (models/registry).
-#include "app/audio_data.h"
+#include "app/data_block.h"
 #include "app/config.h"
 #include "app/experiments/registry.h"
 
@@ -16,10 +16,7 @@ void add_common_keys(ConfigSchema& s) {
         "checkpoint.pt or factors.pt (or a Python torch.save dict) whose factors start this run; "
         "factors of another shape are re-initialised unless fixed");
 
-  s.add("data.input", KeyType::String,
-        "input file: an F×N nonnegative .npy matrix used as V as it is, or a WAV file turned into V by "
-        "data.representation");
-  s.add("data.mask", KeyType::String, "optional .npy of elementwise weights, same shape as V (0 = missing entry)");
+  app::add_data_keys(s);
 
   s.add("trainer.kind", KeyType::String, "mu: multiplicative updates; autograd: torch::optim on the loss")
       .choice({"mu", "autograd"}).def("mu");
@@ -66,13 +63,9 @@ const ConfigSchema& config_schema() {
   static const ConfigSchema schema = [] {
     ConfigSchema s;
     add_common_keys(s);
-    // Models that read V through app::load_training_data also take audio input.
-    std::vector<std::string> matrix_models;
-    for (const auto& e : model_registry())
-      if (!e.load_data) matrix_models.push_back(e.name);
-    app::add_audio_data_keys(s, matrix_models);
     for (const auto& e : model_registry())
       if (e.add_keys) e.add_keys(s);
+    s.check_unique();
     return s;
   }();
   return schema;

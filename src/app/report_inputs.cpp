@@ -107,18 +107,23 @@ RunInputs read_run_inputs(const std::string& dir_name) {
       throw Error(config.string() + ": cannot be parsed: " + e.what());
     }
     in.model_type = value<std::string>(in.config, "model", "type").value_or("");
-    in.representation = value<std::string>(in.config, "data", "representation").value_or("");
-    in.n_fft = value<int64_t>(in.config, "data", "n_fft");
-    if (!in.n_fft) in.n_fft = value<int64_t>(in.config, "data", "frame_length");
-    in.hop = value<int64_t>(in.config, "data", "hop");
-    if (in.hop && *in.hop == 0 && in.n_fft) in.hop = *in.n_fft / 2;  // iN-NMF, TL-NMF: 0 means n/2
+    // The shared data block (data.transform.*, data.synthetic.*): see app/data_block.h.
+    const YAML::Node data = in.config["data"];
+    in.representation = value<std::string>(data, "transform", "kind").value_or("");
+    in.n_fft = value<int64_t>(data, "transform", "n_fft");
+    const auto win = value<int64_t>(data, "transform", "win_length");
+    const int64_t window = win && *win > 0 ? *win : in.n_fft.value_or(0);
+    in.hop = value<int64_t>(data, "transform", "hop");
+    if (in.hop && *in.hop == 0) in.hop = std::max<int64_t>(1, window / 2);  // 0: half the window
     in.log_frequency = value<bool>(in.config, "output", "log_frequency").value_or(false);
-    if (in.representation == "stft_magnitude" || in.model_type == "lnmf" || in.model_type == "dlnmf")
-      in.power_exponent = 2;
-    if (in.model_type == "innmf") in.power_exponent = 2 / value<double>(in.config, "data", "compression").value_or(0.5);
-    const auto input = value<std::string>(in.config, "data", "input");
+    in.power_exponent = 2 / value<double>(data, "transform", "exponent").value_or(2.0);
+    std::optional<std::string> input = value<std::string>(in.config, "data", "input");
+    if (!input) {
+      const YAML::Node list = at(in.config, "data", "input");
+      if (list && list.IsSequence() && list.size() == 1 && list[0].IsScalar()) input = list[0].Scalar();
+    }
     if (input && fs::path(*input).extension() == ".npy" && !at(in.config, "data", "synthetic")) {
-      // A matrix, not audio: the STFT keys are unused defaults, rows and columns have no unit.
+      // A matrix, not audio: the transform keys are unused defaults, rows and columns have no unit.
       in.n_fft.reset();
       in.hop.reset();
       in.representation.clear();
@@ -151,9 +156,8 @@ RunInputs read_run_inputs(const std::string& dir_name) {
     }
   }
   if (!in.sample_rate && !in.input_npy && in.n_fft) {
-    if (const auto sr = value<double>(in.config, "data", "sample_rate")) in.sample_rate = *sr;
-    else if (const auto pr = value<double>(in.config, "data", "piano_sample_rate"); pr && in.model_type == "nmf_audio")
-      in.sample_rate = *pr;
+    if (const auto sr = value<double>(in.config["data"], "synthetic", "sample_rate")) in.sample_rate = *sr;
+    else if (const auto rate = value<double>(in.config, "data", "sample_rate")) in.sample_rate = *rate;
   }
   return in;
 }

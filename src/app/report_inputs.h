@@ -23,8 +23,8 @@ struct RunInputs {
   std::string config_text;  ///< its text, shown on the page
   std::string model_type;   ///< model.type, or "" when there is no config
   std::optional<double> sample_rate;     ///< from the first WAV, else data.sample_rate / piano_sample_rate
-  std::optional<int64_t> n_fft, hop;     ///< data.n_fft (or TL-NMF's frame_length) and data.hop
-  std::string representation;            ///< data.representation ("" when absent)
+  std::optional<int64_t> n_fft, hop;     ///< data.transform.n_fft and .hop
+  std::string representation;            ///< data.transform.kind ("" when absent)
   double power_exponent = 1;             ///< V^p is a power: 2 for magnitudes, 2/c for |X|^c
   bool log_frequency = false;            ///< output.log_frequency
   std::optional<std::filesystem::path> input_npy;  ///< data.input when it is an existing .npy

@@ -60,17 +60,24 @@ TrainerOptions trainer_options(const Config& c) {
   return o;
 }
 
-TrainingData load_training_data(const Config& c) {
+Dataset load_dataset(const Config& c) {
+  Dataset d;
   if (has_audio_input(c)) {
     require(!c.has("data.mask"), c.where("data.mask") + ": data.mask applies to .npy input only");
     const AudioRepresentation rep(c);
-    const AudioData audio = load_audio_data(c);
-    TrainingData data;
-    data.X = rep.nonnegative(rep.analyse(audio.mixture));
-    return data;
+    auto audio = std::make_shared<AudioData>(load_audio_data(c));
+    d.matrix.X = rep.nonnegative(rep.analyse(audio->mixture));
+    d.audio = std::move(audio);
+    return d;
   }
+  d.matrix = load_training_data(c);
+  return d;
+}
+
+TrainingData load_training_data(const Config& c) {
+  if (has_audio_input(c)) return load_dataset(c).matrix;
   if (!c.has("data.input")) c.fail("data.input", "is required (an F×N nonnegative .npy matrix)");
-  const std::string path = c.string("data.input");
+  const std::string path = c.strings("data.input").at(0);
   TrainingData data;
   try {
     data.X = io::load_npy(path).to(torch::kFloat64);
@@ -213,7 +220,9 @@ RunResult run_data_parallel(const Config& c, const RunOptions& options) {
   comm.require_same("shapes of data.input", std::to_string(data.X.size(0)) + "x" + std::to_string(shard.total));
   attach_shard(data, shard, options.communicator);
   const ModelEntry& entry = model_entry(type);
-  std::shared_ptr<FactorModelImpl> model = entry.build(c, data);
+  Dataset dataset;
+  dataset.matrix = data;
+  std::shared_ptr<FactorModelImpl> model = entry.build(c, dataset);
   return fit_model(c, model, data, options, c.string("output.dir"));
 }
 
@@ -223,10 +232,10 @@ RunResult run_training(const Config& c, const RunOptions& options) {
   if (options.communicator) return run_data_parallel(c, options);
   const ModelEntry& entry = model_entry(c.string("model.type"));
   // Build on the CPU in float64 so that initialisation is identical on every device.
-  TrainingData data = entry.load_data ? entry.load_data(c) : load_training_data(c);
+  const Dataset data = entry.load_data ? entry.load_data(c) : load_dataset(c);
   std::shared_ptr<FactorModelImpl> model = build_model(entry, c, data);
-  RunResult out = fit_model(c, model, data, options, c.string("output.dir"));
-  if (options.write_outputs && out.result.ok && entry.report) entry.report(c, *out.model, out.data, out.out_dir);
+  RunResult out = fit_model(c, model, data.matrix, options, c.string("output.dir"));
+  if (options.write_outputs && out.result.ok && entry.report) entry.report(c, *out.model, data, out.out_dir);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <torch/types.h>
 
 #include "app/config.h"
+#include "app/dataset.h"
 #include "factorch/train/checkpoint.h"
 #include "factorch/train/trainer.h"
 #include "factorch/models/factor_model.h"
@@ -27,8 +28,11 @@ torch::Device parse_device(const std::string& name);
 torch::ScalarType parse_dtype(const std::string& name);
 TrainerOptions trainer_options(const Config& config);
 
-/// The data of a config on the CPU in float64 (data.input .npy, optional data.mask).
+/// The data of a config on the CPU in float64 (data.input .npy, optional data.mask, or
+/// audio through the data block turned into V by data.transform).
 TrainingData load_training_data(const Config& config);
+/// The same, with the audio behind V when it is audio: the default Dataset of a run.
+Dataset load_dataset(const Config& config);
 
 struct RunOptions {
   std::optional<std::string> resume;  ///< checkpoint to continue from
@@ -46,7 +50,7 @@ struct RunOptions {
 
 struct RunResult {
   std::shared_ptr<FactorModelImpl> model;
-  TrainingData data;  ///< on the run's device/dtype
+  TrainingData data;  ///< the fitted matrix, on the run's device/dtype
   TrainResult result;
   std::string out_dir;
 };

@@ -68,9 +68,10 @@ NamedTensors fit_factors(const Config& c, const ModelEntry& entry, const torch::
 SeparationResult run_separation(const Config& c, const RunOptions& options) {
   const std::string type = c.string("model.type");
   const ModelEntry& entry = model_entry(type);
-  require(!entry.load_data, c.where("model.type") + ": factorch separate works with models of V ≈ WH on an audio "
-                                                    "representation; model.type " + type +
-                                " separates in the report of factorch train");
+  if (entry.separate) return entry.separate(c, options);
+  require(entry.capabilities.separates && !entry.load_data,
+          c.where("model.type") + ": factorch separate works with models of V ≈ WH on an audio representation; "
+                                  "model.type " + type + " separates in the report of factorch train");
   if (!has_audio_input(c)) c.fail("data.input", "must be audio (a WAV file or data.synthetic) for factorch separate");
 
   // Everything is loaded and checked before training or writing anything.

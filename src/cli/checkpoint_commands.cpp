@@ -200,8 +200,8 @@ int export_(const Args& args) {
         f = signal::stft_frequencies(static_cast<int64_t>(n_fft), sample_rate > 0 ? sample_rate : model_rate);
       } else {
         signal::ConstantQOptions o;
-        o.f_min = cqt_f_min > 0 ? cqt_f_min : c.number("data.cqt_f_min");
-        o.bins_per_octave = static_cast<int>(cqt_bins > 0 ? cqt_bins : c.integer("data.cqt_bins_per_octave"));
+        o.f_min = cqt_f_min > 0 ? cqt_f_min : c.number("data.transform.cqt_f_min");
+        o.bins_per_octave = static_cast<int>(cqt_bins > 0 ? cqt_bins : c.integer("data.transform.cqt_bins_per_octave"));
         o.f_max = cqt_f_max;
         f = signal::constant_q_frequencies(model_rate, o);
       }

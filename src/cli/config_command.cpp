@@ -2,6 +2,7 @@
 
 #include "cli_support.h"
 #include "app/config.h"
+#include "app/data_block.h"
 
 namespace factorch::cli {
 
@@ -20,6 +21,9 @@ int config(const Args& args) {
     if (!section.empty() && section != "model" && section != "data" && section != "trainer" && section != "output")
       throw UsageError("config", "unknown section '" + section + "' (model, data, trainer, output)");
     std::fputs(config_schema().document(section).c_str(), stdout);
+    if (section.empty() || section == "data")
+      std::printf("\nembedded signals (data.synthetic.signal) and the data.synthetic.* parameters each takes, with its "
+                  "defaults:\n%s", app::synthetic_signals_doc().c_str());
     return 0;
   });
 }

@@ -132,7 +132,7 @@ class RunReport : public ::testing::Test {
 };
 
 TEST_F(RunReport, SeparationRunGetsSpectrogramsFactorsObjectiveAndMetricCells) {
-  config("nmf", "  n_fft: 256\n  hop: 64\n  representation: stft_power\n");
+  config("nmf", "  transform: {n_fft: 256, hop: 64}\n");
   history();
   wav("mixture.wav", 0.5);
   wav("sources/note1.wav", 0.5);
@@ -161,7 +161,7 @@ TEST_F(RunReport, SeparationRunGetsSpectrogramsFactorsObjectiveAndMetricCells) {
 }
 
 TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
-  config("tlnmf", "  sample_rate: 5000\n  frame_length: 64\n  hop: 32\n");
+  config("tlnmf", "  synthetic: {signal: harmonic_notes, sample_rate: 5000}\n  transform: {n_fft: 64, hop: 32}\n");
   wav("sources/mixture.wav", 0.3);
   const torch::Tensor Q = std::get<0>(torch::linalg_qr(torch::randn({64, 64}, torch::kFloat64)));
   io::save_npy(dir / "factors/Phi.npy", Q);
@@ -171,7 +171,7 @@ TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
 
   fs::remove_all(dir.path() / "factors");
   fs::remove_all(dir.path() / "sources");
-  config("innmf", "  sample_rate: 8000\n  n_fft: 64\n  hop: 0\n  representation: stft\n  compression: 0.5\n");
+  config("innmf", "  synthetic: {signal: note_sequence, sample_rate: 8000}\n  transform: {n_fft: 64, hop: 0, exponent: 0.5}\n");
   io::save_npy(dir / "factors/W.npy", torch::rand({33, 2}, torch::kFloat64));
   io::save_npy(dir / "factors/frequencies.npy", torch::linspace(0, 4000, 33, torch::kFloat64));
   io::save_npy(dir / "dictionary/W_fine.npy", torch::rand({200, 2}, torch::kFloat64));
@@ -181,7 +181,7 @@ TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
 
   fs::remove_all(dir.path() / "factors");
   fs::remove_all(dir.path() / "dictionary");
-  config("dlnmf", "  n_fft: 64\n  hop: 16\n");
+  config("dlnmf", "  transform: {n_fft: 64, hop: 16, exponent: 1}\n");
   testkit::write_text(dir / "metrics.json", R"({"table": [
     {"sdr": {"low": 9.1, "high": 9.5, "mean": 9.3}, "method": "NMF", "layers": "20"},
     {"sdr": {"low": 10.1, "high": 11.5, "mean": 10.8}, "method": "DL-NMF", "layers": "180,20"}]})");

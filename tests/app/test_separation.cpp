@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 const std::string kToy =
     "model: {type: nmf, rank: 2, beta: 1, eps: 1.0e-9, normalise: l1, seed: 0}\n"
-    "data: {synthetic: harmonic_notes, train: synthetic, n_fft: 512, hop: 128}\n"
+    "data: {synthetic: {signal: harmonic_notes, train_seconds: 3}, transform: {n_fft: 512, hop: 128}}\n"
     "trainer: {max_iter: 150, tol: 1.0e-7, progress: never}\n";
 
 void write_toy_wavs(const testkit::TempDir& dir, int reference_rate = 5000, int64_t reference_length = 15000) {
@@ -56,7 +56,7 @@ TEST(Separation, SupervisedNmfSeparatesTheTwoNotes) {
 TEST(Separation, UnsupervisedAssignmentFromOutputSources) {
   testkit::TempDir dir;
   const std::string model = "model: {type: nmf, rank: 2, beta: 1, eps: 1.0e-9, seed: 1}\n"
-                            "data: {synthetic: harmonic_notes, n_fft: 512, hop: 128}\n"
+                            "data: {synthetic: {signal: harmonic_notes}, transform: {n_fft: 512, hop: 128}}\n"
                             "trainer: {max_iter: 100, progress: never}\n";
   const Config c = Config::parse(model + "output: {dir: " + dir / "run" + ", sources: {low: [0], high: [1]}}\n", "unsup.yaml");
   const app::SeparationResult r = app::run_separation(c, {std::nullopt, true, true});
@@ -95,7 +95,7 @@ TEST(Separation, WavInputTrainsAndSeparatesThroughTheCli) {
   testkit::write_text(dir / "sep.yaml",
                       "model: {type: nmf, rank: 2, beta: 1, eps: 1.0e-9, normalise: l1}\n"
                       "data: {input: mix.wav, train: {a: train_a.wav, b: train_b.wav}, references: {a: a.wav, b: b.wav},\n"
-                      "       representation: stft_magnitude, n_fft: 512, hop: 128}\n"
+                      "       transform: {exponent: 1, n_fft: 512, hop: 128}}\n"
                       "trainer: {max_iter: 100, progress: never}\n"
                       "output: {dir: out, wav_format: pcm16}\n");
   const auto r = testkit::run_factorch("separate sep.yaml", dir.path().string());
@@ -115,7 +115,7 @@ TEST(Separation, WavInputTrainsAndSeparatesThroughTheCli) {
   // The same WAV trains a plain NMF: V is the (n_fft/2 + 1) × N magnitude spectrogram.
   testkit::write_text(dir / "train.yaml",
                       "model: {type: nmf, rank: 2}\ndata: {input: " + dir / "mix.wav" +
-                          ", representation: dct_power, n_fft: 200, hop: 100}\n"
+                          ", transform: {kind: dct, n_fft: 200, hop: 100}}\n"
                       "trainer: {max_iter: 5, progress: never}\noutput: {dir: trained}\n");
   const TrainingData d = app::load_training_data(Config::load(dir / "train.yaml"));
   EXPECT_EQ(d.X.size(0), 200);
@@ -132,11 +132,13 @@ TEST(Separation, BadAudioInputIsAOneLineErrorAndWritesNothing) {
       {"data: {input: missing.wav}\n", "missing.wav"},
       {"data: {input: not_audio.wav}\n", "not_audio.wav"},
       {"data: {input: mix.wav, references: {a: a.wav, b: b.wav}}\n", "sample rate"},
-      {"data: {input: mix.wav, n_fft: 65536}\n", "bad.yaml:4: data.n_fft = 65536: window length 65536 exceeds"},
-      {"data: {input: mix.wav, hop: 2048}\n", "data.hop must not exceed data.n_fft"},
-      {"data: {synthetic: harmonic_notes, input: mix.wav}\n", "exclusive"},
-      {"data: {synthetic: harmonic_notes, frequencies: [440, 2600]}\n", "data.synthetic"},
-      {"data: {input: mix.wav, representation: cqt}\n", "data.representation must be one of"},
+      {"data: {input: mix.wav, transform: {n_fft: 65536}}\n", "bad.yaml:4: data.transform.n_fft = 65536: window length 65536 exceeds"},
+      {"data: {input: mix.wav, transform: {hop: 2048}}\n", "data.transform.hop must not exceed the window length"},
+      {"data: {synthetic: {signal: harmonic_notes}, input: mix.wav}\n", "exclusive"},
+      {"data: {synthetic: {signal: harmonic_notes, frequencies: [440, 2600]}}\n", "data.synthetic.frequencies"},
+      {"data: {input: \"nothing*.wav\"}\n", "data.input (nothing*.wav) matches no file"},
+      {"data: {synthetic: {signal: harmonic_notes, linewidth: 3}}\n", "data.synthetic.linewidth does not apply to the signal harmonic_notes"},
+      {"data: {input: mix.wav, transform: {kind: cqt}}\n", "data.transform.kind cqt cannot be inverted"},
   };
   for (const auto& [data, expected] : cases) {
     testkit::write_text(dir / "bad.yaml", head + data);

@@ -64,7 +64,7 @@ TEST(ValidateBeforeComputing, Nmf) {
                // Three components, two references: the metrics would be skipped after training.
                {"separate", "model: {type: nmf, rank: 3}\ndata: {input: mix.wav, references: {a: a.wav, b: b.wav}}\n" + kQuick,
                 "model.rank gives 3 separated sources but there are 2 references"},
-               {"separate", "model: {type: nmf, rank: 2}\ndata: {synthetic: harmonic_notes}\n" + kQuick +
+               {"separate", "model: {type: nmf, rank: 2}\ndata: {synthetic: {signal: harmonic_notes}}\n" + kQuick +
                                 "output: {sources: {all: [0, 1]}}\n",
                 "output.sources gives 1 separated sources but there are 2 references"},
            });
@@ -73,7 +73,7 @@ TEST(ValidateBeforeComputing, Nmf) {
 TEST(ValidateBeforeComputing, NmfAudio) {
   testkit::TempDir dir;
   expect_fails_before_output(
-      dir, {{"train", "model: {type: nmf_audio, rank: 3, h_zeros: ['5:0:10']}\ndata: {synthetic: piano}\n" + kQuick,
+      dir, {{"train", "model: {type: nmf_audio, rank: 3, h_zeros: ['5:0:10']}\ndata: {synthetic: {signal: piano}}\n" + kQuick,
              "model.h_zeros"}});
 }
 
@@ -100,12 +100,12 @@ TEST(ValidateBeforeComputing, MultichannelNmf) {
   expect_fails_before_output(
       dir, {
                // The issue's case: one reference for two sources was a silent success.
-               {"train", "model: {type: multichannel_nmf, sources: 2}\ndata: {input: mix.wav, references: [img_a.wav]}\n" + kQuick,
+               {"train", "model: {type: multichannel_nmf, sources: 2}\ndata: {input: mix.wav, references: {a: img_a.wav}}\n" + kQuick,
                 "data.references gives 1 source images but model.sources is 2"},
-               {"train", "model: {type: multichannel_nmf, sources: 2}\ndata: {input: mix.wav, references: [img_a.wav, mono.wav]}\n" + kQuick,
+               {"train", "model: {type: multichannel_nmf, sources: 2}\ndata: {input: mix.wav, references: {a: img_a.wav, b: mono.wav}}\n" + kQuick,
                 "has 1 channels but the mixture"},
-               {"train", "model: {type: multichannel_nmf, sources: 3}\ndata: {synthetic: stereo_notes}\n" + kQuick,
-                "data.frequencies gives 2 source images but model.sources is 3"},
+               {"train", "model: {type: multichannel_nmf, sources: 3}\ndata: {synthetic: {signal: stereo_notes}}\n" + kQuick,
+                "data.synthetic.frequencies gives 2 source images but model.sources is 3"},
            });
 }
 
@@ -118,8 +118,8 @@ TEST(ValidateBeforeComputing, LayeredAndDiscriminativeNmf) {
   const std::string dl = "model: {type: dlnmf, layers: [4, 2]}\n" + kQuick;
   expect_fails_before_output(
       dir, {
-               // (lnmf on an .npy fails earlier, wrongly: "data.representation must be a string";
-               // reported in issue 13's closing note, left to the layered-NMF owner.)
+               {"train", "model: {type: lnmf, layers: [4, 2], init: {W1: w1_bad.npy}}\ndata: {input: x.npy}\n" + kQuick,
+                "model.init.W1"},
                {"train", dl + "data: {train: {a: [a.wav], b: [b.wav]}, disc_mixtures: [a.wav], "
                               "disc_sources: {a: [a.wav, b.wav], b: [b.wav]}}\n",
                 "lists 2 files for 1 mixtures"},
@@ -132,18 +132,19 @@ TEST(ValidateBeforeComputing, TlNmf) {
   io::write_wav(dir / "a.wav", tone(440, 6000, 5000), 5000);
   io::write_wav(dir / "b.wav", tone(466, 6000, 5000), 5000);
   io::write_wav(dir / "b8k.wav", tone(466, 6000, 8000), 8000);
-  const std::string refs = "data: {input: mix.wav, references: [a.wav, b.wav]}\n";
+  const std::string refs = "data: {input: mix.wav, references: {a: a.wav, b: b.wav}}\n";
   expect_fails_before_output(
       dir, {
                // The issue's case: found after training, with outputs left behind.
                {"train", "model: {type: tlnmf, rank: 3}\n" + refs + kQuick,
                 "model.rank gives 3 separated sources but there are 2 data.references"},
-               {"train", "model: {type: tlnmf, rank: 3}\n" + kQuick, "2 data.frequencies"},
+               {"train", "model: {type: tlnmf, rank: 3}\ndata: {synthetic: {signal: harmonic_notes}}\n" + kQuick,
+                "2 data.synthetic.frequencies"},
                {"train", "model: {type: tlnmf, rank: 3, component_sources: [0, 1]}\n" + refs + kQuick,
                 "model.component_sources has 2 entries but the model has 3 components"},
                {"train", "model: {type: tlnmf, rank: 3, component_sources: [0, 1, 2]}\n" + refs + kQuick,
                 "model.component_sources gives 3 separated sources"},
-               {"train", "model: {type: tlnmf, rank: 2}\ndata: {input: mix.wav, references: [a.wav, b8k.wav]}\n" + kQuick,
+               {"train", "model: {type: tlnmf, rank: 2}\ndata: {input: mix.wav, references: {a: a.wav, b: b8k.wav}}\n" + kQuick,
                 "sample rate 8000 Hz"},
            });
 }
@@ -153,5 +154,5 @@ TEST(ValidateBeforeComputing, ImplicitNmf) {
   io::save_npy(dir / "s2.npy", torch::rand({20, 2}, torch::kFloat64));
   const std::string head = "model: {type: innmf, rank: 2}\ntrainer: {kind: autograd, max_iter: 2, progress: never}\n";
   expect_fails_before_output(
-      dir, {{"train", head + "data: {input: s2.npy, representation: samples, sample_rate: 4000}\n", "S×3"}});
+      dir, {{"train", head + "data: {input: s2.npy, sample_rate: 4000}\n", "S×3"}});
 }

@@ -76,3 +76,40 @@ TEST(Config, EveryKeyIsDocumented) {
     EXPECT_NE(doc.find("  " + leaf + "  ("), std::string::npos) << k.path;
   }
 }
+
+// ------------------------------------------------------------------------------ data block
+
+TEST(DataBlock, SchemaRefusesAKeyDeclaredTwice) {
+  factorch::ConfigSchema s;
+  s.add("data.transform.n_fft", factorch::KeyType::Integer, "frame size");
+  s.add("model.rank", factorch::KeyType::Integer, "components").for_models({"nmf"});
+  s.add("model.rank", factorch::KeyType::Integer, "components per source").for_models({"multichannel_nmf"});
+  EXPECT_NO_THROW(s.check_unique());  // two models, two scopes
+  s.add("data.transform.n_fft", factorch::KeyType::Integer, "a model's own frame size").for_models({"tlnmf"});
+  EXPECT_THROW(s.check_unique(), factorch::Error);
+  // The real schema (every model's keys) builds, so no model declares a data key of its own twice.
+  EXPECT_NO_THROW(factorch::config_schema());
+  EXPECT_EQ(factorch::config_schema().find("data.transform.n_fft")->models.size(), 0u);  // one key for every model
+}
+
+TEST(DataBlock, EveryModelTakesTheSameTransformKeys) {
+  for (const char* type : {"nmf", "nmf_audio", "online_nmf", "multichannel_nmf", "lnmf", "dlnmf", "tlnmf", "innmf"}) {
+    const Config c = Config::parse(std::string("model: {type: ") + type + "}\ndata:\n  transform: {n_fft: 256, hop: 64}\n",
+                                   "cfg.yaml");
+    EXPECT_EQ(c.integer("data.transform.n_fft"), 256) << type;
+    EXPECT_EQ(c.string("data.transform.window"), "hann") << type;  // the same default everywhere
+    EXPECT_EQ(c.integer("data.transform.win_length"), 0) << type;
+  }
+}
+
+TEST(DataBlock, OldSpellingsPointToTheNewKeys) {
+  EXPECT_EQ(error_of("model: {type: tlnmf}\ndata:\n  frame_length: 200\n"),
+            "cfg.yaml:3: data.frame_length is not a known key");
+  EXPECT_EQ(error_of("model: {type: nmf}\ndata:\n  n_fft: 512\n"),
+            "cfg.yaml:3: data.n_fft is not a known key (did you mean data.transform.n_fft?)");
+  EXPECT_EQ(error_of("model: {type: nmf}\ndata:\n  synthetic: harmonic_notes\n"),
+            "cfg.yaml:3: data.synthetic is a block of keys (signal, seed, sample_rate, seconds, …), not a value; got "
+            "harmonic_notes");
+  EXPECT_EQ(error_of("model: {type: nmf}\ndata:\n  transform: {hop: -1}\n"),
+            "cfg.yaml:3: data.transform.hop must be an integer >= 0, got -1");
+}

@@ -44,7 +44,7 @@ void expect_clean_nan_stop(const std::string& yaml, const std::string& kind) {
                                  {"trainer.kind=" + kind, "trainer.max_iter=6", "trainer.tol=0",
                                   "trainer.eval_every=1", "trainer.progress=never"});
   const ModelEntry& entry = model_entry(c.string("model.type"));
-  const TrainingData data = entry.load_data ? entry.load_data(c) : app::load_training_data(c);
+  const TrainingData data = entry.load_data ? entry.load_data(c).matrix : app::load_training_data(c);
   const auto model = entry.build(c, data);
   auto poison = std::make_shared<PoisonCallback>(model, 2);
   app::RunOptions options;
@@ -84,8 +84,8 @@ TEST(NanGuardEveryModel, Nmf) {
 
 TEST(NanGuardEveryModel, NmfAudio) {
   for (const char* kind : {"mu", "autograd"})
-    expect_clean_nan_stop("model: {type: nmf_audio, rank: 3}\ndata: {synthetic: piano, piano_notes: [60, 64], "
-                          "piano_event_seconds: 0.2}\n", kind);
+    expect_clean_nan_stop("model: {type: nmf_audio, rank: 3}\ndata: {synthetic: {signal: piano, midi_notes: [60, 64], "
+                          "event_seconds: 0.2}}\n", kind);
 }
 
 TEST(NanGuardEveryModel, OnlineNmf) {  // MU only: its dictionary is not an autograd parameter
@@ -98,7 +98,7 @@ TEST(NanGuardEveryModel, OnlineNmf) {  // MU only: its dictionary is not an auto
 
 TEST(NanGuardEveryModel, MultichannelNmf) {
   for (const char* kind : {"mu", "autograd"})
-    expect_clean_nan_stop("model: {type: multichannel_nmf, rank: 2}\ndata: {synthetic: stereo_notes, length: 4000}\n", kind);
+    expect_clean_nan_stop("model: {type: multichannel_nmf, rank: 2}\ndata: {synthetic: {signal: stereo_notes, seconds: 0.5}}\n", kind);
 }
 
 // Disabled: on synthetic speakers lnmf's objective is already NaN after one MU sweep (no
@@ -107,25 +107,25 @@ TEST(NanGuardEveryModel, MultichannelNmf) {
 TEST(NanGuardEveryModel, DISABLED_LayeredNmf) {
   for (const char* kind : {"mu", "autograd"})
     expect_clean_nan_stop("model: {type: lnmf, layers: [6, 3], pretrain_iter: 5}\n"
-                          "data: {synthetic: speakers, sample_rate: 8000, train_seconds: 1, mixture_seconds: 1,\n"
-                          "       n_fft: 256, hop: 128}\n", kind);
+                          "data: {synthetic: {signal: speakers, sample_rate: 8000, train_seconds: 1, mixture_seconds: 1},\n"
+                          "       transform: {n_fft: 256, hop: 128, exponent: 1}}\n", kind);
 }
 
 TEST(NanGuardEveryModel, DiscriminativeLayeredNmf) {  // MU only (its rounds are MU by design)
   expect_clean_nan_stop("model: {type: dlnmf, layers: [8, 4], pretrain_iter: 5, source_iter: 5, h_iter: 5, w_iter: 2,\n"
                         "        separation_iter: 5}\n"
-                        "data: {synthetic: speakers, sample_rate: 8000, train_seconds: 1, mixture_seconds: 1,\n"
-                        "       disc_count: 1, valid_count: 0, test_count: 1, n_fft: 256, hop: 128}\n",
+                        "data: {synthetic: {signal: speakers, sample_rate: 8000, train_seconds: 1, mixture_seconds: 1,\n"
+                        "       disc_count: 1, valid_count: 0, test_count: 1}, transform: {n_fft: 256, hop: 128, exponent: 1}}\n",
                         "mu");
 }
 
 TEST(NanGuardEveryModel, TlNmf) {
   for (const char* kind : {"mu", "autograd"})
-    expect_clean_nan_stop("model: {type: tlnmf, rank: 2, warmup: 2}\ndata: {length: 2000, frame_length: 50}\n", kind);
+    expect_clean_nan_stop("model: {type: tlnmf, rank: 2, warmup: 2}\ndata: {synthetic: {signal: harmonic_notes, seconds: 0.4}, transform: {n_fft: 50}}\n", kind);
 }
 
 TEST(NanGuardEveryModel, ImplicitNmf) {  // autograd only: networks have no MU
   expect_clean_nan_stop("model: {type: innmf, rank: 2, width: 8, depth: 1, n_frequencies: 4, plot: false}\n"
-                        "data: {sample_rate: 4000, n_fft: 128, synthetic_notes: [220, 330], synthetic_seconds: 0.25}\n",
+                        "data: {synthetic: {signal: note_sequence, sample_rate: 4000, frequencies: [220, 330], seconds: 0.25}, transform: {n_fft: 128}}\n",
                         "autograd");
 }

@@ -41,11 +41,8 @@ model:
   plot: false
 )") + extra_model + R"(
 data:
-  sample_rate: 4000
-  n_fft: 256
-  synthetic_notes: [220, 330]
-  synthetic_seconds: 1.0
-  synthetic_harmonics: 4
+  synthetic: {signal: note_sequence, sample_rate: 4000, frequencies: [220, 330], seconds: 1.0, harmonics: 4}
+  transform: {n_fft: 256, window: sine, exponent: 0.5}
 trainer:
   kind: autograd
   optimizer: adam
@@ -68,7 +65,7 @@ struct Trained {
 Trained train_toy(const std::string& yaml) {
   const Config c = Config::parse(yaml, "toy.yaml");
   const ModelEntry& e = model_entry("innmf");
-  TrainingData data = e.load_data(c);
+  TrainingData data = e.load_data(c).matrix;
   auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, data));
   app::RunOptions ro;
   ro.write_outputs = false;
@@ -132,9 +129,9 @@ TEST(ImplicitNMF, FixedDictionaryFitsOnlyActivations) {
   io::save_tensors_pt(pt, t.model->factors());
   // Another DFT size, W networks loaded and frozen: only H is trained.
   const Config c = Config::parse(toy_yaml("  fixed_dictionary: true\n  dictionary_from: " + pt + "\n"), "fixed.yaml",
-                                 {"data.n_fft=512", "trainer.max_iter=200"});
+                                 {"data.transform.n_fft=512", "trainer.max_iter=200"});
   const ModelEntry& e = model_entry("innmf");
-  TrainingData data = e.load_data(c);
+  TrainingData data = e.load_data(c).matrix;
   auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, data));
   const auto before = model->W_net->parameters();
   std::vector<torch::Tensor> copies;
@@ -202,9 +199,9 @@ TEST(ImplicitNMF, ImplicitActivationsAndCqtSamples) {
   // CQT samples (non-uniform frequencies) with implicit H: the loss decreases and W can be
   // sampled on an STFT grid afterwards.
   const Config c = Config::parse(toy_yaml("  activations: implicit\n"), "cqt.yaml",
-                                 {"data.representation=cqt", "data.cqt_f_min=110", "data.cqt_hop=128", "trainer.max_iter=60"});
+                                 {"data.transform.kind=cqt", "data.transform.cqt_f_min=110", "data.transform.hop=128", "trainer.max_iter=60"});
   const ModelEntry& e = model_entry("innmf");
-  TrainingData data = e.load_data(c);
+  TrainingData data = e.load_data(c).matrix;
   auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, data));
   EXPECT_EQ(model->options.activations(), "implicit");
   // Geometric (non-uniform) frequency grid: 24 bins per octave from 110 Hz.
@@ -253,7 +250,7 @@ TEST(ImplicitNMF, CudaMatchesCpu) {
   // One training run on the GPU.
   const Config c = Config::parse(toy_yaml(), "gpu.yaml", {"trainer.device=cuda", "trainer.max_iter=50"});
   const ModelEntry& e = model_entry("innmf");
-  TrainingData data = e.load_data(c);
+  TrainingData data = e.load_data(c).matrix;
   auto model = e.build(c, data);
   app::RunOptions ro;
   ro.write_outputs = false;
@@ -302,7 +299,10 @@ TEST(ImplicitNMF, BadInputGivesOneLineErrors) {
   fs::create_directories(dir);
   const std::string npy = (dir / "samples.npy").string();
   io::save_npy(npy, torch::rand({5, 4}, torch::kFloat64));
-  const Config c = Config::parse(toy_yaml(), "bad.yaml", {"data.representation=samples", "data.input=" + npy});
+  std::string yaml = toy_yaml();  // the toy without its embedded signal: a samples .npy instead
+  const size_t at = yaml.find("  synthetic: {");
+  yaml.erase(at, yaml.find('\n', at) - at + 1);
+  const Config c = Config::parse(yaml, "bad.yaml", {"data.sample_rate=4000", "data.input=" + npy});
   msg = error_of([&] { model_entry("innmf").load_data(c); });
   EXPECT_NE(msg.find("data.input must be an S×3 array"), std::string::npos) << msg;
   EXPECT_NE(msg.find("got shape 5x4"), std::string::npos) << msg;
@@ -311,7 +311,7 @@ TEST(ImplicitNMF, BadInputGivesOneLineErrors) {
   s[1][2] = -0.5;
   io::save_npy(npy, s);
   msg = error_of([&] {
-    const TrainingData d = model_entry("innmf").load_data(c);
+    const TrainingData d = model_entry("innmf").load_data(c).matrix;
     model_entry("innmf").build(c, d);
   });
   EXPECT_NE(msg.find("negative"), std::string::npos) << msg;
@@ -415,7 +415,7 @@ TEST(ImplicitNMF, RunWritesFactorsAndTransferTable) {
   e = testkit::run_factorch("export run/checkpoint.pt --n-fft 64 --sample-rate 2000 --out half", cwd);
   ASSERT_EQ(e.status, 0) << e.err;
   EXPECT_TRUE(torch::allclose(io::load_npy(tmp / "half/factors/frequencies.npy"), signal::stft_frequencies(64, 2000)));
-  // Constant-Q centres from the run's data.cqt_* keys (55 Hz, 24 per octave) up to Nyquist.
+  // Constant-Q centres from the run's data.transform.cqt_* keys (55 Hz, 24 per octave) up to Nyquist.
   e = testkit::run_factorch("export run/checkpoint.pt --cqt --cqt-bins-per-octave 12 --out cqt", cwd);
   ASSERT_EQ(e.status, 0) << e.err;
   const torch::Tensor fc = io::load_npy(tmp / "cqt/factors/frequencies.npy");

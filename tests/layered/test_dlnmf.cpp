@@ -53,8 +53,9 @@ std::string small_config(const std::string& out, const std::string& extra_data =
   // last for the layered dictionary to help. Three validation mixtures pick the round.
   return "model: {type: dlnmf, layers: [80, 10], pretrain_iter: 60, source_iter: 60, h_iter: 40, w_iter: 10,\n"
          "        separation_iter: 60, patience: 2, seed: 0, compare: [10, 20]}\n"
-         "data: {synthetic: speakers, seed: 1, sample_rate: 8000, train_seconds: 6, mixture_seconds: 2,\n"
-         "       disc_count: 3, valid_count: 3, test_count: 3, n_fft: 512, hop: 128" + extra_data + "}\n"
+         "data: {synthetic: {signal: speakers, seed: 1, sample_rate: 8000, train_seconds: 6, mixture_seconds: 2,\n"
+         "       disc_count: 3, valid_count: 3, test_count: 3}, transform: {n_fft: 512, hop: 128, exponent: 1}" + extra_data +
+         "}\n"
          "trainer: {max_iter: 6, tol: 0, progress: never}\n"
          "output: {dir: " + out + "}\n";
 }
@@ -186,10 +187,10 @@ TEST(DLNMF, BadInputIsAOneLineError) {
   const std::string no_files = head + "data: {train: {a: [], b: [" + (dir / "b.wav") + "]}, disc_mixtures: [" +
                                (dir / "a.wav") + "], disc_sources: {a: [" + (dir / "a.wav") + "], b: [" + (dir / "b.wav") + "]}}\n";
   std::string msg = error_of([&] { app::run_training(Config::parse(no_files, "cfg.yaml")); });
-  EXPECT_NE(msg.find("data.train.a has no training files"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("data.train.a has no files"), std::string::npos) << msg;
   const std::string glob_none = head + "data: {train: {a: [" + (dir / "nothing*.wav") + "], b: [" + (dir / "b.wav") + "]}}\n";
   msg = error_of([&] { app::run_training(Config::parse(glob_none, "cfg.yaml")); });
-  EXPECT_NE(msg.find("data.train.a has no training files"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("matches no file"), std::string::npos) << msg;
   const std::string bad_rate = head + "data: {train: {a: [" + (dir / "a.wav") + "], b: [" + (dir / "b.wav") +
                                "]}, disc_mixtures: [" + (dir / "mix16k.wav") + "], disc_sources: {a: [" + (dir / "a.wav") +
                                "], b: [" + (dir / "b.wav") + "]}}\n";

@@ -23,7 +23,8 @@ namespace {
 // A short version of the GCM paper's toy (M = 200 frames as the paper, shorter signal).
 std::string toy_yaml(const std::string& model_extra = "", const std::string& data_extra = "") {
   return "model:\n  type: tlnmf\n  rank: 2\n  seed: 0\n" + model_extra +
-         "data:\n  length: 6000\n  realisations: 3\n  frame_length: 200\n" + data_extra +
+         "data:\n  synthetic: {signal: harmonic_notes, seconds: 1.2, realisations: 3}\n"
+         "  transform: {n_fft: 200, window: tukey, tukey_alpha: 0.1}\n" + data_extra +
          "trainer:\n  max_iter: 120\n  tol: 1.0e-9\n  progress: never\n  threads: 1\n";
 }
 
@@ -116,7 +117,7 @@ TEST(TLNMF, EigenExponentialTakesTheSameStepsAsMatrixExp) {
   // objective after every iteration to 1e-8 relative, on a short toy (M = 200, 3 realisations,
   // 40 iterations of 5 Φ steps). Measured: identical μ, largest relative gap ≈ 1e-13.
   const Config c = Config::parse(toy_yaml(), "toy");
-  const TrainingData data = model_entry("tlnmf").load_data(c);
+  const TrainingData data = model_entry("tlnmf").load_data(c).matrix;
   std::vector<std::shared_ptr<TLNMFImpl>> models;
   for (const std::string expm : {"matrix_exp", "eigh"}) {
     TLNMFOptions o(200, data.X.size(-1), 2);
@@ -189,7 +190,7 @@ TEST(TLNMF, ToySeparationBeatsDctNmf) {
   const auto t0 = std::chrono::steady_clock::now();
   const Config c = Config::parse(toy_yaml(), "toy");
   const ModelEntry& e = model_entry("tlnmf");
-  const TrainingData data = e.load_data(c);
+  const TrainingData data = e.load_data(c).matrix;
   ASSERT_EQ(data.X.dim(), 3);
   app::RunOptions ro;
   ro.write_outputs = false;
@@ -218,12 +219,12 @@ TEST(TLNMF, ToySeparationBeatsDctNmf) {
 TEST(TLNMF, SupervisedBeatsStftIsNmf) {
   const Config c = Config::parse(
       "model:\n  type: tlnmf\n  mode: supervised\n  objective: is\n  lambda: 0.0\n  baseline: false\n"
-      "data:\n  frequencies: [300.0, 317.0]\n  length: 4000\n  train_length: 3000\n  envelopes: abrupt\n"
-      "  frame_length: 100\n"
+      "data:\n  synthetic: {signal: harmonic_notes, frequencies: [300.0, 317.0], seconds: 0.8, train_seconds: 0.6, envelopes: abrupt}\n"
+      "  transform: {n_fft: 100, window: tukey, tukey_alpha: 0.1}\n"
       "trainer:\n  max_iter: 60\n  tol: 1.0e-9\n  progress: never\n",
       "supervised");
   const ModelEntry& e = model_entry("tlnmf");
-  const TrainingData data = e.load_data(c);
+  const TrainingData data = e.load_data(c).matrix;
   app::RunOptions ro;
   ro.write_outputs = false;
   ro.quiet = true;

@@ -31,8 +31,8 @@ TEST(Piano, SignalIsTheSumOfItsParts) {
 TEST(Piano, DemoConfigWritesPicturesAndLosslessComponents) {
   testkit::TempDir dir;
   const std::string cfg = std::string(testkit::kSourceDir) + "/configs/piano_is_nmf.yaml";
-  const Config c = Config::load(cfg, {"trainer.max_iter=40", "trainer.progress=never", "data.piano_sample_rate=8000",
-                                      "data.piano_event_seconds=0.25", "data.n_fft=256", "data.hop=64",
+  const Config c = Config::load(cfg, {"trainer.max_iter=40", "trainer.progress=never", "data.synthetic.sample_rate=8000",
+                                      "data.synthetic.event_seconds=0.25", "data.transform.n_fft=256", "data.transform.hop=64",
                                       "output.dir=" + (dir / "run")});
   app::run_training(c, {});
   for (const std::string f : {"spectrogram.png", "W.png", "H.png", "component_0.png", "component_7.png"})

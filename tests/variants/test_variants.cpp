@@ -252,7 +252,7 @@ TEST(MultichannelNMF, MMStepNeverIncreasesTheObjective) {
 TEST(MultichannelNMF, SeparatesAnInstantaneousStereoMixture) {
   testkit::TempDir dir;
   const Config c = Config::parse("model: {type: multichannel_nmf, sources: 2, rank: 2}\n"
-                                 "data: {synthetic: stereo_notes}\n"
+                                 "data: {synthetic: {signal: stereo_notes}}\n"
                                  "trainer: {max_iter: 150, tol: 0, progress: never}\n"
                                  "output: {dir: " + (dir / "run") + "}\n", "mc.yaml");
   app::run_training(c, {});
@@ -289,13 +289,13 @@ TEST(MultichannelNMF, SeparatesAnInstantaneousStereoMixture) {
 
 TEST(MultichannelNMF, InconsistentChannelCountsAreClearErrors) {
   testkit::TempDir dir;
-  const Config c = Config::parse("model: {type: multichannel_nmf}\ndata: {synthetic: stereo_notes, mixing: [1, 0.5, 0.3]}\n"
+  const Config c = Config::parse("model: {type: multichannel_nmf}\ndata: {synthetic: {signal: stereo_notes, mixing: [1, 0.5, 0.3]}}\n"
                                  "output: {dir: " + (dir / "run") + "}\n", "mc.yaml");
   try {
     app::run_training(c, {});
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("data.mixing"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("data.synthetic.mixing"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "run"));
 }

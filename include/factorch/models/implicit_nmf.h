@@ -59,8 +59,8 @@ struct ImplicitNMFOptions {
   /// resolutions sample D_k through their own window (dictionary(f, n_fft)), so spectral peaks
   /// take the width of the window in use.
   TORCH_ARG(bool, spectral_kernel) = false;
-  TORCH_ARG(std::string, kernel_window) = "sine";  ///< analysis window (data.window)
-  TORCH_ARG(int64_t, kernel_n_fft) = 0;            ///< training window length (data.n_fft)
+  TORCH_ARG(std::string, kernel_window) = "sine";  ///< analysis window (data.transform.window in the app)
+  TORCH_ARG(int64_t, kernel_n_fft) = 0;            ///< training window length (data.transform.n_fft in the app)
   TORCH_ARG(int64_t, kernel_oversampling) = 4;     ///< density grid points per training bin
   TORCH_ARG(double, compression) = 0.5;            ///< data are |STFT|^compression
 };

@@ -2,7 +2,7 @@
 //
 // Data: a signal (data.input WAV, or an embedded synthetic harmonic toy when data.input is
 // absent) turned into (time, frequency, value) samples by an STFT (|STFT|^compression) or a
-// constant-Q transform, or a user's S×3 .npy of samples (data.representation: samples).
+// constant-Q transform, or a user's S×3 .npy of samples (data.input: samples.npy).
 // Report (after training): dictionary exports on requested grids, the resolution-transfer
 // table (iN-NMF W sampled at other DFT sizes, only H fitted, vs matrix NMF re-trained per
 // size), supervised two-source separation at several window sizes (paper's Algorithm 2),
@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "app/data_block.h"
 #include "app/run.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
@@ -87,7 +88,7 @@ void add_innmf_keys(ConfigSchema& s) {
         "report: resolution-transfer table (transfer.csv/json): for each DFT size, KL of the learnt W sampled there with "
         "only H fitted vs matrix NMF re-trained at that size").def("[]").for_models(m);
   s.add("model.separation_n_fft", KeyType::IntegerList,
-        "report (synthetic data only): supervised two-source separation, dictionaries learnt on clean sources at data.n_fft and "
+        "report (synthetic data only): supervised two-source separation, dictionaries learnt on clean sources at data.transform.n_fft and "
         "used at these window sizes (paper's Algorithm 2) vs supervised NMF per size; separation.json").def("[]").for_models(m);
   s.add("model.report_iter", KeyType::Integer, "report: MU iterations of activation fits and of the per-size NMF baselines")
       .def("500").at_least(1).for_models(m);
@@ -96,41 +97,25 @@ void add_innmf_keys(ConfigSchema& s) {
         "matplotlib figures (optional)")
       .def("true").for_models(m);
 
-  s.add("data.representation", KeyType::String, "stft (|STFT|^compression), cqt (|CQT|^compression, non-uniform bins) or "
-        "samples (data.input is an S×3 .npy of rows time s, frequency Hz, value)").choice({"stft", "cqt", "samples"})
-      .def("stft").for_models(m);
-  s.add("data.sample_rate", KeyType::Number, "Hz: sample rate of the synthetic signal, or of the coordinates of a samples .npy")
-      .def("8000").above(0).for_models(m);
-  s.add("data.n_fft", KeyType::Integer, "STFT size (window length) of the training data").def("1024").at_least(8).for_models(m);
-  s.add("data.hop", KeyType::Integer, "STFT hop in samples (0: n_fft/2, as the paper)").def("0").at_least(0).for_models(m);
-  s.add("data.window", KeyType::String, "STFT window: sine (√Hann, the paper's), hann, tukey, rectangular").def("sine").for_models(m);
-  s.add("data.compression", KeyType::Number, "exponent applied to the magnitude (paper: |STFT|^0.5)").def("0.5").above(0).for_models(m);
-  s.add("data.cqt_f_min", KeyType::Number, "cqt: lowest bin centre in Hz").def("55.0").above(0).for_models(m);
-  s.add("data.cqt_bins_per_octave", KeyType::Integer, "cqt: bins per octave").def("24").at_least(1).for_models(m);
-  s.add("data.cqt_hop", KeyType::Integer, "cqt: hop in samples").def("256").at_least(1).for_models(m);
-  s.add("data.synthetic_notes", KeyType::NumberList, "synthetic toy (no data.input): note fundamentals in Hz, played in turn "
-        "with overlaps").def("[220, 277.18, 329.63, 440]").for_models(m);
-  s.add("data.synthetic_seconds", KeyType::Number, "synthetic toy: duration in seconds").def("4.0").above(0).for_models(m);
-  s.add("data.synthetic_harmonics", KeyType::Integer, "synthetic toy: harmonics per note").def("6").at_least(1).for_models(m);
-  s.add("data.synthetic_decay", KeyType::Number, "synthetic toy: amplitude of harmonic r is decay^r").def("0.7").above(0).for_models(m);
-  s.add("data.synthetic_linewidth", KeyType::Number, "synthetic toy: half-width in Hz of each partial (phase diffusion); "
-        "0: exact stationary sinusoids (signal::harmonic_source)").def("20.0").at_least(0).for_models(m);
-  s.add("data.synthetic_seed", KeyType::Integer, "synthetic toy: seed of the phases").def("0").at_least(0).for_models(m);
 }
 
 // ------------------------------------------------------------------------------ data
 
 bool is_npy(const std::string& path) { return path.size() > 4 && path.substr(path.size() - 4) == ".npy"; }
 
-signal::StftOptions stft_options(const Config& c, int64_t n_fft) {
-  signal::StftOptions o;
-  o.n_fft = n_fft;
-  const int64_t hop = c.integer("data.hop");
-  // data.hop belongs to data.n_fft; other sizes keep the same overlap ratio.
-  o.hop = hop > 0 ? std::max<int64_t>(1, hop * n_fft / c.integer("data.n_fft")) : std::max<int64_t>(1, n_fft / 2);
-  o.window = c.string("data.window");
-  return o;
+// samples (data.input is one S×3 .npy), stft or cqt (data.transform.kind of audio input).
+std::string representation(const Config& c) {
+  if (c.has("data.input")) {
+    const auto inputs = c.strings("data.input");
+    if (inputs.size() == 1 && is_npy(inputs[0])) return "samples";
+  }
+  const std::string kind = c.string("data.transform.kind");
+  if (kind == "dct") c.fail("data.transform.kind", "must be stft or cqt for innmf, got dct");
+  return kind;
 }
+
+// data.transform.hop belongs to data.transform.n_fft; other sizes keep the same overlap ratio.
+signal::StftOptions stft_options(const Config& c, int64_t n_fft) { return app::transform_spec(c).stft(n_fft); }
 
 }  // namespace
 
@@ -176,7 +161,9 @@ Signal synthetic_signal(const std::vector<double>& notes, double rate, double se
 
 Signal load_signal(const Config& c) {
   if (c.has("data.input")) {
-    const std::string path = c.string("data.input");
+    const auto inputs = app::resolve_audio_paths(c, "data.input", c.strings("data.input"));
+    if (inputs.size() != 1) c.fail("data.input", "must be one WAV for innmf, got " + std::to_string(inputs.size()) + " files");
+    const std::string path = inputs[0];
     io::Audio a;
     try {
       io::ReadOptions ro;
@@ -187,13 +174,14 @@ Signal load_signal(const Config& c) {
     }
     return Signal{a.samples[0], static_cast<double>(a.sample_rate), {}};
   }
+  if (!c.has("data.synthetic")) c.fail("data.input", "is required (a WAV, or an S×3 samples .npy) unless data.synthetic is set");
+  const app::SyntheticParams p(c, {"note_sequence"});
   try {
-    return synthetic_signal(c.numbers("data.synthetic_notes"), c.number("data.sample_rate"), c.number("data.synthetic_seconds"),
-                            static_cast<int>(c.integer("data.synthetic_harmonics")), c.number("data.synthetic_decay"),
-                            static_cast<uint64_t>(c.integer("data.synthetic_seed")), true,
-                            c.number("data.synthetic_linewidth"));
+    return synthetic_signal(p.numbers("frequencies"), p.number("sample_rate"), p.number("seconds"),
+                            static_cast<int>(p.integer("harmonics")), p.number("decay"),
+                            static_cast<uint64_t>(p.integer("seed")), true, p.number("linewidth"));
   } catch (const Error& e) {
-    c.fail("data.synthetic_notes", std::string("do not make a valid signal: ") + e.what());
+    p.fail("frequencies", std::string("do not make a valid signal: ") + e.what());
   }
 }
 
@@ -203,7 +191,7 @@ Spectrogram stft_spectrogram(const Config& c, const Signal& s, int64_t n_fft) {
                                          std::to_string(s.signal.size(0)) + " samples");
   Spectrogram out;
   out.complex = signal::stft(s.signal, o);
-  out.V = signal::magnitude(out.complex).pow(c.number("data.compression"));
+  out.V = signal::magnitude(out.complex).pow(c.number("data.transform.exponent"));
   out.frequencies = signal::stft_frequencies(n_fft, s.rate);
   out.times = signal::frame_times(out.V.size(1), o.frame_length(), o.hop, s.rate);
   out.options = o;
@@ -223,13 +211,13 @@ using namespace innmf;
 TrainingData load_innmf_data(const Config& c) {
   TrainingData data;
   data.rows_are_samples = true;
-  const std::string rep = c.string("data.representation");
+  const std::string rep = representation(c);
   if (rep == "samples") {
-    if (!c.has("data.input") || !is_npy(c.string("data.input")))
-      c.fail("data.input", "must be an S×3 .npy of (time s, frequency Hz, value) rows with data.representation: samples");
+    if (!c.has("data.sample_rate"))
+      c.fail("data.sample_rate", "is required with a samples .npy (it sets the frequency range up to Nyquist)");
     torch::Tensor X;
     try {
-      X = io::load_npy(c.string("data.input")).to(torch::kFloat64);
+      X = io::load_npy(c.strings("data.input")[0]).to(torch::kFloat64);
     } catch (const Error& e) {
       c.fail("data.input", std::string("cannot be loaded: ") + e.what());
     }
@@ -242,30 +230,31 @@ TrainingData load_innmf_data(const Config& c) {
     data.X = X;
     return data;
   }
-  if (c.has("data.input") && is_npy(c.string("data.input")))
-    c.fail("data.input", "is an .npy: set data.representation: samples (stft and cqt need a WAV)");
   const Signal s = load_signal(c);
   if (rep == "stft") {
-    data.X = samples_of(stft_spectrogram(c, s, c.integer("data.n_fft")));
+    data.X = samples_of(stft_spectrogram(c, s, c.integer("data.transform.n_fft")));
   } else {
+    const app::TransformSpec tf = app::transform_spec(c);
     signal::ConstantQOptions o;
-    o.f_min = c.number("data.cqt_f_min");
-    o.bins_per_octave = static_cast<int>(c.integer("data.cqt_bins_per_octave"));
-    o.hop = c.integer("data.cqt_hop");
+    o.f_min = tf.cqt_f_min;
+    o.bins_per_octave = tf.cqt_bins_per_octave;
+    o.hop = tf.hop;
     signal::ConstantQ cq;
     try {
       cq = signal::constant_q(s.signal, s.rate, o);
     } catch (const Error& e) {
-      c.fail("data.cqt_f_min", e.what());
+      c.fail("data.transform.cqt_f_min", e.what());
     }
-    data.X = signal::time_frequency_samples(cq.magnitude().pow(c.number("data.compression")), cq.frequencies, cq.times);
+    data.X = signal::time_frequency_samples(cq.magnitude().pow(tf.exponent), cq.frequencies, cq.times);
   }
   return data;
 }
 
 double sample_rate_of(const Config& c) {
-  if (c.string("data.representation") != "samples" && c.has("data.input")) return load_signal(c).rate;
-  return c.number("data.sample_rate");
+  const std::string rep = representation(c);
+  if (rep == "samples") return c.number("data.sample_rate");
+  if (c.has("data.input")) return load_signal(c).rate;
+  return app::SyntheticParams(c, {"note_sequence"}).number("sample_rate");
 }
 
 torch::Tensor distinct(const torch::Tensor& x) { return std::get<0>(torch::_unique2(x.contiguous(), true, false)); }
@@ -291,10 +280,10 @@ ImplicitNMFOptions model_options(const Config& c, double sample_rate, bool regul
     c.fail("model.activations", "is matrix but the data's times are not a regular frame grid (use implicit)");
   o.activations(act).fixed_dictionary(c.boolean("model.fixed_dictionary")).h_floor(c.number("model.h_floor"));
   if (c.boolean("model.spectral_kernel")) {
-    if (c.string("data.representation") != "stft")
-      c.fail("model.spectral_kernel", "needs data.representation: stft (the kernel is that of the STFT window)");
-    o.spectral_kernel(true).kernel_window(c.string("data.window")).kernel_n_fft(c.integer("data.n_fft"));
-    o.kernel_oversampling(c.integer("model.kernel_oversampling")).compression(c.number("data.compression"));
+    if (representation(c) != "stft")
+      c.fail("model.spectral_kernel", "needs STFT data (data.transform.kind: stft; the kernel is that of the STFT window)");
+    o.spectral_kernel(true).kernel_window(c.string("data.transform.window")).kernel_n_fft(c.integer("data.transform.n_fft"));
+    o.kernel_oversampling(c.integer("model.kernel_oversampling")).compression(c.number("data.transform.exponent"));
   }
   return o;
 }
@@ -431,19 +420,20 @@ struct SeparationData {
 };
 
 SeparationData separation_data(const Config& c) {
-  const double rate = c.number("data.sample_rate");
-  const double seconds = c.number("data.synthetic_seconds");
-  const std::vector<double> notes = c.numbers("data.synthetic_notes");
-  if (notes.size() < 4) c.fail("data.synthetic_notes", "needs 4 notes for the separation report (2 per source)");
-  const uint64_t seed = static_cast<uint64_t>(c.integer("data.synthetic_seed"));
-  const int harmonics = static_cast<int>(c.integer("data.synthetic_harmonics"));
+  const app::SyntheticParams p(c, {"note_sequence"});
+  const double rate = p.number("sample_rate");
+  const double seconds = p.number("seconds");
+  const std::vector<double> notes = p.numbers("frequencies");
+  if (notes.size() < 4) p.fail("frequencies", "needs 4 notes for the separation report (2 per source)");
+  const uint64_t seed = static_cast<uint64_t>(p.integer("seed"));
+  const int harmonics = static_cast<int>(p.integer("harmonics"));
   SeparationData out;
   out.rate = rate;
   const std::vector<std::vector<double>> src = {{notes[0], notes[2]}, {notes[1], notes[3]}};
   const std::vector<double> decays = {0.85, 0.35};  // bright vs dull source
   std::vector<torch::Tensor> refs;
   for (size_t k = 0; k < 2; ++k) {
-    const double lw = c.number("data.synthetic_linewidth");
+    const double lw = p.number("linewidth");
     out.training.push_back(synthetic_signal(src[k], rate, seconds, harmonics, decays[k], seed + 100 + k, true, lw));
     // Test rendering: other phases, notes in the opposite order.
     const Signal test = synthetic_signal({src[k][1], src[k][0]}, rate, seconds, harmonics, decays[k], seed + 200 + k, true, lw);
@@ -460,7 +450,7 @@ void separation_report(const Config& c, const std::string& out_dir) {
   const SeparationData sd = separation_data(c);
   const int64_t iters = c.integer("model.report_iter");
   const uint64_t seed = static_cast<uint64_t>(c.integer("model.seed"));
-  const int64_t n_train = c.integer("data.n_fft");
+  const int64_t n_train = c.integer("data.transform.n_fft");
   // 1. Implicit dictionaries learnt on each clean source at the training size.
   std::vector<std::shared_ptr<ImplicitNMFImpl>> dicts;
   for (size_t k = 0; k < sd.training.size(); ++k) {
@@ -559,7 +549,7 @@ void report_innmf(const Config& c, FactorModelImpl& base, const TrainingData& da
   {  // report.html draws W_k(f) as curves: the templates on a fine grid over the trained range
     const torch::Tensor f = model.frequencies().to(torch::kCPU, torch::kFloat64);
     const double lo = f.min().item<double>(), hi = f.max().item<double>();
-    const torch::Tensor fine = c.string("data.representation") == "cqt" && lo > 0
+    const torch::Tensor fine = representation(c) == "cqt" && lo > 0
                                    ? torch::logspace(std::log10(lo), std::log10(hi), 2048, 10.0, torch::kFloat64)
                                    : torch::linspace(lo, hi, 2048, torch::kFloat64);
     io::save_npy((fs::path(out_dir) / "dictionary" / "W_fine.npy").string(), model.dictionary(fine));
@@ -573,9 +563,9 @@ void report_innmf(const Config& c, FactorModelImpl& base, const TrainingData& da
   }
   const std::vector<int64_t> sizes = c.integers("model.transfer_n_fft");
   if (!sizes.empty()) {
-    if (c.string("data.representation") != "stft") c.fail("model.transfer_n_fft", "needs data.representation: stft");
+    if (representation(c) != "stft") c.fail("model.transfer_n_fft", "needs STFT data (data.transform.kind: stft)");
     const auto rows = transfer_table(c, model, load_signal(c), sizes, c.integer("model.report_iter"));
-    write_transfer(rows, c.integer("data.n_fft"), out_dir);
+    write_transfer(rows, c.integer("data.transform.n_fft"), out_dir);
   }
   if (!c.integers("model.separation_n_fft").empty()) separation_report(c, out_dir);
   if (c.boolean("model.plot")) write_pictures(model, out_dir);
@@ -604,7 +594,8 @@ torch::Tensor sample_innmf_dictionary(const Config& c, const NamedTensors& facto
 
 ModelEntry innmf_entry() {
   return {"innmf", "implicit neural NMF: W_k(f) SIREN/Fourier-feature networks on (time, frequency, value) samples, "
-          "resolution transfer", add_innmf_keys, build_innmf, load_innmf_data, report_innmf, sample_innmf_dictionary};
+          "resolution transfer", add_innmf_keys, on_matrix(build_innmf), on_matrix(load_innmf_data), on_matrix(report_innmf),
+          sample_innmf_dictionary, {true, true, false, false}};
 }
 
 }  // namespace factorch

@@ -33,13 +33,13 @@ Signal load_signal(const Config& config);
 
 struct Spectrogram {
   torch::Tensor complex;      ///< STFT (F × N)
-  torch::Tensor V;            ///< |STFT|^data.compression
+  torch::Tensor V;            ///< |STFT|^data.transform.exponent
   torch::Tensor frequencies;  ///< F, Hz
   torch::Tensor times;        ///< N, s (frame centres)
   signal::StftOptions options;
 };
 
-/// STFT of size n_fft with the config's window/compression; the hop keeps data.hop/data.n_fft.
+/// STFT of size n_fft with the config's window/compression; the hop keeps data.transform.hop/n_fft.
 Spectrogram stft_spectrogram(const Config& config, const Signal& signal, int64_t n_fft);
 
 /// (time, frequency, value) rows of a spectrogram.

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "app/data_block.h"
 #include "app/run.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_json.h"
@@ -67,18 +68,6 @@ void add_layered_keys(ConfigSchema& s) {
   s.add("model.baselines", KeyType::Boolean, "report NMF and L-NMF next to DL-NMF on the same pipeline")
       .def("true").for_models(kDL);
 
-  s.add("data.synthetic", KeyType::String, "speakers: generate two synthetic speakers (no files); none: use data.train etc.")
-      .choice({"none", "speakers"}).def("none").for_models(kBoth);
-  s.add("data.seed", KeyType::Integer, "seed of the synthetic speakers' note sequences").def("0").at_least(0).for_models(kBoth);
-  s.add("data.sample_rate", KeyType::Integer, "sample rate of the synthetic speakers (Hz)").def("16000").at_least(2000).for_models(kBoth);
-  s.add("data.train_seconds", KeyType::Number, "synthetic: clean training audio per speaker (s)").def("20").above(0).for_models(kBoth);
-  s.add("data.mixture_seconds", KeyType::Number, "synthetic: length of each mixture (s)").def("3").above(0).for_models(kBoth);
-  s.add("data.disc_count", KeyType::Integer, "synthetic: discriminative-training mixtures").def("4").at_least(1).for_models(kBoth);
-  s.add("data.valid_count", KeyType::Integer,
-        "synthetic: validation mixtures; their mean SDR picks the discriminative round (0: none, the last round is kept)").def("3").at_least(0).for_models(kBoth);
-  s.add("data.test_count", KeyType::Integer, "synthetic: test mixtures").def("3").at_least(1).for_models(kBoth);
-  s.add("data.train", KeyType::StringListMap,
-        "per-source clean training audio: {name: [files, directories or globs]} (sources in this order)").for_models(kBoth);
   s.add("data.disc_mixtures", KeyType::StringList, "discriminative-training mixtures (WAV files/dirs/globs)").for_models(kDL);
   s.add("data.disc_sources", KeyType::StringListMap, "clean sources of data.disc_mixtures: {name: [files in the same order]}").for_models(kDL);
   s.add("data.valid_mixtures", KeyType::StringList,
@@ -86,47 +75,18 @@ void add_layered_keys(ConfigSchema& s) {
   s.add("data.valid_sources", KeyType::StringListMap, "clean sources of data.valid_mixtures").for_models(kDL);
   s.add("data.test_mixtures", KeyType::StringList, "test mixtures (separated and scored by the report)").for_models(kDL);
   s.add("data.test_sources", KeyType::StringListMap, "clean sources of data.test_mixtures").for_models(kDL);
-  s.add("data.n_fft", KeyType::Integer, "STFT size (paper: 1024 at 16 kHz)").def("1024").at_least(2).for_models(kBoth);
-  s.add("data.win_length", KeyType::Integer, "STFT frame length (0: n_fft; paper: 64 ms)").def("0").at_least(0).for_models(kBoth);
-  s.add("data.hop", KeyType::Integer, "STFT hop (paper: 16 ms = 256 samples at 16 kHz)").def("256").at_least(1).for_models(kBoth);
-  s.add("data.window", KeyType::String, "STFT window").choice({"hann", "sine", "tukey", "rectangular"}).def("hann").for_models(kBoth);
 }
 
 // ----------------------------------------------------------------------------- data
 
 signal::StftOptions stft_options(const Config& c) {
-  signal::StftOptions o;
-  o.n_fft = c.integer("data.n_fft");
-  o.win_length = c.integer("data.win_length");
-  o.hop = c.integer("data.hop");
-  o.window = c.string("data.window");
-  if (o.win_length > o.n_fft) c.fail("data.win_length", "must be <= data.n_fft (" + std::to_string(o.n_fft) + ")");
-  if (o.hop > o.frame_length()) c.fail("data.hop", "must be <= the frame length " + std::to_string(o.frame_length()));
+  const app::TransformSpec t = app::transform_spec(c);
+  if (t.kind != "stft") c.fail("data.transform.kind", "must be stft for " + c.string("model.type") + ", got " + t.kind);
+  if (t.exponent != 1)
+    c.fail("data.transform.exponent", "must be 1 for " + c.string("model.type") +
+                                          " (it factorises the magnitude spectrogram, as the paper), got " + std::to_string(t.exponent));
+  const signal::StftOptions o = t.stft();
   return o;
-}
-
-// Files, directories (their audio files, sorted) and glob patterns, in the given order.
-std::vector<std::string> expand_files(const std::vector<std::string>& entries) {
-  std::vector<std::string> out;
-  for (const std::string& e : entries) {
-    if (e.find_first_of("*?[") != std::string::npos) {
-      glob_t g{};
-      if (::glob(e.c_str(), 0, nullptr, &g) == 0)
-        for (size_t i = 0; i < g.gl_pathc; ++i) out.push_back(g.gl_pathv[i]);
-      ::globfree(&g);
-    } else if (fs::is_directory(e)) {
-      std::vector<std::string> files;
-      for (const auto& f : fs::directory_iterator(e)) {
-        const std::string ext = f.path().extension().string();
-        if (f.is_regular_file() && (ext == ".wav" || ext == ".WAV" || ext == ".flac")) files.push_back(f.path().string());
-      }
-      std::sort(files.begin(), files.end());
-      out.insert(out.end(), files.begin(), files.end());
-    } else {
-      out.push_back(e);
-    }
-  }
-  return out;
 }
 
 struct AudioReader {
@@ -153,22 +113,6 @@ struct AudioReader {
   }
 };
 
-std::vector<std::pair<std::string, std::vector<std::string>>> string_list_map(const Config& c, const std::string& key) {
-  std::vector<std::pair<std::string, std::vector<std::string>>> out;
-  const YAML::Node n = c.node(key);
-  if (!n || !n.IsMap()) return out;
-  for (const auto& kv : n) {
-    std::vector<std::string> items;
-    if (kv.second.IsScalar()) {
-      items.push_back(kv.second.Scalar());
-    } else {
-      for (const auto& i : kv.second) items.push_back(i.Scalar());
-    }
-    out.emplace_back(kv.first.Scalar(), items);
-  }
-  return out;
-}
-
 std::vector<Mixture> read_mixtures(const Config& c, AudioReader& reader, const std::string& mix_key,
                                    const std::string& src_key, const std::vector<std::string>& names) {
   std::vector<Mixture> out;
@@ -176,11 +120,10 @@ std::vector<Mixture> read_mixtures(const Config& c, AudioReader& reader, const s
     if (c.has(src_key)) c.fail(src_key, "is given but " + mix_key + " is not");
     return out;
   }
-  const std::vector<std::string> files = expand_files(c.strings(mix_key));
-  if (files.empty()) c.fail(mix_key, "matches no files");
+  const std::vector<std::string> files = app::resolve_audio_paths(c, mix_key, c.strings(mix_key));
   if (!c.has(src_key)) c.fail(src_key, "is required with " + mix_key + " (the clean sources of each mixture)");
   std::map<std::string, std::vector<std::string>> sources;
-  for (auto& [name, list] : string_list_map(c, src_key)) sources[name] = expand_files(list);
+  for (auto& [name, list] : app::source_lists(c, src_key)) sources[name] = app::resolve_audio_paths(c, src_key + "." + name, list);
   for (const auto& [name, list] : sources)
     if (std::find(names.begin(), names.end(), name) == names.end())
       c.fail(src_key + "." + name, "is not a source of data.train");
@@ -217,19 +160,21 @@ uint64_t derived_seed(int64_t seed, int kind, int64_t index) {
 std::shared_ptr<const SpeechSet> read_speech_set(const Config& c) {
   auto set = std::make_shared<SpeechSet>();
   const bool dl = c.string("model.type") == "dlnmf";
-  if (c.string("data.synthetic") == "speakers") {
+  if (c.has("data.synthetic")) {
+    const app::SyntheticParams p(c, {"speakers"});
     for (const char* k : {"data.train", "data.disc_mixtures", "data.valid_mixtures", "data.test_mixtures", "data.input"})
       if (c.has(k)) c.fail(k, "cannot be combined with data.synthetic: speakers");
     const std::vector<signal::SpeakerOptions> speakers = {signal::speaker_preset(0), signal::speaker_preset(1)};
-    const double rate = static_cast<double>(c.integer("data.sample_rate"));
-    const int64_t seed = c.integer("data.seed");
+    const double rate = p.number("sample_rate");
+    if (rate < 2000) p.fail("sample_rate", "must be at least 2000 Hz for the speakers, got " + std::to_string(rate));
+    const int64_t seed = p.integer("seed");
     set->sample_rate = static_cast<int>(rate);
     try {
       for (size_t s = 0; s < speakers.size(); ++s) {
         set->source_names.push_back(speakers[s].name);
-        set->train.push_back({signal::speaker_signal(speakers[s], c.number("data.train_seconds"), rate, derived_seed(seed, 0, s))});
+        set->train.push_back({signal::speaker_signal(speakers[s], p.number("train_seconds"), rate, derived_seed(seed, 0, s))});
       }
-      const double secs = c.number("data.mixture_seconds");
+      const double secs = p.number("mixture_seconds");
       auto make = [&](int kind, int64_t count, std::vector<Mixture>& out, const char* prefix) {
         for (int64_t i = 0; i < count; ++i) {
           const auto m = signal::speaker_mixture(speakers, secs, rate, derived_seed(seed, kind, i));
@@ -237,9 +182,9 @@ std::shared_ptr<const SpeechSet> read_speech_set(const Config& c) {
         }
       };
       if (dl) {
-        make(1, c.integer("data.disc_count"), set->disc, "disc");
-        make(2, c.integer("data.valid_count"), set->valid, "valid");
-        make(3, c.integer("data.test_count"), set->test, "test");
+        make(1, p.integer("disc_count"), set->disc, "disc");
+        make(2, p.integer("valid_count"), set->valid, "valid");
+        make(3, p.integer("test_count"), set->test, "test");
       }
     } catch (const Error& e) {
       c.fail("data.synthetic", std::string("cannot generate the speakers: ") + e.what());
@@ -248,9 +193,8 @@ std::shared_ptr<const SpeechSet> read_speech_set(const Config& c) {
   }
   if (!c.has("data.train")) c.fail("data.train", "is required (per-source training WAVs) unless data.synthetic: speakers");
   AudioReader reader{c};
-  for (const auto& [name, entries] : string_list_map(c, "data.train")) {
-    const std::vector<std::string> files = expand_files(entries);
-    if (files.empty()) c.fail("data.train." + name, "has no training files (source '" + name + "')");
+  for (const auto& [name, entries] : app::source_lists(c, "data.train")) {
+    const std::vector<std::string> files = app::resolve_audio_paths(c, "data.train." + name, entries);
     set->source_names.push_back(name);
     std::vector<torch::Tensor> signals;
     for (const std::string& f : files) signals.push_back(reader.read("data.train." + name, f));
@@ -283,7 +227,7 @@ separation::PipelineOptions pipeline_options(const Config& c) {
 
 TrainingData load_lnmf(const Config& c) {
   if (c.has("data.input")) {
-    if (c.string("data.synthetic") != "none" || c.has("data.train"))
+    if (c.has("data.synthetic") || c.has("data.train"))
       c.fail("data.input", "cannot be combined with data.synthetic or data.train");
     return app::load_training_data(c);
   }
@@ -547,17 +491,19 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const TrainingData&
 
 ModelEntry lnmf_entry() {
   ModelEntry e{"lnmf", "layered NMF: X ≈ W1…WL·H, layer-wise pre-training + joint MU fine-tuning (any β)",
-               add_layered_keys, build_lnmf};
-  e.load_data = load_lnmf;
+               add_layered_keys, on_matrix(build_lnmf)};
+  e.load_data = on_matrix(load_lnmf);
+  e.capabilities = {true, true, false, false};
   return e;
 }
 
 ModelEntry dlnmf_entry() {
   // Keys are declared once by lnmf_entry (they apply to both types).
   ModelEntry e{"dlnmf", "discriminative layered NMF for supervised separation (NMF / L-NMF baselines in the report)",
-               nullptr, build_dlnmf};
-  e.load_data = load_dlnmf;
-  e.report = report_dlnmf;
+               nullptr, on_matrix(build_dlnmf)};
+  e.load_data = on_matrix(load_dlnmf);
+  e.report = on_matrix(report_dlnmf);
+  e.capabilities = {false, true, false, false};
   return e;
 }
 

@@ -12,6 +12,7 @@
 #include "factorch/signal/stft.h"
 #include "factorch/signal/synthetic.h"
 #include "factorch/models/multichannel_nmf.h"
+#include "app/data_block.h"
 #include "app/experiments/registry.h"
 
 namespace factorch {
@@ -28,58 +29,45 @@ void add_keys(ConfigSchema& s) {
       .def("is").for_models(kModel);
   s.add("model.eps", KeyType::Number, "ε added to data and model inside the divergence").def("0.0").at_least(0)
       .for_models(kModel);
-  s.add("data.synthetic", KeyType::String, "embedded mixture instead of data.input: stereo_notes (two harmonic notes, "
-        "instantaneous mixing by data.mixing)").choice({"stereo_notes"}).for_models(kModel);
-  s.add("data.frequencies", KeyType::NumberList, "stereo_notes: fundamental of each source (Hz)").def("[440.0, 554.37]")
-      .for_models(kModel);
-  s.add("data.mixing", KeyType::NumberList, "stereo_notes: channels × sources amplitude gains, row by row")
-      .def("[1.0, 0.4, 0.4, 1.0]").for_models(kModel);
-  s.add("data.sample_rate", KeyType::Integer, "stereo_notes: sample rate (Hz)").def("8000").at_least(1).for_models(kModel);
-  s.add("data.length", KeyType::Integer, "stereo_notes: samples").def("16000").at_least(64).for_models(kModel);
-  s.add("data.seed", KeyType::Integer, "stereo_notes: seed of the phases").def("0").at_least(0).for_models(kModel);
-  s.add("data.references", KeyType::StringList, "with data.input: each source's true image (a WAV with the mixture's "
-        "channels) for SDR/SIR/SAR").def("[]").for_models(kModel);
-  s.add("data.n_fft", KeyType::Integer, "STFT size").def("512").at_least(8).for_models(kModel);
-  s.add("data.hop", KeyType::Integer, "STFT hop").def("128").at_least(1).for_models(kModel);
-  s.add("data.window", KeyType::String, "STFT window").choice({"hann", "sine", "tukey", "rectangular"}).def("hann")
-      .for_models(kModel);
 }
 
 struct Multichannel {
   torch::Tensor mixture;  // I × T
   torch::Tensor images;   // J × I × T (undefined when unknown)
+  std::vector<std::string> names;  // of the images (data.references), empty for stereo_notes
   int rate = 0;
 };
 
 signal::StftOptions stft_options(const Config& c) {
-  signal::StftOptions o;
-  o.n_fft = c.integer("data.n_fft");
-  o.hop = c.integer("data.hop");
-  o.window = c.string("data.window");
-  if (o.hop > o.n_fft) c.fail("data.hop", "must not exceed data.n_fft, got " + std::to_string(o.hop));
-  return o;
+  const app::TransformSpec t = app::transform_spec(c);
+  if (t.kind != "stft" || t.exponent != 2)
+    c.fail("data.transform", "must be an STFT power spectrogram (kind: stft, exponent: 2) for multichannel_nmf");
+  return t.stft();
 }
 
 Multichannel load_signal(const Config& c) {
   Multichannel m;
   if (c.has("data.synthetic")) {
-    const auto freqs = c.numbers("data.frequencies");
-    const auto gains = c.numbers("data.mixing");
+    const app::SyntheticParams p(c, {"stereo_notes"});
+    const auto freqs = p.numbers("frequencies");
+    const auto gains = p.numbers("mixing");
     const auto J = static_cast<int64_t>(freqs.size());
-    if (J < 1) c.fail("data.frequencies", "must list at least one source");
+    if (J < 1) p.fail("frequencies", "must list at least one source");
     if (gains.empty() || gains.size() % J != 0)
-      c.fail("data.mixing", "must have channels × " + std::to_string(J) + " gains (one per source and channel), got " +
-                                std::to_string(gains.size()));
-    const int64_t I = static_cast<int64_t>(gains.size()) / J, T = c.integer("data.length");
-    m.rate = static_cast<int>(c.integer("data.sample_rate"));
+      p.fail("mixing", "must have channels × " + std::to_string(J) + " gains (one per source and channel), got " +
+                           std::to_string(gains.size()));
+    const int64_t I = static_cast<int64_t>(gains.size()) / J, T = p.samples();
+    if (T < 64) p.fail("seconds", "gives " + std::to_string(T) + " samples, fewer than 64");
+    m.rate = static_cast<int>(std::lround(p.number("sample_rate")));
     std::vector<torch::Tensor> src;
     for (int64_t j = 0; j < J; ++j) {
       // Overlapping on/off patterns: source j starts at j·T/(J+1) and stops at (j+2)·T/(J+1).
       signal::Envelope env{{{j * T / (J + 1), std::min(T, (j + 2) * T / (J + 1))}}, 64};
       try {
-        src.push_back(signal::harmonic_source(freqs[j], m.rate, T, 6, 0.7, env, c.integer("data.seed") + j));
+        src.push_back(signal::harmonic_source(freqs[j], m.rate, T, static_cast<int>(p.integer("harmonics")),
+                                              p.number("decay"), env, p.integer("seed") + j));
       } catch (const Error& e) {
-        c.fail("data.frequencies", std::string("(stereo_notes): ") + e.what());
+        p.fail("frequencies", std::string("(stereo_notes): ") + e.what());
       }
     }
     const torch::Tensor A = torch::tensor(gains, torch::kFloat64).reshape({I, J});
@@ -88,30 +76,35 @@ Multichannel load_signal(const Config& c) {
     return m;
   }
   if (!c.has("data.input")) c.fail("data.input", "is required (a multichannel WAV) unless data.synthetic is set");
+  const auto inputs = app::resolve_audio_paths(c, "data.input", c.strings("data.input"));
+  if (inputs.size() != 1) c.fail("data.input", "must be one multichannel WAV, got " + std::to_string(inputs.size()) + " files");
   io::Audio a;
   try {
-    a = io::read_wav(c.string("data.input"));
+    a = io::read_wav(inputs[0]);
   } catch (const Error& e) {
     c.fail("data.input", std::string("cannot be read: ") + e.what());
   }
   m.mixture = a.samples;
   m.rate = a.sample_rate;
-  const auto refs = c.strings("data.references");
-  if (!refs.empty()) {
+  if (c.has("data.references")) {
     std::vector<torch::Tensor> imgs;
-    for (const auto& r : refs) {
+    for (const auto& [name, files] : app::source_lists(c, "data.references")) {
+      const std::string key = "data.references." + name;
+      if (files.size() != 1) c.fail(key, "must be one WAV (the source's image), got " + std::to_string(files.size()));
+      const std::string& r = files[0];
       io::Audio ref;
       try {
         ref = io::read_wav(r);
       } catch (const Error& e) {
-        c.fail("data.references", std::string("cannot be read: ") + e.what());
+        c.fail(key, std::string("cannot be read: ") + e.what());
       }
       if (ref.channels() != a.channels())
-        c.fail("data.references", "(" + r + ") has " + std::to_string(ref.channels()) + " channels but the mixture " +
-                                      a.path + " has " + std::to_string(a.channels()));
+        c.fail(key, "(" + r + ") has " + std::to_string(ref.channels()) + " channels but the mixture " + a.path + " has " +
+                        std::to_string(a.channels()));
       if (ref.frames() != a.frames() || ref.sample_rate != a.sample_rate)
-        c.fail("data.references", "(" + r + ") must have the mixture's length and sample rate");
+        c.fail(key, "(" + r + ") must have the mixture's length and sample rate");
       imgs.push_back(ref.samples);
+      m.names.push_back(name);
     }
     m.images = torch::stack(imgs);
   }
@@ -132,9 +125,10 @@ std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data
   // Validate before computing: metrics need one true image per source.
   const int64_t J = c.integer("model.sources");
   const bool synthetic = c.has("data.synthetic");
-  const size_t images = synthetic ? c.numbers("data.frequencies").size() : c.strings("data.references").size();
+  const size_t images = synthetic ? app::SyntheticParams(c).numbers("frequencies").size()
+                                  : (c.has("data.references") ? app::source_lists(c, "data.references").size() : 0);
   if (images > 0 && static_cast<int64_t>(images) != J)
-    c.fail(synthetic ? "data.frequencies" : "data.references",
+    c.fail(synthetic ? "data.synthetic.frequencies" : "data.references",
            "gives " + std::to_string(images) + " source images but model.sources is " + std::to_string(J));
   MultichannelNMFOptions o(data.X.size(0), data.X.size(1), data.X.size(2), c.integer("model.sources"),
                            c.integer("model.rank"));
@@ -208,7 +202,7 @@ ModelEntry multichannel_nmf_entry() {
   return {"multichannel_nmf",
           "multichannel IS-NMF with instantaneous mixing (Ozerov & Févotte): per-source NMF + mixing powers, "
           "separation into source images",
-          add_keys, build, load_data, report};
+          add_keys, on_matrix(build), on_matrix(load_data), on_matrix(report), {}, {false, true, false, false}};
 }
 
 }  // namespace factorch

@@ -26,33 +26,22 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kModel = {"nmf_audio"};
 
 void add_keys(ConfigSchema& s) {
-  // Declared before the shared audio keys so that this declaration (with piano) is the one
-  // that validates data.synthetic for nmf_audio.
-  s.add("data.synthetic", KeyType::String,
-        "embedded signal instead of data.input: piano (the lecture's toy: data.piano_* keys) or harmonic_notes")
-      .choice({"piano", "harmonic_notes"}).for_models(kModel);
-  s.add("data.piano_notes", KeyType::IntegerList, "piano: MIDI numbers of the notes (played alone, then in chords)")
-      .def("[61, 65, 68, 72]").for_models(kModel);
-  s.add("data.piano_sample_rate", KeyType::Number, "piano: sample rate (Hz)").def("16000").above(0).for_models(kModel);
-  s.add("data.piano_event_seconds", KeyType::Number, "piano: duration of each note or chord (s)").def("0.5").above(0)
-      .for_models(kModel);
-  s.add("data.piano_seed", KeyType::Integer, "piano: seed of the phases and noise").def("0").at_least(0).for_models(kModel);
-  app::add_audio_data_keys(s, kModel);
   s.add("output.pictures", KeyType::Boolean, "nmf_audio: write pictures/*.png (V, W, H, each component)").def("true")
       .for_models(kModel);
   s.add("output.components", KeyType::Boolean, "nmf_audio: write components/component_K.wav (Wiener reconstructions)")
       .def("true").for_models(kModel);
 }
 
-bool is_piano(const Config& c) { return c.has("data.synthetic") && c.string("data.synthetic") == "piano"; }
+bool is_piano(const Config& c) { return c.has("data.synthetic.signal") && c.string("data.synthetic.signal") == "piano"; }
 
 signal::PianoSignal piano(const Config& c) {
+  const app::SyntheticParams p(c, {"piano", "harmonic_notes"});
   signal::PianoOptions o;
-  o.midi = c.integers("data.piano_notes");
-  if (o.midi.empty()) c.fail("data.piano_notes", "must list at least one MIDI note");
-  o.sample_rate = c.number("data.piano_sample_rate");
-  o.event_seconds = c.number("data.piano_event_seconds");
-  o.seed = static_cast<uint64_t>(c.integer("data.piano_seed"));
+  o.midi = p.integers("midi_notes");
+  if (o.midi.empty()) p.fail("midi_notes", "must list at least one MIDI note");
+  o.sample_rate = p.number("sample_rate");
+  o.event_seconds = p.number("event_seconds");
+  o.seed = static_cast<uint64_t>(p.integer("seed"));
   try {
     return signal::piano_signal(o);
   } catch (const Error& e) {
@@ -119,7 +108,7 @@ ModelEntry nmf_audio_entry() {
   return {"nmf_audio",
           "β-NMF on audio (keys as nmf: ARD, smooth_h, h_zeros) incl. the lecture's piano toy; report: PNG pictures, "
           "Wiener-filtered component WAVs",
-          add_keys, build_nmf, load_data, report};
+          add_keys, on_matrix(build_nmf), on_matrix(load_data), on_matrix(report), {}, {false, true, false, false}};
 }
 
 }  // namespace factorch

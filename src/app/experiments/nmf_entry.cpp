@@ -225,12 +225,12 @@ std::shared_ptr<FactorModelImpl> build_nmf(const Config& c, const TrainingData& 
 }
 
 ModelEntry nmf_entry() {
-  // No load_data: nmf reads V through app::load_training_data (.npy or audio).
-  auto report = [](const Config&, FactorModelImpl& model, const TrainingData&, const std::string& out_dir) {
+  // No load_data: nmf reads V through app::load_dataset (.npy or audio).
+  auto report = [](const Config&, FactorModelImpl& model, const app::Dataset&, const std::string& out_dir) {
     if (auto* nmf = dynamic_cast<NMFImpl*>(&model)) write_ard_summary(*nmf, out_dir);
   };
   return {"nmf", "β-NMF: V ≈ WH (any β, L1/L2, ARD, temporal smoothness, forced zeros on H, fixed W or H)", add_nmf_keys,
-          build_nmf, {}, report};
+          on_matrix(build_nmf), {}, report, {}, {true, true, true, true}};
 }
 
 }  // namespace factorch

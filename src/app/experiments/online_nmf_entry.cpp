@@ -34,7 +34,6 @@ void add_keys(ConfigSchema& s) {
         "spectrogram) is in memory at a time").def("256").at_least(1).for_models(kModel);
   s.add("data.holdout_every", KeyType::Integer, "every k-th batch is held back: the reported objective is on those "
         "columns").def("10").at_least(2).for_models(kModel);
-  app::add_audio_data_keys(s, kModel);  // representation, n_fft, hop, window for WAV input
 }
 
 // Spectrogram columns of WAV files, one file in memory at a time (batches end at file ends).
@@ -90,22 +89,10 @@ std::shared_ptr<ColumnStream> open_stream(const Config& c) {
   if (!c.has("data.input")) c.fail("data.input", "is required: a .npy matrix, a WAV file or a directory of WAV files");
   for (const char* k : {"data.synthetic", "data.references", "data.train"})
     if (c.has(k)) c.fail(k, "is not used by online_nmf (it streams data.input)");
-  const std::string in = c.string("data.input");
+  const std::vector<std::string> inputs = c.strings("data.input");
   try {
-    if (fs::path(in).extension() == ".npy") return npy_column_stream(in);
-    std::vector<std::string> files;
-    if (fs::is_directory(in)) {
-      for (const auto& e : fs::directory_iterator(in)) {
-        std::string ext = e.path().extension().string();
-        std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-        if (e.is_regular_file() && (ext == ".wav" || ext == ".flac")) files.push_back(e.path().string());
-      }
-      std::sort(files.begin(), files.end());
-      if (files.empty()) c.fail("data.input", "(" + in + ") is a directory with no .wav/.flac file");
-    } else {
-      files.push_back(in);
-    }
-    return std::make_shared<WavStream>(files, c);
+    if (inputs.size() == 1 && fs::path(inputs[0]).extension() == ".npy") return npy_column_stream(inputs[0]);
+    return std::make_shared<WavStream>(app::resolve_audio_paths(c, "data.input", inputs), c);
   } catch (const Error& e) {
     if (std::string(e.what()).rfind(c.where("data.input"), 0) == 0) throw;
     c.fail("data.input", std::string("cannot be streamed: ") + e.what());
@@ -148,7 +135,7 @@ ModelEntry online_nmf_entry() {
   return {"online_nmf",
           "mini-batch β-NMF: W learnt from column batches streamed from a large .npy or many WAV files; objective on "
           "held-back batches",
-          add_keys, build, load_data, {}};
+          add_keys, on_matrix(build), on_matrix(load_data), {}, {}, {true, true, false, false}};
 }
 
 }  // namespace factorch

@@ -18,7 +18,7 @@ const ModelEntry& model_entry(const std::string& name) {
   throw Error("unknown model type '" + name + "' (known: " + known + ")");
 }
 
-std::shared_ptr<FactorModelImpl> build_model(const ModelEntry& entry, const Config& config, const TrainingData& data) {
+std::shared_ptr<FactorModelImpl> build_model(const ModelEntry& entry, const Config& config, const app::Dataset& data) {
   try {
     return entry.build(config, data);
   } catch (const Error& e) {
@@ -26,6 +26,12 @@ std::shared_ptr<FactorModelImpl> build_model(const ModelEntry& entry, const Conf
     if (message.rfind(config.source(), 0) == 0 || message.rfind("--set ", 0) == 0) throw;
     throw Error(config.source() + ": model: " + message);
   }
+}
+
+std::shared_ptr<FactorModelImpl> build_model(const ModelEntry& entry, const Config& config, const TrainingData& matrix) {
+  app::Dataset d;
+  d.matrix = matrix;
+  return build_model(entry, config, d);
 }
 
 }  // namespace factorch

@@ -8,6 +8,8 @@
 #include <limits>
 #include <optional>
 
+#include "app/audio_data.h"
+#include "app/data_block.h"
 #include "app/run.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
@@ -89,7 +91,7 @@ void add_tlnmf_keys(ConfigSchema& s) {
   s.add("model.repeats", KeyType::Integer,
         "report: run the whole experiment this many times and write mean ± standard deviation of the "
         "realisation-averaged SDR/SIR/SAR of TL-NMF and of the DCT-NMF baseline to metrics.json (\"protocol\"); "
-        "repetition i > 0 draws new phases (data.seed + i·realisations, synthetic data) and new initialisations "
+        "repetition i > 0 draws new phases (data.synthetic.seed + i·realisations) and new initialisations "
         "(model.seed + i·restarts). GCM paper: 5")
       .def("1").at_least(1).for_models(m);
   s.add("model.plot", KeyType::Boolean,
@@ -97,28 +99,6 @@ void add_tlnmf_keys(ConfigSchema& s) {
         "as heatmaps")
       .def("true").for_models(m);
 
-  s.add("data.synthetic", KeyType::String, "embedded signal used when data.input is not set: harmonic_notes (GCM paper toy)")
-      .choice({"harmonic_notes"}).def("harmonic_notes").for_models(m);
-  s.add("data.frequencies", KeyType::NumberList, "synthetic: fundamental frequency of each note (Hz)").def("[440.0, 466.16]").for_models(m);
-  s.add("data.sample_rate", KeyType::Number, "synthetic: sampling rate (Hz)").def("5000").above(0).for_models(m);
-  s.add("data.length", KeyType::Integer, "synthetic: samples per signal T").def("15000").at_least(1).for_models(m);
-  s.add("data.harmonics", KeyType::Integer, "synthetic: harmonics R per note").def("2").at_least(1).for_models(m);
-  s.add("data.decay", KeyType::Number, "synthetic: timbre β_r = decay^r").def("0.5").above(0).for_models(m);
-  s.add("data.envelopes", KeyType::String,
-        "synthetic, 2 notes: note 1 active in the first and last third, note 2 in the last two thirds; paper: a slowly "
-        "varying bump sin(π(n+½)/L)^½ over each active interval of L samples (the paper's g_i) | abrupt: the same "
-        "intervals switched on and off (1 inside, 0 outside) | on (always on, any number of notes)")
-      .choice({"paper", "abrupt", "on"}).def("paper").for_models(m);
-  s.add("data.realisations", KeyType::Integer,
-        "synthetic: i.i.d. realisations (random phases); V is the mean of |ΦY_r|² (GCM paper: 10)").def("1").at_least(1).for_models(m);
-  s.add("data.seed", KeyType::Integer, "synthetic: seed of the phases (realisation r uses seed + r)").def("0").at_least(0).for_models(m);
-  s.add("data.train_length", KeyType::Integer, "supervised, synthetic: samples of each clean training note").def("5000").at_least(1).for_models(m);
-  s.add("data.training", KeyType::StringList, "supervised with data.input: one clean training WAV per source").for_models(m);
-  s.add("data.references", KeyType::StringList, "with data.input: clean source WAVs for SDR/SIR/SAR (optional)").for_models(m);
-  s.add("data.window", KeyType::String, "frame window").choice({"tukey", "sine", "hann", "rectangular"}).def("tukey").for_models(m);
-  s.add("data.tukey_alpha", KeyType::Number, "cosine fraction of the Tukey window (GCM paper: 0.1)").def("0.1").at_least(0).at_most(1).for_models(m);
-  s.add("data.frame_length", KeyType::Integer, "frame length M (size of Φ)").def("200").at_least(2).for_models(m);
-  s.add("data.hop", KeyType::Integer, "hop between frames (0: M/2)").def("0").at_least(0).for_models(m);
 }
 
 torch::Tensor read_mono(const Config& c, const std::string& key, const std::string& path, int* rate) {
@@ -155,89 +135,83 @@ std::pair<torch::Tensor, std::vector<int64_t>> TLNMFSignals::reference_frames() 
 
 TLNMFSignals tlnmf_signals(const Config& c) {
   TLNMFSignals sig;
-  const int64_t M = c.integer("data.frame_length");
-  sig.hop = c.integer("data.hop") > 0 ? c.integer("data.hop") : M / 2;
-  if (sig.hop > M) c.fail("data.hop", "must not exceed data.frame_length (" + std::to_string(M) + ")");
-  sig.window = signal::window_from_name(c.string("data.window"), M, c.number("data.tukey_alpha"));
+  const app::TransformSpec tf = app::transform_spec(c);
+  const int64_t M = tf.n_fft;
+  if (tf.win_length != M) c.fail("data.transform.win_length", "must equal data.transform.n_fft (the size of Φ) for tlnmf");
+  if (tf.exponent != 2) c.fail("data.transform.exponent", "must be 2 for tlnmf (it models the power |ΦY|²)");
+  sig.hop = tf.hop;
+  sig.window = signal::window_from_name(tf.window, M, tf.tukey_alpha);
   const bool supervised = c.string("model.mode") == "supervised";
   if (c.has("data.input")) {
     int rate = 0;
-    sig.mixtures = read_mono(c, "data.input", c.string("data.input"), &rate).unsqueeze(0);
+    const auto inputs = app::resolve_audio_paths(c, "data.input", c.strings("data.input"));
+    if (inputs.size() != 1) c.fail("data.input", "must be one mixture for tlnmf, got " + std::to_string(inputs.size()) + " files");
+    sig.mixtures = read_mono(c, "data.input", inputs[0], &rate).unsqueeze(0);
     sig.sample_rate = rate;
-    const auto refs = c.strings("data.references");
-    if (!refs.empty()) {
+    if (c.has("data.references")) {
       std::vector<torch::Tensor> srcs;
-      for (const auto& p : refs) {
+      for (const auto& [name, files] : app::source_lists(c, "data.references")) {
+        const std::string key = "data.references." + name;
+        if (files.size() != 1) c.fail(key, "must be one WAV (one mixture), got " + std::to_string(files.size()));
         int r2 = 0;
-        srcs.push_back(read_mono(c, "data.references", p, &r2));
-        if (r2 != rate) c.fail("data.references", "(" + p + ") has sample rate " + std::to_string(r2) + " Hz, the input " + std::to_string(rate));
+        srcs.push_back(read_mono(c, key, files[0], &r2));
+        if (r2 != rate) c.fail(key, "(" + files[0] + ") has sample rate " + std::to_string(r2) + " Hz, the input " + std::to_string(rate));
         if (srcs.back().size(0) != sig.mixtures.size(1))
-          c.fail("data.references", "(" + p + ") has " + std::to_string(srcs.back().size(0)) + " samples, the input " +
-                                        std::to_string(sig.mixtures.size(1)));
-        sig.source_names.push_back(fs::path(p).stem().string());
+          c.fail(key, "(" + files[0] + ") has " + std::to_string(srcs.back().size(0)) + " samples, the input " +
+                          std::to_string(sig.mixtures.size(1)));
+        sig.source_names.push_back(name);
       }
       sig.sources = torch::stack(srcs).unsqueeze(0);
     }
     if (supervised) {
-      const auto train = c.strings("data.training");
-      if (train.size() < 2) c.fail("data.training", "must list one clean WAV per source (at least 2) in supervised mode");
+      if (!c.has("data.train")) c.fail("data.train", "is required in supervised mode (clean training audio per source)");
+      const auto train = app::source_lists(c, "data.train");
+      if (train.size() < 2) c.fail("data.train", "must name at least 2 sources in supervised mode");
       std::vector<torch::Tensor> t;
+      std::vector<std::string> names;
       int64_t shortest = std::numeric_limits<int64_t>::max();
-      for (const auto& p : train) {
-        int r2 = 0;
-        t.push_back(read_mono(c, "data.training", p, &r2));
-        if (r2 != rate) c.fail("data.training", "(" + p + ") has sample rate " + std::to_string(r2) + " Hz, the input " + std::to_string(rate));
+      for (const auto& [name, entries] : train) {
+        const std::string key = "data.train." + name;
+        std::vector<torch::Tensor> parts;
+        for (const auto& p : app::resolve_audio_paths(c, key, entries)) {
+          int r2 = 0;
+          parts.push_back(read_mono(c, key, p, &r2));
+          if (r2 != rate) c.fail(key, "(" + p + ") has sample rate " + std::to_string(r2) + " Hz, the input " + std::to_string(rate));
+        }
+        t.push_back(torch::cat(parts));
+        names.push_back(name);
         shortest = std::min(shortest, t.back().size(0));
       }
       for (auto& x : t) x = x.narrow(0, 0, shortest);  // equal sizes: one tensor
       sig.training = torch::stack(t);
-      if (sig.source_names.empty())
-        for (const auto& p : train) sig.source_names.push_back(fs::path(p).stem().string());
+      if (sig.source_names.empty()) sig.source_names = names;
+      else if (sig.source_names != names) c.fail("data.references", "must name the sources of data.train in the same order");
     }
   } else {
-    signal::HarmonicMixtureOptions o;
-    o.frequencies = c.numbers("data.frequencies");
-    o.sample_rate = c.number("data.sample_rate");
-    o.length = c.integer("data.length");
-    o.harmonics = static_cast<int>(c.integer("data.harmonics"));
-    o.decay = c.number("data.decay");
-    if (o.frequencies.size() < 1) c.fail("data.frequencies", "needs at least one frequency");
-    const std::string envelopes = c.string("data.envelopes");
-    if (envelopes == "on") o.envelopes.assign(o.frequencies.size(), signal::Envelope{});
-    else if (o.frequencies.size() != 2) c.fail("data.envelopes", "'" + envelopes + "' is laid out for 2 notes, got " +
-                                                  std::to_string(o.frequencies.size()) + " frequencies (use on)");
-    o.envelope_shape = envelopes == "paper" ? signal::EnvelopeShape::SineRoot : signal::EnvelopeShape::Flat;
-    const int64_t R = c.integer("data.realisations");
-    const auto seed = static_cast<uint64_t>(c.integer("data.seed"));
+    if (!c.has("data.synthetic")) c.fail("data.input", "is required (a WAV file) unless data.synthetic is set");
+    for (const char* k : {"data.references", "data.train"})
+      if (c.has(k)) c.fail(k, "is given by data.synthetic (its clean notes)");
+    const app::SyntheticParams p(c, {"harmonic_notes"});
+    const int64_t R = p.integer("realisations");
+    const auto seed = static_cast<uint64_t>(p.integer("seed"));
     std::vector<torch::Tensor> mix, src;
-    try {
-      for (int64_t r = 0; r < R; ++r) {
-        o.seed = seed + static_cast<uint64_t>(r);
-        const auto hm = signal::harmonic_mixture(o);
-        mix.push_back(hm.mixture);
-        src.push_back(hm.sources);
-      }
-      if (supervised) {
-        std::vector<torch::Tensor> t;
-        for (size_t k = 0; k < o.frequencies.size(); ++k)
-          t.push_back(signal::harmonic_source(o.frequencies[k], o.sample_rate, c.integer("data.train_length"), o.harmonics,
-                                              o.decay, {}, seed + 100003ULL + k));
-        sig.training = torch::stack(t);
-      }
-    } catch (const Error& e) {
-      c.fail("data.frequencies", std::string("do not make a valid synthetic signal: ") + e.what());
+    for (int64_t r = 0; r < R; ++r) {
+      const auto hm = app::harmonic_notes(p, seed + static_cast<uint64_t>(r));
+      mix.push_back(hm.mixture);
+      src.push_back(hm.sources);
+      sig.sample_rate = hm.sample_rate;
+    }
+    if (supervised) {
+      if (p.number("train_seconds") <= 0)
+        p.fail("train_seconds", "must be > 0 in supervised mode (seconds of clean training audio per note)");
+      sig.training = torch::stack(app::harmonic_training_notes(p));
     }
     sig.mixtures = torch::stack(mix);
     sig.sources = torch::stack(src);
-    sig.sample_rate = o.sample_rate;
-    for (size_t k = 0; k < o.frequencies.size(); ++k) {
-      char name[64];
-      std::snprintf(name, sizeof name, "note_%zu_%gHz", k, o.frequencies[k]);
-      sig.source_names.push_back(name);
-    }
+    sig.source_names = app::harmonic_note_names(p.numbers("frequencies").size());
   }
   if (sig.mixtures.size(1) < M)
-    c.fail("data.frame_length", "(" + std::to_string(M) + ") is longer than the signal (" + std::to_string(sig.mixtures.size(1)) + " samples)");
+    c.fail("data.transform.n_fft", "(" + std::to_string(M) + ") is longer than the signal (" + std::to_string(sig.mixtures.size(1)) + " samples)");
   return sig;
 }
 
@@ -357,12 +331,14 @@ std::shared_ptr<TLNMFImpl> make_model(const Config& c, const TrainingData& data,
 void check_sources_match_references(const Config& c) {
   const bool supervised = c.string("model.mode") == "supervised";
   const bool file_input = c.has("data.input");
-  const int64_t references = static_cast<int64_t>(file_input ? c.strings("data.references").size()
-                                                             : c.numbers("data.frequencies").size());
-  const int64_t components =
-      supervised ? static_cast<int64_t>(file_input ? c.strings("data.training").size() : c.numbers("data.frequencies").size())
-                 : c.integer("model.rank");
-  if (!supervised && components > c.integer("data.frame_length")) return;  // make_model names that first
+  auto count = [&](const char* key) {
+    return c.has(key) ? static_cast<int64_t>(app::source_lists(c, key).size()) : int64_t{0};
+  };
+  const int64_t notes =
+      file_input ? 0 : static_cast<int64_t>(app::SyntheticParams(c, {"harmonic_notes"}).numbers("frequencies").size());
+  const int64_t references = file_input ? count("data.references") : notes;
+  const int64_t components = supervised ? (file_input ? count("data.train") : notes) : c.integer("model.rank");
+  if (!supervised && components > c.integer("data.transform.n_fft")) return;  // make_model names that first
   const std::vector<int64_t> mapping = c.integers("model.component_sources");
   int64_t sources = components;
   if (!mapping.empty()) {
@@ -377,8 +353,8 @@ void check_sources_match_references(const Config& c) {
   }
   if (references > 0 && sources != references) {
     const std::string what = file_input ? std::to_string(references) + " data.references"
-                                        : std::to_string(references) + " data.frequencies (synthetic sources)";
-    c.fail(mapping.empty() ? (supervised ? "data.training" : "model.rank") : "model.component_sources",
+                                        : std::to_string(references) + " data.synthetic.frequencies (synthetic sources)";
+    c.fail(mapping.empty() ? (supervised ? "data.train" : "model.rank") : "model.component_sources",
            "gives " + std::to_string(sources) + " separated sources but there are " + what +
                (mapping.empty() && !supervised ? " (set model.component_sources to group components)" : ""));
   }
@@ -504,8 +480,8 @@ SeparationScores supervised_stft_isnmf(const Config& c, const TLNMFSignals& sig)
   signal::StftOptions so;
   so.n_fft = sig.frame_length();
   so.hop = sig.hop;
-  so.window = c.string("data.window");
-  so.tukey_alpha = c.number("data.tukey_alpha");
+  so.window = c.string("data.transform.window");
+  so.tukey_alpha = c.number("data.transform.tukey_alpha");
   std::vector<torch::Tensor> Ws;
   std::vector<int64_t> sizes;
   for (int64_t s = 0; s < sig.training.size(0); ++s) {
@@ -647,7 +623,8 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const TrainingDa
     for (int64_t i = 1; i < repeats; ++i) {
       std::vector<std::string> ov = {"model.seed=" + std::to_string(c.integer("model.seed") + i * restarts),
                                      "trainer.progress=never", "model.baseline=false", "model.plot=false"};
-      if (!c.has("data.input")) ov.push_back("data.seed=" + std::to_string(c.integer("data.seed") + i * R));
+      if (!c.has("data.input"))
+        ov.push_back("data.synthetic.seed=" + std::to_string(app::SyntheticParams(c).integer("seed") + i * R));
       for (const bool learn : {true, false}) {
         if (!learn && !dct) continue;
         std::vector<std::string> o = ov;
@@ -706,7 +683,8 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const TrainingDa
 
 ModelEntry tlnmf_entry() {
   return {"tlnmf", "TL-NMF: |ΦY|² ≈ WH with a learnt orthogonal transform Φ (GCM / IS objective, supervised mode)",
-          add_tlnmf_keys, build_tlnmf, load_tlnmf_data, report_tlnmf};
+          add_tlnmf_keys, on_matrix(build_tlnmf), on_matrix(load_tlnmf_data), on_matrix(report_tlnmf), {},
+          {true, true, false, false}};
 }
 
 }  // namespace factorch
