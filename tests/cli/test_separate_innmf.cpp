@@ -69,7 +69,7 @@ TEST(SeparateInnmf, DictionariesLearntAtOneSizeSeparateAtAnother) {
   ASSERT_GE(sdr.size(), 2u);
   for (double s : sdr) {
     std::printf("iN-NMF trained at n_fft 256, separating at 512: SDR %.2f dB\n", s);
-    EXPECT_GT(s, 10.0);  // measured TBD
+    EXPECT_GT(s, 12.0);  // measured 27.6 / 15.6 dB (mean 21.6) on 1 core: a 3.6 dB margin below the worse source
   }
   // Without references: the sources, and one line instead of metrics.
   testkit::write_text(dir / "noref.yaml", kModel +

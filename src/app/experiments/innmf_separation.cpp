@@ -199,6 +199,7 @@ app::SeparationResult separate_innmf(const Config& c, const app::RunOptions& opt
   if (results.front().has_metrics) {
     std::printf("iN-NMF separation (dictionaries learnt at n_fft = %lld), mean SDR / SIR / SAR in dB:\n",
                 static_cast<long long>(c.integer("data.transform.n_fft")));
+    std::printf("  %7s %22s\n", "n_fft", "iN-NMF (transferred)");
     for (const auto& r : results) print_row(r);
   }
   if (options.write_outputs) {
