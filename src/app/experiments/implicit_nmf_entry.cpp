@@ -131,9 +131,14 @@ void check_report_keys(const Config& c, const InnmfData& own) {
         c.fail("model.transfer_n_fft", std::to_string(n) + " is not a DFT size between 2 and the signal's " +
                                            std::to_string(own.signal.signal.size(0)) + " samples");
   }
-  if (!c.integers("model.separation_n_fft").empty() && !own.separation)
-    c.fail("model.separation_n_fft", "needs two sources: the embedded toy (data.synthetic) or data.input with data.train "
-                                     "(on your audio, run factorch separate)");
+  if (!c.integers("model.separation_n_fft").empty()) {
+    if (!own.separation)
+      c.fail("model.separation_n_fft", "needs clean sources: the embedded toy (data.synthetic) or data.input with "
+                                       "data.train (on your audio, factorch separate)");
+    if (!own.separation->references.defined())
+      c.fail("model.separation_n_fft", "in factorch train scores against data.references, which are not given "
+                                       "(factorch separate writes the sources without them)");
+  }
 }
 
 std::shared_ptr<FactorModelImpl> build_innmf(const Config& c, const app::Dataset& dataset) {
