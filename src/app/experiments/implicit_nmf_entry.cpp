@@ -64,7 +64,7 @@ void add_innmf_keys(ConfigSchema& s) {
   s.add("model.separation_n_fft", KeyType::IntegerList,
         "supervised separation at these window sizes (paper's Algorithm 2): one implicit dictionary per source learnt on "
         "its clean audio (data.train, or the embedded toy's two sources) at data.transform.n_fft, sampled at each size, H "
-        "fitted on the mixture, Wiener masks. factorch separate: sources/ and metrics.json for the first size, "
+        "fitted on the mixture, ratio masks V_s/Σ V_j (paper Eq. 3). factorch separate: sources/ and metrics.json for the first size, "
         "n_fft<N>/sources/ and n_fft<N>/metrics.json for the others (empty: data.transform.n_fft alone). "
         "factorch train: a table against supervised NMF re-trained per size, separation.json").def("[]").for_models(m);
   s.add("model.report_iter", KeyType::Integer, "report: MU iterations of activation fits and of the per-size NMF baselines")

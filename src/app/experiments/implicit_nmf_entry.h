@@ -119,7 +119,7 @@ struct SeparationAtSize {
 
 /// The paper's Algorithm 2: one implicit dictionary per source learnt on its clean training
 /// audio at data.transform.n_fft, sampled at each of `sizes`, H fitted on the mixture there
-/// (MU, W fixed), Wiener masks on the mixture's STFT, sources by inverse STFT; with
+/// (MU, W fixed), ratio masks V_s/Σ_j V_j on the mixture's STFT, sources by inverse STFT; with
 /// `nmf_baseline`, the same with supervised NMF re-trained at each size.
 std::vector<SeparationAtSize> separate_at_sizes(const Config& config, const SeparationSet& set,
                                                 const std::vector<int64_t>& sizes, bool nmf_baseline);

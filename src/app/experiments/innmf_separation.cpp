@@ -63,8 +63,9 @@ std::vector<SeparationAtSize> separate_at_sizes(const Config& c, const Separatio
   std::vector<SeparationAtSize> out;
   for (const int64_t n_fft : sizes) {
     const Spectrogram sp = stft_spectrogram(c, mix, n_fft);
-    // W = [W_1 … W_S] sampled at this size, H fitted on the mixture (MU, W fixed), masks from
-    // each source's part W_s H_s, applied to the mixture's STFT.
+    // W = [W_1 … W_S] sampled at this size, H fitted on the mixture (MU, W fixed), ratio masks
+    // of the sources' parts W_s H_s (the paper's Eq. 3: V_s / Σ_j V_j on the modelled
+    // spectrogram, |X|^exponent as trained), applied to the mixture's STFT.
     auto separate = [&](const std::vector<torch::Tensor>& Ws) {
       torch::Tensor H;
       fit_activations(sp.V, torch::cat(Ws, 1), iters, seed, &H);
