@@ -1,22 +1,19 @@
 // TL-NMF separation: Wiener masks on ΦY, Φᵀ and overlap-add give the sources; the report
 // scores every realisation, `factorch separate` writes the sources of the user's mixture.
-// This is the one place where TL-NMF turns masks into signals and metrics (the shared
-// separation step can take over the writing of sources/ and metrics.json here).
+// `separate` hands its sources to the shared separation step (app/separation_step.h), which
+// writes sources/, mixture.wav and metrics.json.
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 #include "app/experiments/tlnmf_app.h"
 #include "app/separation.h"
+#include "app/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
-#include "factorch/eval/metrics_json.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/frames.h"
 
 namespace factorch {
-
-namespace fs = std::filesystem;
 
 std::vector<torch::Tensor> tlnmf_separate(TLNMFImpl& model, const TLNMFSignals& sig, int64_t r,
                                           const std::vector<int64_t>& mapping) {
@@ -66,42 +63,43 @@ app::SeparationResult separate_tlnmf(const Config& c, const app::RunOptions& opt
   model->to(torch::kCPU, torch::kFloat64);
 
   // The user's mixture is realisation 0 (the embedded signal may have several).
-  torch::Tensor estimates = torch::stack(tlnmf_separate(*model, sig, 0, c.integers("model.component_sources")));
-  app::SeparationResult out;
-  out.out_dir = out_dir;
+  app::SeparatedMixture m;
+  m.estimates = torch::stack(tlnmf_separate(*model, sig, 0, c.integers("model.component_sources")));
+  m.mixture = sig.mixtures[0];
   if (sig.sources.defined()) {
     // Supervised source s is data.train's s-th source (the references are in that order);
     // unsupervised components have no names: each estimate takes the name of the reference
     // it matches (BSS Eval's best permutation) and is then scored as that source.
     if (!model->supervised()) {
-      const eval::BssEvalResult b = eval::bss_eval_sources(sig.sources[0], estimates);
-      estimates = estimates.index_select(0, torch::tensor(b.permutation, torch::kLong));
+      const eval::BssEvalResult b = eval::bss_eval_sources(sig.sources[0], m.estimates);
+      m.estimates = m.estimates.index_select(0, torch::tensor(b.permutation, torch::kLong));
     }
-    eval::BssEvalOptions known;
-    known.compute_permutation = false;
-    out.metrics = eval::bss_eval_sources(sig.sources[0], estimates, known);
-    out.has_metrics = true;
-    out.names = out.reference_names = sig.source_names;
+    m.names = sig.source_names;
+    m.references = sig.sources[0];
   } else if (model->supervised()) {
-    out.names = sig.source_names;  // data.train's names
+    m.names = sig.source_names;  // data.train's names
   } else {
-    for (int64_t s = 0; s < estimates.size(0); ++s) out.names.push_back("source" + std::to_string(s));
+    for (int64_t s = 0; s < m.estimates.size(0); ++s) m.names.push_back("source" + std::to_string(s));
   }
-  out.estimates = estimates;
-  if (options.write_outputs) {
-    const io::WavFormat format = io::wav_format_from_name(c.string("output.wav_format"));
-    const int rate = static_cast<int>(std::lround(sig.sample_rate));
-    io::write_wav((fs::path(out_dir) / "mixture.wav").string(), sig.mixtures[0], rate, format);
-    for (size_t s = 0; s < out.names.size(); ++s)
-      io::write_wav((fs::path(out_dir) / "sources" / (out.names[s] + ".wav")).string(), out.estimates[s], rate, format);
-    if (out.has_metrics) {
-      eval::BssEvalOptions known;
-      known.compute_permutation = false;
-      eval::write_json((fs::path(out_dir) / "metrics.json").string(),
-                       eval::bss_metrics_json(out.metrics, out.reference_names, out.names, known));
-    } else if (!options.quiet) {
-      std::printf("no references: metrics not written\n");
-    }
+  app::SeparationStepOptions step;
+  step.out_dir = options.write_outputs ? out_dir : "";
+  step.sample_rate = static_cast<int>(std::lround(sig.sample_rate));
+  step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
+  step.known_assignment = true;
+  step.quiet = options.quiet;
+  const app::SeparationScores scores = app::run_separation_step({m}, step);
+
+  app::SeparationResult out;
+  out.names = m.names;
+  out.out_dir = out_dir;
+  out.estimates = m.estimates;
+  out.has_metrics = scores.scored;
+  if (scores.scored) {
+    const eval::MetricsTable& t = scores.mixtures.front();
+    out.metrics = {torch::tensor(t.sdr, torch::kFloat64), torch::tensor(t.sir, torch::kFloat64),
+                   torch::tensor(t.sar, torch::kFloat64), t.permutation};
+    out.reference_names = t.names;
+    out.table = t;
   }
   return out;
 }
