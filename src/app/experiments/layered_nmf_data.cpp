@@ -21,6 +21,7 @@ namespace {
 // Reads mono WAVs at one sample rate (the first file's) and checks that each is long enough
 // for one STFT frame, so that nothing fails after training has started.
 struct AudioReader {
+  AudioReader(const Config& config, const signal::StftOptions& options) : c(config), stft(options) {}
   const Config& c;
   signal::StftOptions stft;
   int rate = 0;
@@ -78,6 +79,8 @@ std::vector<Mixture> read_mixtures(const Config& c, AudioReader& reader, const s
   for (size_t i = 0; i < files.size(); ++i) {
     Mixture m;
     m.name = fs::path(files[i]).stem().string();
+    for (size_t j = 0; j < i; ++j)  // names pick the output folders and rows
+      if (out[j].name == m.name) c.fail(mix_key, "names two mixtures '" + m.name + "' (" + files[j] + ", " + files[i] + ")");
     m.mixture = reader.read(mix_key, files[i]);
     if (!with_sources) {
       out.push_back(std::move(m));
@@ -155,7 +158,7 @@ LayeredData read_speech(const Config& c, const Needs& needs) {
   if (!c.has("data.train")) c.fail("data.train", "is required (per-source training WAVs) unless data.synthetic: speakers");
   LayeredData out;
   auto set = std::make_shared<SpeechSet>();
-  AudioReader reader{c, pipeline_options(c).stft};
+  AudioReader reader(c, pipeline_options(c).stft);
   for (const auto& [name, entries] : app::source_lists(c, "data.train")) {
     const std::vector<std::string> files = app::resolve_audio_paths(c, "data.train." + name, entries);
     set->source_names.push_back(name);
@@ -191,10 +194,15 @@ app::Dataset dataset_of(LayeredData data, TrainingData matrix) {
 
 TrainingData speech_matrix(const Config& c, const SpeechSet& set, bool discriminative) {
   const separation::PipelineOptions p = pipeline_options(c);
-  if (discriminative) return {separation::discriminative_matrix(set.disc, p.stft, p.exponent), {}, false};
+  TrainingData d;
+  if (discriminative) {
+    d.X = separation::discriminative_matrix(set.disc, p.stft, p.exponent);
+    return d;
+  }
   std::vector<torch::Tensor> all;
   for (const auto& signals : set.train) all.insert(all.end(), signals.begin(), signals.end());
-  return {separation::concatenated_spectrogram(all, p.stft, p.exponent), {}, false};
+  d.X = separation::concatenated_spectrogram(all, p.stft, p.exponent);
+  return d;
 }
 
 }  // namespace

@@ -47,8 +47,10 @@ DiscriminativeLayeredNMFOptions dl_options(const Config& c, const separation::Sp
                                            std::vector<int64_t> layers) {
   DiscriminativeLayeredNMFOptions o(F, N, std::move(layers), static_cast<int64_t>(set.source_names.size()));
   o.source_names(set.source_names).beta(BetaDivergence::from_name(c.string("model.beta")).beta()).eps(c.number("model.eps"));
-  o.h_iter(c.integer("model.h_iter")).w_iter(c.integer("model.w_iter")).separation_iter(c.integer("model.separation_iter"));
-  o.normalise(c.string("model.normalise")).patience(c.integer("model.patience")).max_rounds(c.integer("trainer.max_iter"));
+  o.separation_iter(c.integer("model.separation_iter")).normalise(c.string("model.normalise"));
+  if (c.string("model.type") != "dlnmf") return o;  // lnmf: no discriminative rounds
+  o.h_iter(c.integer("model.h_iter")).w_iter(c.integer("model.w_iter"));
+  o.patience(c.integer("model.patience")).max_rounds(c.integer("trainer.max_iter"));
   return o;
 }
 
