@@ -111,5 +111,5 @@ TEST(DataBlock, OldSpellingsPointToTheNewKeys) {
             "cfg.yaml:3: data.synthetic is a block of keys (signal, seed, sample_rate, seconds, …), not a value; got "
             "harmonic_notes");
   EXPECT_EQ(error_of("model: {type: nmf}\ndata:\n  transform: {hop: -1}\n"),
-            "cfg.yaml:3: data.transform.hop must be an integer >= 0, got -1");
+            "cfg.yaml:3: data.transform.hop must be a nonnegative integer, got -1");
 }

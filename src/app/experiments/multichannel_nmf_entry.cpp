@@ -31,7 +31,7 @@ void add_keys(ConfigSchema& s) {
       .for_models(kModel);
 }
 
-struct Multichannel {
+struct Multichannel : app::DatasetPart {
   torch::Tensor mixture;  // I × T
   torch::Tensor images;   // J × I × T (undefined when unknown)
   std::vector<std::string> names;  // of the images (data.references), empty for stereo_notes
@@ -111,13 +111,14 @@ Multichannel load_signal(const Config& c) {
   return m;
 }
 
-TrainingData load_data(const Config& c) {
-  const Multichannel m = load_signal(c);
+app::Dataset load_data(const Config& c) {
+  auto m = std::make_shared<Multichannel>(load_signal(c));
   const auto o = stft_options(c);
   std::vector<torch::Tensor> V;
-  for (int64_t i = 0; i < m.mixture.size(0); ++i) V.push_back(signal::power(signal::stft(m.mixture[i], o)));
-  TrainingData d;
-  d.X = torch::stack(V);
+  for (int64_t i = 0; i < m->mixture.size(0); ++i) V.push_back(signal::power(signal::stft(m->mixture[i], o)));
+  app::Dataset d;
+  d.matrix.X = torch::stack(V);
+  d.part = std::move(m);
   return d;
 }
 
@@ -138,9 +139,9 @@ std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data
   return model;
 }
 
-void report(const Config& c, FactorModelImpl& base, const TrainingData&, const std::string& out_dir) {
+void report(const Config& c, FactorModelImpl& base, const app::Dataset& data, const std::string& out_dir) {
   auto& model = dynamic_cast<MultichannelNMFImpl&>(base);
-  const Multichannel m = load_signal(c);
+  const Multichannel& m = data.get<Multichannel>();
   const auto o = stft_options(c);
   std::vector<torch::Tensor> X;
   for (int64_t i = 0; i < m.mixture.size(0); ++i) X.push_back(signal::stft(m.mixture[i], o));
@@ -202,7 +203,7 @@ ModelEntry multichannel_nmf_entry() {
   return {"multichannel_nmf",
           "multichannel IS-NMF with instantaneous mixing (Ozerov & Févotte): per-source NMF + mixing powers, "
           "separation into source images",
-          add_keys, on_matrix(build), on_matrix(load_data), on_matrix(report), {}, {false, true, false, false}};
+          add_keys, on_matrix(build), load_data, report, {}, {false, true, false, false}};
 }
 
 }  // namespace factorch
