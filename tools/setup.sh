@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libgloo-dev: headers of the Gloo process group of LibTorch's c10d (data-parallel training).
-PACKAGES=(cmake g++ make pkg-config libtorch-dev libgloo-dev libsndfile1-dev libyaml-cpp-dev libgtest-dev
+PACKAGES=(cmake g++ make pkg-config libtorch-dev libgloo-dev libsndfile1-dev libyaml-cpp-dev nlohmann-json3-dev libgtest-dev
           libcairo2-dev fonts-dejavu-core
           libopenblas0-pthread python3 python3-numpy python3-torch python3-sklearn python3-mir-eval)
 # --audio: the synthesiser and sampled instrument that tools/make_innmf_audio.py renders the

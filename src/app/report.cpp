@@ -7,10 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <yaml-cpp/yaml.h>
-
 #include "factorch/error.h"
 #include "factorch/io/atomic_file.h"
+#include "app/json_file.h"
 #include "report_inputs.h"
 
 #ifndef FACTORCH_VERSION
@@ -49,56 +48,53 @@ std::string format_number(double v) {
   return buf;
 }
 
-// A JSON scalar (read through yaml-cpp, which parses JSON): quoted → text, else number/bool.
-std::string scalar_html(const YAML::Node& n, const std::string& key) {
-  const std::string raw = n.Scalar();
-  std::string shown = raw, cls = "txt";
-  if (n.Tag() != "!") {  // unquoted: a number, true/false or null
-    try {
-      shown = format_number(n.as<double>());
-      cls = "num";
-    } catch (const YAML::Exception&) {
-    }
+using Json = nlohmann::ordered_json;
+
+// A JSON scalar: a number (or the "nan"/"inf"/"-inf" strings of eval::Json) → num, else text.
+std::string scalar_html(const Json& n, const std::string& key) {
+  std::string shown, cls = "txt";
+  if (const auto v = json_number(n)) {
+    shown = format_number(*v);
+    cls = "num";
+  } else if (n.is_string()) {
+    shown = n.get<std::string>();
+  } else {
+    shown = n.dump();  // true, false, null
   }
   return "<span class=\"" + cls + "\" data-key=\"" + escape(key) + "\">" + escape(shown) + "</span>";
 }
 
-bool is_scalar_list(const YAML::Node& n) {
-  if (!n.IsSequence()) return false;
+bool is_scalar_list(const Json& n) {
+  if (!n.is_array()) return false;
   for (const auto& e : n)
-    if (!e.IsScalar()) return false;
+    if (e.is_structured()) return false;
   return true;
 }
 
 std::string join_key(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
 
-// Leaves of a node (maps and lists walked) as (relative key, html), in document order.
-void leaves(const YAML::Node& n, const std::string& rel, const std::string& abs,
+// Leaves of a node (objects and arrays walked) as (relative key, html), in document order.
+void leaves(const Json& n, const std::string& rel, const std::string& abs,
             std::vector<std::pair<std::string, std::string>>& out) {
-  if (n.IsScalar()) {
+  if (!n.is_structured()) {
     out.emplace_back(rel, scalar_html(n, abs));
   } else if (is_scalar_list(n)) {
     std::string html;
     size_t i = 0;
     for (const auto& e : n) html += (i ? ", " : "") + scalar_html(e, join_key(abs, std::to_string(i))), ++i;
     out.emplace_back(rel, html);
-  } else if (n.IsSequence()) {
+  } else if (n.is_array()) {
     size_t i = 0;
     for (const auto& e : n) leaves(e, join_key(rel, std::to_string(i)), join_key(abs, std::to_string(i)), out), ++i;
-  } else if (n.IsMap()) {
-    for (const auto& kv : n) {
-      const std::string k = kv.first.Scalar();
-      leaves(kv.second, join_key(rel, k), join_key(abs, k), out);
-    }
   } else {
-    out.emplace_back(rel, "<span class=\"txt\">null</span>");
+    for (const auto& kv : n.items()) leaves(kv.value(), join_key(rel, kv.key()), join_key(abs, kv.key()), out);
   }
 }
 
-bool is_table(const YAML::Node& n) {
-  if (!n.IsSequence() || n.size() == 0) return false;
+bool is_table(const Json& n) {
+  if (!n.is_array() || n.empty()) return false;
   for (const auto& e : n)
-    if (!e.IsMap()) return false;
+    if (!e.is_object()) return false;
   return true;
 }
 
@@ -106,16 +102,11 @@ bool is_table(const YAML::Node& n) {
 // leaf); every other value goes into a key/value summary table. Each value carries its
 // JSON path in data-key ("sources/0/sdr").
 std::string metrics_html(const fs::path& file, const std::string& name) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::Exception& e) {
-    throw Error(file.string() + ": not valid JSON: " + e.what());
-  }
+  const Json root = read_json_file(file);
   std::string html = "<div class=\"metrics\" data-file=\"" + escape(name) + "\">\n<h3>" + escape(name) + "</h3>\n";
   std::vector<std::pair<std::string, std::string>> summary;
   std::string tables;
-  const auto walk = [&](const auto& self, const YAML::Node& n, const std::string& key) -> void {
+  const auto walk = [&](const auto& self, const Json& n, const std::string& key) -> void {
     if (is_table(n)) {
       std::vector<std::string> columns;
       std::vector<std::vector<std::pair<std::string, std::string>>> rows;
@@ -138,8 +129,8 @@ std::string metrics_html(const fs::path& file, const std::string& name) {
         tables += "</tr>\n";
       }
       tables += "</table>\n";
-    } else if (n.IsMap()) {
-      for (const auto& kv : n) self(self, kv.second, join_key(key, kv.first.Scalar()));
+    } else if (n.is_object()) {
+      for (const auto& kv : n.items()) self(self, kv.value(), join_key(key, kv.key()));
     } else {
       leaves(n, key, key, summary);
     }

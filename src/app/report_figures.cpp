@@ -11,6 +11,7 @@
 
 #include "app/report.h"
 #include "report_inputs.h"
+#include "app/json_file.h"
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/wav.h"
@@ -424,42 +425,55 @@ void implicit_templates_figure(Context& c) {
                              ".");
 }
 
-// DL-NMF (and anything with a metrics.json "table" of method rows): SDR bars per method.
+// SDR bars per method and source from metrics.json: the run and its named baselines (schema
+// of factorch/eval/metrics_table.h), or DL-NMF's "table" of method rows.
 void score_table_figure(Context& c) {
   const fs::path p = c.in.dir / "metrics.json";
   if (!fs::exists(p)) return;
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(p.string());
-  } catch (const YAML::Exception& e) {
-    throw Error(p.string() + ": not valid JSON: " + e.what());
-  }
-  const YAML::Node table = root["table"];
-  if (!table || !table.IsSequence() || table.size() == 0) return;
+  const nlohmann::ordered_json root = read_json_file(p);
+  if (!root.is_object()) return;
   plot::BarChart b;
-  b.title = "Test SDR per method (mean over the test mixtures)";
   b.y.label = "SDR (dB)";
-  for (const auto& row : table) {
-    if (!row["sdr"] || !row["sdr"].IsMap()) return;
-    std::string cat = row["method"] ? row["method"].as<std::string>() : "?";
-    if (row["layers"]) cat += " [" + row["layers"].as<std::string>() + "]";
-    b.categories.push_back(cat);
-  }
-  for (const auto& kv : table[0]["sdr"]) b.series_labels.push_back(kv.first.as<std::string>());
-  b.values.assign(b.series_labels.size(), std::vector<double>(b.categories.size(), std::nan("")));
-  for (size_t i = 0; i < table.size(); ++i)
-    for (size_t s = 0; s < b.series_labels.size(); ++s) {
-      const YAML::Node v = table[i]["sdr"][b.series_labels[s]];
-      if (v && v.IsScalar()) {
-        try {
-          b.values[s][i] = v.as<double>();
-        } catch (const YAML::Exception&) {
-        }
-      }
+  // method → (source → SDR), in order.
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> methods;
+  const auto sdr_of = [](const nlohmann::ordered_json& v) { return json_number(v).value_or(std::nan("")); };
+  if (root.contains("table")) {
+    const auto& table = root["table"];
+    if (!table.is_array() || table.empty()) return;
+    b.title = "Test SDR per method (mean over the test mixtures)";
+    for (const auto& row : table) {
+      if (!row.is_object() || !row.contains("sdr") || !row["sdr"].is_object()) return;
+      std::string cat = row.contains("method") && row["method"].is_string() ? row["method"].get<std::string>() : "?";
+      if (row.contains("layers")) cat += " [" + (row["layers"].is_string() ? row["layers"].get<std::string>() : row["layers"].dump()) + "]";
+      methods.push_back({cat, {}});
+      for (const auto& kv : row["sdr"].items()) methods.back().second.emplace_back(kv.key(), sdr_of(kv.value()));
     }
+  } else if (root.contains("baselines") && root["baselines"].is_object() && root.contains("sources")) {
+    b.title = "SDR of the run and its baselines";
+    const auto add = [&](const std::string& name, const nlohmann::ordered_json& run) {
+      if (!run.contains("sources") || !run["sources"].is_array()) return;
+      methods.push_back({name, {}});
+      for (const auto& row : run["sources"])
+        if (row.is_object() && row.contains("name") && row["name"].is_string() && row.contains("sdr"))
+          methods.back().second.emplace_back(row["name"].get<std::string>(), sdr_of(row["sdr"]));
+      if (run.contains("mean") && run["mean"].contains("sdr")) methods.back().second.emplace_back("mean", sdr_of(run["mean"]["sdr"]));
+    };
+    add(c.in.model_type.empty() ? "this run" : c.in.model_type, root);
+    for (const auto& kv : root["baselines"].items()) add(kv.key(), kv.value());
+  } else {
+    return;
+  }
+  if (methods.empty() || methods.front().second.empty()) return;
+  for (const auto& m : methods) b.categories.push_back(m.first);
+  for (const auto& kv : methods.front().second) b.series_labels.push_back(kv.first);
+  b.values.assign(b.series_labels.size(), std::vector<double>(b.categories.size(), std::nan("")));
+  for (size_t i = 0; i < methods.size(); ++i)
+    for (size_t s = 0; s < b.series_labels.size(); ++s)
+      for (const auto& kv : methods[i].second)
+        if (kv.first == b.series_labels[s]) b.values[s][i] = kv.second;
   b.size = {std::clamp<int>(static_cast<int>(220 + 110 * b.categories.size()), 700, 1400), 440};
   plot::save_png(c.path("scores.png"), b);
-  c.add("scores.png", "SDR of each method and source from metrics.json (table), with the mean over sources.");
+  c.add("scores.png", "SDR of each method and source from metrics.json, with the mean over sources.");
 }
 
 // Figures of an older report must not linger, but figures/ may hold a user's files (factorch

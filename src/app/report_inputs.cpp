@@ -6,6 +6,7 @@
 #include "factorch/error.h"
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/wav.h"
+#include "app/json_file.h"
 
 namespace factorch::app {
 
@@ -64,22 +65,18 @@ std::vector<fs::path> wavs_in(const fs::path& folder) {
 }
 
 // factorch eval: metrics.json names its reference and estimate files (as given on the
-// command line: relative to the working directory, or absolute).
+// command line: relative to the working directory, or absolute): each row of "sources" has
+// the reference as "name" (the schema of factorch/eval/metrics_table.h) and its "estimate".
 void evaluated_files(RunInputs& in) {
   const fs::path metrics = in.dir / "metrics.json";
   if (!fs::exists(metrics)) return;
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(metrics.string());
-  } catch (const YAML::Exception& e) {
-    throw Error(metrics.string() + ": not valid JSON: " + e.what());
-  }
-  const YAML::Node sources = root["sources"];
-  if (!sources || !sources.IsSequence()) return;
-  for (const char* role : {"reference", "estimate"})
+  const nlohmann::ordered_json root = read_json_file(metrics);
+  if (!root.is_object() || !root.contains("sources") || !root["sources"].is_array()) return;
+  const auto& sources = root["sources"];
+  for (const auto& [role, key] : {std::pair<const char*, const char*>{"reference", "name"}, {"estimate", "estimate"}})
     for (const auto& s : sources) {
-      if (!s.IsMap() || !s[role] || !s[role].IsScalar()) continue;
-      const fs::path p = s[role].as<std::string>();
+      if (!s.is_object() || !s.contains(key) || !s[key].is_string()) continue;
+      const fs::path p = s[key].get<std::string>();
       if (p.extension() != ".wav") continue;
       for (const fs::path& candidate : {p, in.dir / p})
         if (fs::is_regular_file(candidate)) {
@@ -144,6 +141,11 @@ RunInputs read_run_inputs(const std::string& dir_name) {
     if (p.filename() != "mixture.wav") in.audio.push_back({"sources", "Source " + p.stem().string(), p});
   for (const auto& p : wavs_in(in.dir / "baseline" / "sources"))
     if (p.filename() != "mixture.wav") in.audio.push_back({"baseline", "Baseline " + p.stem().string(), p});
+  // The separation step's named baselines: baselines/<name>/sources/*.wav.
+  if (fs::is_directory(in.dir / "baselines"))
+    for (const auto& e : fs::directory_iterator(in.dir / "baselines"))
+      for (const auto& p : wavs_in(e.path() / "sources"))
+        in.audio.push_back({"baseline", "Baseline " + e.path().filename().string() + " " + p.stem().string(), p});
   for (const auto& p : wavs_in(in.dir / "components")) in.audio.push_back({"components", p.stem().string(), p});
   evaluated_files(in);
 

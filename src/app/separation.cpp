@@ -2,18 +2,14 @@
 
 #include <cstdio>
 
-#include <filesystem>
 
 #include "app/audio_data.h"
 #include "factorch/error.h"
-#include "factorch/eval/metrics_json.h"
 #include "factorch/io/wav.h"
-#include "factorch/signal/wiener.h"
+#include "app/separation_step.h"
 #include "app/experiments/registry.h"
 
 namespace factorch::app {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -135,41 +131,40 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
   std::vector<torch::Tensor> parts;
   for (const auto& idx : groups.components) {
     const torch::Tensor k = torch::tensor(idx, torch::kLong);
-    parts.push_back(torch::mm(W.index_select(1, k), H.index_select(0, k)).pow(rep.power_exponent()));
+    parts.push_back(torch::mm(W.index_select(1, k), H.index_select(0, k)));
   }
-  const std::vector<torch::Tensor> masked = signal::apply_masks(coefficients, signal::wiener_masks(parts));
-  SeparationResult out;
-  out.names = groups.names;
-  out.out_dir = out_dir;
-  std::vector<torch::Tensor> estimates;
-  for (const auto& m : masked) estimates.push_back(rep.synthesise(m, audio.mixture.size(0)));
-  out.estimates = torch::stack(estimates);
-
+  const int64_t length = audio.mixture.size(0);
+  SeparatedMixture separated;
+  separated.names = groups.names;
+  separated.estimates = wiener_estimates(coefficients, parts, rep.power_exponent(),
+                                         [&](const torch::Tensor& X) { return rep.synthesise(X, length); });
+  separated.mixture = audio.mixture;
   if (audio.references.defined()) {
-    eval::BssEvalOptions bo;
-    bo.compute_permutation = !supervised;
-    require(out.estimates.size(0) == audio.references.size(0),
-            std::to_string(out.estimates.size(0)) + " separated sources but " +
+    require(separated.estimates.size(0) == audio.references.size(0),
+            std::to_string(separated.estimates.size(0)) + " separated sources but " +
                 std::to_string(audio.references.size(0)) + " references");
-    out.metrics = eval::bss_eval_sources(audio.references, out.estimates, bo);
-    out.has_metrics = true;
-    out.reference_names = audio.source_names;
+    separated.references = audio.references;
+    separated.reference_names = audio.source_names;
   }
-  if (options.write_outputs) {
-    const io::WavFormat format = io::wav_format_from_name(c.string("output.wav_format"));
-    // The mixture too, so that report.html can play it next to the sources.
-    io::write_wav((fs::path(out_dir) / "mixture.wav").string(), audio.mixture, audio.sample_rate, format);
-    for (size_t s = 0; s < out.names.size(); ++s)
-      io::write_wav((fs::path(out_dir) / "sources" / (out.names[s] + ".wav")).string(), out.estimates[s],
-                    audio.sample_rate, format);
-    if (!out.has_metrics && !options.quiet)
-      std::printf("separate: no references (data.references): sources written, no metrics\n");
-    if (out.has_metrics) {
-      eval::BssEvalOptions bo;
-      bo.compute_permutation = !supervised;
-      eval::write_json((fs::path(out_dir) / "metrics.json").string(),
-                       eval::bss_metrics_json(out.metrics, out.reference_names, out.names, bo));
-    }
+  SeparationStepOptions step;
+  step.out_dir = options.write_outputs ? out_dir : "";
+  step.sample_rate = audio.sample_rate;
+  step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
+  step.known_assignment = supervised;
+  step.quiet = options.quiet;
+  const SeparationScores scores = run_separation_step({separated}, step);
+
+  SeparationResult out;
+  out.names = separated.names;
+  out.out_dir = out_dir;
+  out.estimates = separated.estimates;
+  out.has_metrics = scores.scored;
+  if (scores.scored) {
+    const eval::MetricsTable& t = scores.mixtures.front();
+    out.metrics = {torch::tensor(t.sdr, torch::kFloat64), torch::tensor(t.sir, torch::kFloat64),
+                   torch::tensor(t.sar, torch::kFloat64), t.permutation};
+    out.reference_names = t.names;
+    out.table = t;
   }
   return out;
 }

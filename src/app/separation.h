@@ -6,11 +6,13 @@
 //                the activations of the mixture (source s = its own block of components).
 //   unsupervised (no data.train): the model is learnt on the mixture; output.sources assigns
 //                components to sources (default: component k is source k).
-// Then mask_s = P_s / Σ_j P_j with P_s = (W_s H_s)^p (p = 1 for power representations, 2 for
-// magnitudes), applied to the mixture's complex STFT (or DCT coefficients), inverted and
-// overlap-added. Writes DIR/sources/<name>.wav and, when clean references are known
-// (data.references or data.synthetic), DIR/metrics.json with SDR/SIR/SAR — beside the usual
-// run outputs of the final fit (config.resolved.yaml, history.csv, checkpoint.pt, factors).
+// Then the separation step (app/separation_step.h): mask_s = P_s / Σ_j P_j with
+// P_s = (W_s H_s)^p (p = 1 for power representations, 2 for magnitudes), applied to the
+// mixture's complex STFT (or DCT coefficients), inverted and overlap-added. Writes
+// DIR/sources/<name>.wav, DIR/mixture.wav and, when clean references are known
+// (data.references or data.synthetic), DIR/metrics.json (factorch/eval/metrics_table.h) —
+// beside the usual run outputs of the final fit (config.resolved.yaml, history.csv,
+// checkpoint.pt, factors).
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "app/run.h"
 #include "app/config.h"
 #include "factorch/eval/bss.h"
+#include "factorch/eval/metrics_table.h"
 
 namespace factorch::app {
 
@@ -28,6 +31,7 @@ struct SeparationResult {
   bool has_metrics = false;
   eval::BssEvalResult metrics;     ///< when has_metrics; estimate j is scored against reference j
   std::vector<std::string> reference_names;
+  eval::MetricsTable table;        ///< when has_metrics: the scores as metrics.json has them
   std::string out_dir;
 };
 

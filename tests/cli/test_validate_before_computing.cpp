@@ -153,6 +153,23 @@ TEST(ValidateBeforeComputing, ImplicitNmf) {
   testkit::TempDir dir;
   io::save_npy(dir / "s2.npy", torch::rand({20, 2}, torch::kFloat64));
   const std::string head = "model: {type: innmf, rank: 2}\ntrainer: {kind: autograd, max_iter: 2, progress: never}\n";
+  io::write_wav(dir / "mix.wav", tone(440, 8000, 8000) + tone(660, 8000, 8000), 8000);
+  io::write_wav(dir / "a.wav", tone(440, 8000, 8000), 8000);
+  io::write_wav(dir / "b.wav", tone(660, 8000, 8000), 8000);
+  io::write_wav(dir / "b16k.wav", tone(660, 8000, 16000), 16000);
+  const std::string sep = "model: {type: innmf, rank: 2, separation_n_fft: [256]}\n"
+                          "trainer: {kind: autograd, max_iter: 2, progress: never}\n";
   expect_fails_before_output(
-      dir, {{"train", head + "data: {input: s2.npy, sample_rate: 4000}\n", "S×3"}});
+      dir, {{"train", head + "data: {input: s2.npy, sample_rate: 4000}\n", "S×3"},
+            // The separation report of train: clean sources and references, read before training.
+            {"train", sep + "data: {input: mix.wav}\n", "model.separation_n_fft needs clean sources"},
+            {"train", sep + "data: {input: mix.wav, train: {a: [a.wav], b: [b.wav]}}\n",
+             "model.separation_n_fft in factorch train scores against data.references"},
+            {"train", "model: {type: innmf, rank: 2, transfer_n_fft: [65536]}\ntrainer: {kind: autograd, max_iter: 2}\n"
+                      "data: {input: mix.wav}\n", "model.transfer_n_fft"},
+            // Algorithm 2 on the user's audio.
+            {"separate", sep + "data: {input: mix.wav, train: {a: [a.wav], b: [b16k.wav]}}\n", "data.train.b"},
+            {"separate", sep + "data: {input: s2.npy, sample_rate: 4000}\n", "data.input must be audio"},
+            {"separate", sep + "data: {synthetic: {signal: note_sequence}, train: {a: [a.wav]}}\n",
+             "data.train is given by data.synthetic"}});
 }

@@ -44,7 +44,8 @@ void expect_clean_nan_stop(const std::string& yaml, const std::string& kind) {
                                  {"trainer.kind=" + kind, "trainer.max_iter=6", "trainer.tol=0",
                                   "trainer.eval_every=1", "trainer.progress=never"});
   const ModelEntry& entry = model_entry(c.string("model.type"));
-  const app::Dataset dataset = entry.load_data ? entry.load_data(c) : app::load_dataset(c);  // with the model's own part
+  // The whole dataset: a model's builder may read its own part (innmf: the sample rate).
+  const app::Dataset dataset = entry.load_data ? entry.load_data(c) : app::Dataset(app::load_training_data(c));
   const TrainingData& data = dataset.matrix;
   const auto model = entry.build(c, dataset);
   auto poison = std::make_shared<PoisonCallback>(model, 2);

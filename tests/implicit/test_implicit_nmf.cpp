@@ -65,8 +65,9 @@ struct Trained {
 Trained train_toy(const std::string& yaml) {
   const Config c = Config::parse(yaml, "toy.yaml");
   const ModelEntry& e = model_entry("innmf");
-  TrainingData data = e.load_data(c).matrix;
-  auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, data));
+  const app::Dataset ds = e.load_data(c);
+  TrainingData data = ds.matrix;
+  auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, ds));
   app::RunOptions ro;
   ro.write_outputs = false;
   ro.quiet = true;
@@ -131,8 +132,9 @@ TEST(ImplicitNMF, FixedDictionaryFitsOnlyActivations) {
   const Config c = Config::parse(toy_yaml("  fixed_dictionary: true\n  dictionary_from: " + pt + "\n"), "fixed.yaml",
                                  {"data.transform.n_fft=512", "trainer.max_iter=200"});
   const ModelEntry& e = model_entry("innmf");
-  TrainingData data = e.load_data(c).matrix;
-  auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, data));
+  const app::Dataset ds = e.load_data(c);
+  TrainingData data = ds.matrix;
+  auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, ds));
   const auto before = model->W_net->parameters();
   std::vector<torch::Tensor> copies;
   for (const auto& p : before) copies.push_back(p.detach().clone());
@@ -201,8 +203,9 @@ TEST(ImplicitNMF, ImplicitActivationsAndCqtSamples) {
   const Config c = Config::parse(toy_yaml("  activations: implicit\n"), "cqt.yaml",
                                  {"data.transform.kind=cqt", "data.transform.cqt_f_min=110", "data.transform.hop=128", "trainer.max_iter=60"});
   const ModelEntry& e = model_entry("innmf");
-  TrainingData data = e.load_data(c).matrix;
-  auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, data));
+  const app::Dataset ds = e.load_data(c);
+  TrainingData data = ds.matrix;
+  auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, ds));
   EXPECT_EQ(model->options.activations(), "implicit");
   // Geometric (non-uniform) frequency grid: 24 bins per octave from 110 Hz.
   const torch::Tensor f = model->frequencies();
@@ -250,8 +253,9 @@ TEST(ImplicitNMF, CudaMatchesCpu) {
   // One training run on the GPU.
   const Config c = Config::parse(toy_yaml(), "gpu.yaml", {"trainer.device=cuda", "trainer.max_iter=50"});
   const ModelEntry& e = model_entry("innmf");
-  TrainingData data = e.load_data(c).matrix;
-  auto model = e.build(c, data);
+  const app::Dataset ds = e.load_data(c);
+  TrainingData data = ds.matrix;
+  auto model = e.build(c, ds);
   app::RunOptions ro;
   ro.write_outputs = false;
   ro.quiet = true;
@@ -311,8 +315,7 @@ TEST(ImplicitNMF, BadInputGivesOneLineErrors) {
   s[1][2] = -0.5;
   io::save_npy(npy, s);
   msg = error_of([&] {
-    const TrainingData d = model_entry("innmf").load_data(c).matrix;
-    model_entry("innmf").build(c, d);
+    model_entry("innmf").build(c, model_entry("innmf").load_data(c));
   });
   EXPECT_NE(msg.find("negative"), std::string::npos) << msg;
   msg = error_of([&] {

@@ -112,14 +112,15 @@ int bench_innmf(int argc, char** argv) {
   const std::string yaml = "model:\n  type: innmf\n  rank: " + std::to_string(rank) +
                            "\n  width: 64\n  depth: 3\n  omega_0: 30\n  n_frequencies: 10\n  random_phase: true\n"
                            "  seed: 0\n  plot: false\n"
-                           "data:\n  sample_rate: 16000\n  n_fft: 1024\n  compression: 0.5\n  synthetic_seconds: 3.0\n"
-                           "  synthetic_notes: [110, 165, 220, 247]\n  synthetic_harmonics: 20\n"
+                           "data:\n  synthetic: {signal: note_sequence, sample_rate: 16000, seconds: 3.0, "
+                           "frequencies: [110, 165, 220, 247], harmonics: 20}\n  transform: {n_fft: 1024, exponent: 0.5}\n"
                            "trainer:\n  kind: autograd\n  optimizer: rprop\n  lr: 0.001\n  tol: 0\n  dtype: " +
                            dtype + "\n  progress: never\n";
   const Config c = Config::parse(yaml, "bench_innmf.yaml");
   const ModelEntry& entry = model_entry("innmf");
-  TrainingData data = entry.load_data(c);
-  auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(entry.build(c, data));
+  const app::Dataset dataset = entry.load_data(c);
+  TrainingData data = dataset.matrix;
+  auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(entry.build(c, dataset));
   const auto st = dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
   model->to(st);
   data = data.to(torch::kCPU, st);
@@ -146,7 +147,7 @@ int bench_innmf(int argc, char** argv) {
   // PyTorch-Python reference on the same spectrogram.
   const std::string dir = "/tmp/factorch_bench_innmf";
   std::system(("mkdir -p " + dir).c_str());
-  const innmf::Spectrogram sp = innmf::stft_spectrogram(c, innmf::load_signal(c), 1024);
+  const innmf::Spectrogram sp = innmf::stft_spectrogram(c, dataset.get<innmf::InnmfData>().signal, 1024);
   io::save_npy(dir + "/V.npy", sp.V.to(torch::kFloat64));
   io::save_npy(dir + "/f.npy", sp.frequencies.to(torch::kFloat64));
   std::ofstream(dir + "/innmf_reference.py") << kPythonReference;

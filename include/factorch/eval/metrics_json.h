@@ -1,10 +1,15 @@
 #pragma once
-// A minimal ordered JSON builder for metrics files (metrics.json). Non-finite numbers, which
-// JSON cannot represent, are written as the strings "inf", "-inf" and "nan".
+// An ordered JSON value for the files that runs write (metrics.json, separation.json, ...),
+// built and serialised by nlohmann::ordered_json behind this small facade (nlohmann stays out
+// of installed headers).
+//
+// Non-finite numbers, which JSON cannot represent, are written as the strings "nan", "inf"
+// and "-inf": the file stays strict JSON for every parser, +inf (a perfect SDR) stays apart
+// from nan, and in Python `float(v)` turns every score back into a number, e.g.
+// `float(m["mean"]["sdr"])` (README, "metrics.json").
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "factorch/eval/bss.h"
@@ -13,38 +18,38 @@ namespace factorch::eval {
 
 class Json {
  public:
-  Json() : kind_(Kind::Null) {}
+  Json();  ///< null
   Json(double v);
   Json(int v) : Json(static_cast<int64_t>(v)) {}
   Json(int64_t v);
   Json(bool v);
   Json(const char* v) : Json(std::string(v)) {}
   Json(std::string v);
+  Json(const Json& other);
+  Json(Json&& other) noexcept;
+  Json& operator=(Json other) noexcept;
+  ~Json();
 
   static Json object();
   static Json array();
 
-  /// Appends a key (objects keep insertion order; a repeated key is replaced).
+  /// Appends a key (objects keep insertion order; a repeated key is replaced in place).
   Json& set(const std::string& key, Json value);
   /// Appends an element to an array.
   Json& push(Json value);
 
+  bool is_null() const;
+  /// Pretty-printed with `indent` spaces per level; indent ≤ 0: one line, no spaces.
   std::string dump(int indent = 2) const;
 
- private:
-  enum class Kind { Null, Number, Integer, Bool, String, Array, Object };
-  void write(std::string& out, int indent, int depth) const;
+  struct Value;  ///< nlohmann::ordered_json, defined in the .cpp only
 
-  Kind kind_;
-  double number_ = 0;
-  int64_t integer_ = 0;
-  bool boolean_ = false;
-  std::string string_;
-  std::vector<std::pair<std::string, Json>> members_;  // objects: key/value; arrays: "" / value
+ private:
+  std::unique_ptr<Value> value_;
 };
 
-/// metrics.json for bss_eval_sources: per reference its name, the matched estimate and the
-/// SDR/SIR/SAR in dB, their means and the permutation.
+/// metrics.json of one bss_eval_sources result: metrics_json(metrics_table(...)) (see
+/// factorch/eval/metrics_table.h for the schema).
 Json bss_metrics_json(const BssEvalResult& result, const std::vector<std::string>& reference_names,
                       const std::vector<std::string>& estimate_names, const BssEvalOptions& options = {});
 

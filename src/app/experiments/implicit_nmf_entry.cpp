@@ -1,41 +1,15 @@
-// iN-NMF's configuration keys, data loading, builder and report (model.type: innmf).
-//
-// Data: a signal (data.input WAV, or an embedded synthetic harmonic toy when data.input is
-// absent) turned into (time, frequency, value) samples by an STFT (|STFT|^compression) or a
-// constant-Q transform, or a user's S×3 .npy of samples (data.input: samples.npy).
-// Report (after training): dictionary exports on requested grids, the resolution-transfer
-// table (iN-NMF W sampled at other DFT sizes, only H fitted, vs matrix NMF re-trained per
-// size), supervised two-source separation at several window sizes (paper's Algorithm 2),
-// and PNGs of the factors (io/png.h; tools/plot_innmf.py draws matplotlib figures).
-#include <cmath>
-#include <cstdio>
-#include <filesystem>
-#include <sstream>
-
+// iN-NMF's registry entry (model.type: innmf): its model.* keys, the builder and the entry.
+// Data: innmf_data.cpp; report of `factorch train`: innmf_report.cpp; `factorch separate`
+// (the paper's Algorithm 2 at any window size): innmf_separation.cpp.
 #include "app/data_block.h"
-#include "app/run.h"
-#include "factorch/error.h"
-#include "factorch/eval/bss.h"
-#include "factorch/eval/metrics_json.h"
-#include "factorch/io/atomic_file.h"
-#include "factorch/io/npy.h"
-#include "factorch/io/png.h"
-#include "factorch/io/torch_file.h"
-#include "factorch/io/wav.h"
-#include "factorch/signal/frames.h"
-#include "factorch/signal/logfreq.h"
-#include "factorch/signal/stft.h"
-#include "factorch/signal/synthetic.h"
-#include "factorch/signal/wiener.h"
-#include "factorch/train/trainer.h"
-#include "factorch/models/implicit_nmf.h"
 #include "app/experiments/implicit_nmf_entry.h"
-#include "factorch/models/nmf.h"
 #include "app/experiments/registry.h"
+#include "app/separation.h"
+#include "factorch/error.h"
+#include "factorch/io/torch_file.h"
+#include "factorch/models/implicit_nmf.h"
 
 namespace factorch {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -88,8 +62,11 @@ void add_innmf_keys(ConfigSchema& s) {
         "report: resolution-transfer table (transfer.csv/json): for each DFT size, KL of the learnt W sampled there with "
         "only H fitted vs matrix NMF re-trained at that size").def("[]").for_models(m);
   s.add("model.separation_n_fft", KeyType::IntegerList,
-        "report (synthetic data only): supervised two-source separation, dictionaries learnt on clean sources at data.transform.n_fft and "
-        "used at these window sizes (paper's Algorithm 2) vs supervised NMF per size; separation.json").def("[]").for_models(m);
+        "supervised separation at these window sizes (paper's Algorithm 2): one implicit dictionary per source learnt on "
+        "its clean audio (data.train, or the embedded toy's two sources) at data.transform.n_fft, sampled at each size, H "
+        "fitted on the mixture, ratio masks V_s/Σ V_j (paper Eq. 3). factorch separate: sources/ and metrics.json for the first size, "
+        "n_fft<N>/sources/ and n_fft<N>/metrics.json for the others (empty: data.transform.n_fft alone). "
+        "factorch train: a table against supervised NMF re-trained per size, separation.json").def("[]").for_models(m);
   s.add("model.report_iter", KeyType::Integer, "report: MU iterations of activation fits and of the per-size NMF baselines")
       .def("500").at_least(1).for_models(m);
   s.add("model.plot", KeyType::Boolean, "report: innmf_W.png (templates on the training grid, low frequencies at the bottom) and "
@@ -98,166 +75,6 @@ void add_innmf_keys(ConfigSchema& s) {
       .def("true").for_models(m);
 
 }
-
-// ------------------------------------------------------------------------------ data
-
-bool is_npy(const std::string& path) { return path.size() > 4 && path.substr(path.size() - 4) == ".npy"; }
-
-// samples (data.input is one S×3 .npy), stft or cqt (data.transform.kind of audio input).
-std::string representation(const Config& c) {
-  if (c.has("data.input")) {
-    const auto inputs = c.strings("data.input");
-    if (inputs.size() == 1 && is_npy(inputs[0])) return "samples";
-  }
-  const std::string kind = c.string("data.transform.kind");
-  if (kind == "dct") c.fail("data.transform.kind", "must be stft or cqt for innmf, got dct");
-  return kind;
-}
-
-// data.transform.hop belongs to data.transform.n_fft; other sizes keep the same overlap ratio.
-signal::StftOptions stft_options(const Config& c, int64_t n_fft) { return app::transform_spec(c).stft(n_fft); }
-
-}  // namespace
-
-namespace innmf {
-
-Signal synthetic_signal(const std::vector<double>& notes, double rate, double seconds, int harmonics, double decay,
-                        uint64_t seed, bool overlap, double linewidth) {
-  const int64_t T = std::llround(seconds * rate);
-  const int64_t S = static_cast<int64_t>(notes.size());
-  require(S >= 1, "synthetic signal: needs at least one note");
-  Signal out;
-  out.rate = rate;
-  out.sources = torch::zeros({S, T}, torch::kFloat64);
-  // Note k sounds in slot k of S (plus, with overlap, half of the next slot): every note is
-  // heard alone and with a neighbour, so the components are identifiable.
-  const int64_t slot = T / S;
-  for (int64_t k = 0; k < S; ++k) {
-    signal::Envelope env;
-    env.fade = std::min<int64_t>(slot / 8, std::llround(0.02 * rate));
-    const int64_t start = k * slot, end = std::min(T, (k + 1) * slot + (overlap ? slot / 2 : 0));
-    env.active.push_back({start, k == S - 1 ? T : end});
-    if (linewidth <= 0) {
-      out.sources[k].copy_(signal::harmonic_source(notes[k], rate, T, harmonics, decay, env, seed * 7919 + k));
-      continue;
-    }
-    // Phase diffusion: increments N(0, σ²) per sample give a Lorentzian line of half-width
-    // σ²·fs/(4π) Hz around each partial.
-    require(harmonics * notes[k] < rate / 2, "synthetic signal: harmonic " + std::to_string(harmonics) + " of " +
-                                                 std::to_string(notes[k]) + " Hz is above the Nyquist frequency");
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed * 7919 + k);
-    const double sigma = std::sqrt(4 * M_PI * linewidth / rate);
-    const torch::Tensor n = torch::arange(T, torch::kFloat64);
-    torch::Tensor x = torch::zeros({T}, torch::kFloat64);
-    for (int r = 1; r <= harmonics; ++r) {
-      const torch::Tensor phi = at::normal(0.0, sigma, {T}, gen, torch::kFloat64).cumsum(0);
-      x += std::pow(decay, r) * torch::cos((2 * M_PI * r * notes[k] / rate) * n + phi);
-    }
-    out.sources[k].copy_(x * signal::envelope_signal(env, T));
-  }
-  out.signal = out.sources.sum(0);
-  return out;
-}
-
-Signal load_signal(const Config& c) {
-  if (c.has("data.input")) {
-    const auto inputs = app::resolve_audio_paths(c, "data.input", c.strings("data.input"));
-    if (inputs.size() != 1) c.fail("data.input", "must be one WAV for innmf, got " + std::to_string(inputs.size()) + " files");
-    const std::string path = inputs[0];
-    io::Audio a;
-    try {
-      io::ReadOptions ro;
-      ro.downmix = true;
-      a = io::read_wav(path, ro);
-    } catch (const Error& e) {
-      c.fail("data.input", std::string("cannot be read as audio: ") + e.what());
-    }
-    return Signal{a.samples[0], static_cast<double>(a.sample_rate), {}};
-  }
-  if (!c.has("data.synthetic")) c.fail("data.input", "is required (a WAV, or an S×3 samples .npy) unless data.synthetic is set");
-  const app::SyntheticParams p(c, {"note_sequence"});
-  try {
-    return synthetic_signal(p.numbers("frequencies"), p.number("sample_rate"), p.number("seconds"),
-                            static_cast<int>(p.integer("harmonics")), p.number("decay"),
-                            static_cast<uint64_t>(p.integer("seed")), true, p.number("linewidth"));
-  } catch (const Error& e) {
-    p.fail("frequencies", std::string("do not make a valid signal: ") + e.what());
-  }
-}
-
-Spectrogram stft_spectrogram(const Config& c, const Signal& s, int64_t n_fft) {
-  const signal::StftOptions o = stft_options(c, n_fft);
-  require(n_fft <= s.signal.size(0), "iN-NMF: n_fft " + std::to_string(n_fft) + " exceeds the signal's " +
-                                         std::to_string(s.signal.size(0)) + " samples");
-  Spectrogram out;
-  out.complex = signal::stft(s.signal, o);
-  out.V = signal::magnitude(out.complex).pow(c.number("data.transform.exponent"));
-  out.frequencies = signal::stft_frequencies(n_fft, s.rate);
-  out.times = signal::frame_times(out.V.size(1), o.frame_length(), o.hop, s.rate);
-  out.options = o;
-  return out;
-}
-
-torch::Tensor samples_of(const Spectrogram& sp) {
-  return signal::time_frequency_samples(sp.V, sp.frequencies, sp.times);
-}
-
-}  // namespace innmf
-
-namespace {
-
-using namespace innmf;
-
-TrainingData load_innmf_data(const Config& c) {
-  TrainingData data;
-  data.rows_are_samples = true;
-  const std::string rep = representation(c);
-  if (rep == "samples") {
-    if (!c.has("data.sample_rate"))
-      c.fail("data.sample_rate", "is required with a samples .npy (it sets the frequency range up to Nyquist)");
-    torch::Tensor X;
-    try {
-      X = io::load_npy(c.strings("data.input")[0]).to(torch::kFloat64);
-    } catch (const Error& e) {
-      c.fail("data.input", std::string("cannot be loaded: ") + e.what());
-    }
-    if (X.dim() != 2 || X.size(1) != 3) {
-      std::string shape;
-      for (int64_t i = 0; i < X.dim(); ++i) shape += (i ? "x" : "") + std::to_string(X.size(i));
-      c.fail("data.input", "must be an S×3 array (time s, frequency Hz, value), got shape " + (shape.empty() ? "()" : shape));
-    }
-    if (X.size(0) == 0) c.fail("data.input", "has no samples");
-    data.X = X;
-    return data;
-  }
-  const Signal s = load_signal(c);
-  if (rep == "stft") {
-    data.X = samples_of(stft_spectrogram(c, s, c.integer("data.transform.n_fft")));
-  } else {
-    const app::TransformSpec tf = app::transform_spec(c);
-    signal::ConstantQOptions o;
-    o.f_min = tf.cqt_f_min;
-    o.bins_per_octave = tf.cqt_bins_per_octave;
-    o.hop = tf.hop;
-    signal::ConstantQ cq;
-    try {
-      cq = signal::constant_q(s.signal, s.rate, o);
-    } catch (const Error& e) {
-      c.fail("data.transform.cqt_f_min", e.what());
-    }
-    data.X = signal::time_frequency_samples(cq.magnitude().pow(tf.exponent), cq.frequencies, cq.times);
-  }
-  return data;
-}
-
-double sample_rate_of(const Config& c) {
-  const std::string rep = representation(c);
-  if (rep == "samples") return c.number("data.sample_rate");
-  if (c.has("data.input")) return load_signal(c).rate;
-  return app::SyntheticParams(c, {"note_sequence"}).number("sample_rate");
-}
-
-torch::Tensor distinct(const torch::Tensor& x) { return std::get<0>(torch::_unique2(x.contiguous(), true, false)); }
 
 }  // namespace
 
@@ -292,6 +109,10 @@ ImplicitNMFOptions model_options(const Config& c, double sample_rate, bool regul
 
 namespace {
 
+using namespace innmf;
+
+torch::Tensor distinct(const torch::Tensor& x) { return std::get<0>(torch::_unique2(x.contiguous(), true, false)); }
+
 bool regular(const torch::Tensor& t) {
   if (t.size(0) < 2) return true;
   const torch::Tensor d = t.slice(0, 1) - t.slice(0, 0, -1);
@@ -299,13 +120,37 @@ bool regular(const torch::Tensor& t) {
   return dt > 0 && (d - dt).abs().max().item<double>() <= 1e-6 * dt;
 }
 
-std::shared_ptr<FactorModelImpl> build_innmf(const Config& c, const TrainingData& data) {
+// The report's requests against the data, before training (validate before computing).
+void check_report_keys(const Config& c, const InnmfData& own) {
+  for (const int64_t n : c.integers("model.export_n_fft"))
+    if (n < 2) c.fail("model.export_n_fft", "sizes must be >= 2, got " + std::to_string(n));
+  if (!c.integers("model.transfer_n_fft").empty()) {
+    if (own.representation != "stft") c.fail("model.transfer_n_fft", "needs STFT data (data.transform.kind: stft)");
+    for (const int64_t n : c.integers("model.transfer_n_fft"))
+      if (n < 2 || n > own.signal.signal.size(0))
+        c.fail("model.transfer_n_fft", std::to_string(n) + " is not a DFT size between 2 and the signal's " +
+                                           std::to_string(own.signal.signal.size(0)) + " samples");
+  }
+  if (!c.integers("model.separation_n_fft").empty()) {
+    if (!own.separation)
+      c.fail("model.separation_n_fft", "needs clean sources: the embedded toy (data.synthetic) or data.input with "
+                                       "data.train (on your audio, factorch separate)");
+    if (!own.separation->references.defined())
+      c.fail("model.separation_n_fft", "in factorch train scores against data.references, which are not given "
+                                       "(factorch separate writes the sources without them)");
+  }
+}
+
+std::shared_ptr<FactorModelImpl> build_innmf(const Config& c, const app::Dataset& dataset) {
+  const TrainingData& data = dataset.matrix;
+  const InnmfData& own = dataset.get<InnmfData>();
   if (c.string("trainer.kind") != "autograd")
     c.fail("trainer.kind", "must be autograd for model.type innmf (networks have no multiplicative update), got " +
                                c.string("trainer.kind"));
   if (data.X.dim() != 2 || data.X.size(1) != 3) c.fail("data.input", "iN-NMF needs S×3 (time, frequency, value) samples");
   if (!data.X.isfinite().all().item<bool>()) c.fail("data.input", "has NaN or Inf samples");
-  const double rate = sample_rate_of(c);
+  check_report_keys(c, own);
+  const double rate = own.rate;
   const torch::Tensor times = distinct(data.X.select(1, 0)), freqs = distinct(data.X.select(1, 1));
   const ImplicitNMFOptions o = model_options(c, rate, regular(times));
   if (o.fixed_dictionary() && !c.has("model.dictionary_from") && !c.has("model.init_from"))
@@ -330,248 +175,6 @@ std::shared_ptr<FactorModelImpl> build_innmf(const Config& c, const TrainingData
   return model;
 }
 
-// ------------------------------------------------------------------------------ report
-
-}  // namespace
-
-namespace innmf {
-
-double fit_activations(const torch::Tensor& V, const torch::Tensor& W, int64_t iterations, uint64_t seed, torch::Tensor* H) {
-  NMFOptions o(V.size(0), V.size(1), W.size(1));
-  o.fixed_w(true);
-  auto nmf = std::make_shared<NMFImpl>(o);
-  nmf->init(V, "random", seed);
-  nmf->set_factor("W", W.to(torch::kFloat64).cpu().clamp_min(0));
-  TrainerOptions t;
-  t.kind("mu").max_iter(iterations).tol(1e-8).progress("never");
-  const TrainingData d{V, {}, false};
-  const TrainResult r = make_trainer(t)->fit(nmf, d);
-  if (H) *H = nmf->H().detach();
-  return r.objective;
-}
-
-double fit_nmf(const torch::Tensor& V, int64_t rank, int64_t iterations, uint64_t seed, torch::Tensor* W) {
-  auto nmf = std::make_shared<NMFImpl>(NMFOptions(V.size(0), V.size(1), rank).normalise("l1"));
-  nmf->init(V, "random", seed);
-  TrainerOptions t;
-  t.kind("mu").max_iter(iterations).tol(1e-8).progress("never");
-  const TrainingData d{V, {}, false};
-  const TrainResult r = make_trainer(t)->fit(nmf, d);
-  if (W) *W = nmf->W().detach();
-  return r.objective;
-}
-
-std::vector<TransferRow> transfer_table(const Config& c, ImplicitNMFImpl& model, const Signal& s,
-                                        const std::vector<int64_t>& sizes, int64_t iterations) {
-  torch::NoGradGuard no_grad;
-  std::vector<TransferRow> rows;
-  const uint64_t seed = static_cast<uint64_t>(c.integer("model.seed"));
-  for (const int64_t n_fft : sizes) {
-    const Spectrogram sp = stft_spectrogram(c, s, n_fft);
-    TransferRow r;
-    r.n_fft = n_fft;
-    r.bins = sp.V.size(0);
-    r.frames = sp.V.size(1);
-    const torch::Tensor W = model.dictionary(sp.frequencies, n_fft).to(torch::kFloat64).cpu();
-    r.innmf = fit_activations(sp.V, W, iterations, seed);
-    r.nmf = fit_nmf(sp.V, model.options.rank(), iterations, seed);
-    r.ratio = r.innmf / r.nmf;
-    rows.push_back(r);
-  }
-  return rows;
-}
-
-}  // namespace innmf
-
-namespace {
-
-void write_transfer(const std::vector<TransferRow>& rows, int64_t trained, const std::string& out_dir) {
-  std::ostringstream csv;
-  csv << "n_fft,bins,frames,kl_innmf_transferred,kl_nmf_per_size,ratio\n";
-  std::printf("resolution transfer (iN-NMF W learnt at n_fft = %lld, only H fitted; NMF re-trained per size), KL:\n",
-              static_cast<long long>(trained));
-  std::printf("  %7s %6s %7s %14s %14s %8s\n", "n_fft", "bins", "frames", "iN-NMF", "NMF", "ratio");
-  auto rows_json = eval::Json::array();
-  for (const auto& r : rows) {
-    char line[256];
-    std::snprintf(line, sizeof line, "%lld,%lld,%lld,%.6g,%.6g,%.4f\n", static_cast<long long>(r.n_fft),
-                  static_cast<long long>(r.bins), static_cast<long long>(r.frames), r.innmf, r.nmf, r.ratio);
-    csv << line;
-    std::printf("  %7lld %6lld %7lld %14.6g %14.6g %8.4f%s\n", static_cast<long long>(r.n_fft), static_cast<long long>(r.bins),
-                static_cast<long long>(r.frames), r.innmf, r.nmf, r.ratio, r.n_fft == trained ? "  (training size)" : "");
-    auto j = eval::Json::object();
-    j.set("n_fft", r.n_fft).set("bins", r.bins).set("frames", r.frames);
-    j.set("kl_innmf_transferred", r.innmf).set("kl_nmf_per_size", r.nmf).set("ratio", r.ratio);
-    rows_json.push(j);
-  }
-  io::write_file_atomically((fs::path(out_dir) / "transfer.csv").string(), csv.str());
-  auto root = eval::Json::object();
-  root.set("trained_n_fft", trained).set("rows", rows_json);
-  eval::write_json((fs::path(out_dir) / "transfer.json").string(), root);
-}
-
-// Separation sources for the synthetic toy: two "instruments" of two notes each, with
-// different harmonic structures; dictionaries are learnt on solo renderings (seed s), the
-// mixture uses other phases and note timings.
-struct SeparationData {
-  std::vector<Signal> training;  // one per source
-  torch::Tensor mixture, references;
-  double rate = 0;
-};
-
-SeparationData separation_data(const Config& c) {
-  const app::SyntheticParams p(c, {"note_sequence"});
-  const double rate = p.number("sample_rate");
-  const double seconds = p.number("seconds");
-  const std::vector<double> notes = p.numbers("frequencies");
-  if (notes.size() < 4) p.fail("frequencies", "needs 4 notes for the separation report (2 per source)");
-  const uint64_t seed = static_cast<uint64_t>(p.integer("seed"));
-  const int harmonics = static_cast<int>(p.integer("harmonics"));
-  SeparationData out;
-  out.rate = rate;
-  const std::vector<std::vector<double>> src = {{notes[0], notes[2]}, {notes[1], notes[3]}};
-  const std::vector<double> decays = {0.85, 0.35};  // bright vs dull source
-  std::vector<torch::Tensor> refs;
-  for (size_t k = 0; k < 2; ++k) {
-    const double lw = p.number("linewidth");
-    out.training.push_back(synthetic_signal(src[k], rate, seconds, harmonics, decays[k], seed + 100 + k, true, lw));
-    // Test rendering: other phases, notes in the opposite order.
-    const Signal test = synthetic_signal({src[k][1], src[k][0]}, rate, seconds, harmonics, decays[k], seed + 200 + k, true, lw);
-    refs.push_back(test.signal);
-  }
-  out.references = torch::stack(refs);
-  out.mixture = out.references.sum(0);
-  return out;
-}
-
-void separation_report(const Config& c, const std::string& out_dir) {
-  if (c.has("data.input")) c.fail("model.separation_n_fft", "needs the embedded synthetic data (no data.input)");
-  const std::vector<int64_t> sizes = c.integers("model.separation_n_fft");
-  const SeparationData sd = separation_data(c);
-  const int64_t iters = c.integer("model.report_iter");
-  const uint64_t seed = static_cast<uint64_t>(c.integer("model.seed"));
-  const int64_t n_train = c.integer("data.transform.n_fft");
-  // 1. Implicit dictionaries learnt on each clean source at the training size.
-  std::vector<std::shared_ptr<ImplicitNMFImpl>> dicts;
-  for (size_t k = 0; k < sd.training.size(); ++k) {
-    TrainingData d;
-    d.rows_are_samples = true;
-    const Spectrogram sp = stft_spectrogram(c, sd.training[k], n_train);
-    d.X = samples_of(sp);
-    ImplicitNMFOptions o = model_options(c, sd.rate, true);
-    o.fixed_dictionary(false);
-    torch::manual_seed(seed + k);
-    auto m = std::make_shared<ImplicitNMFImpl>(o, sp.frequencies, sp.times);
-    m->init_activations(d, seed + k);
-    app::RunOptions ro;
-    ro.write_outputs = false;
-    ro.quiet = true;
-    std::printf("separation: learning the implicit dictionary of source %zu at n_fft = %lld\n", k + 1,
-                static_cast<long long>(n_train));
-    const app::RunResult rr = app::fit_model(c, m, d, ro, out_dir);
-    require(rr.result.ok, "separation: training the dictionary of source " + std::to_string(k + 1) + " failed: " +
-                              rr.result.stop_reason);
-    m->to(torch::kCPU, torch::kFloat64);
-    dicts.push_back(m);
-  }
-  // 2. For each window size: W = [W1 W2] sampled there, H fitted on the mixture, ratio masks.
-  auto results = eval::Json::array();
-  std::printf("supervised separation (dictionaries learnt at n_fft = %lld), mean SDR / SIR / SAR in dB:\n",
-              static_cast<long long>(n_train));
-  std::printf("  %7s %22s %22s\n", "n_fft", "iN-NMF (transferred)", "NMF (per size)");
-  torch::NoGradGuard no_grad;
-  Signal mix{sd.mixture, sd.rate, {}};
-  for (const int64_t n_fft : sizes) {
-    const Spectrogram sp = stft_spectrogram(c, mix, n_fft);
-    auto separate = [&](const std::vector<torch::Tensor>& Ws) {
-      const torch::Tensor W = torch::cat(Ws, 1);
-      torch::Tensor H;
-      fit_activations(sp.V, W, iters, seed, &H);
-      std::vector<torch::Tensor> parts;
-      int64_t k0 = 0;
-      for (const auto& Wk : Ws) {
-        parts.push_back(torch::mm(Wk, H.slice(0, k0, k0 + Wk.size(1))));
-        k0 += Wk.size(1);
-      }
-      const auto masked = signal::apply_masks(sp.complex, signal::wiener_masks(parts));
-      std::vector<torch::Tensor> est;
-      for (const auto& m : masked) est.push_back(signal::istft(m, sp.options, sd.mixture.size(0)));
-      return eval::bss_eval_sources(sd.references, torch::stack(est));
-    };
-    std::vector<torch::Tensor> implicit_W, nmf_W;
-    for (size_t k = 0; k < dicts.size(); ++k) {
-      implicit_W.push_back(dicts[k]->dictionary(sp.frequencies, n_fft).to(torch::kFloat64));
-      torch::Tensor Wk;
-      fit_nmf(stft_spectrogram(c, sd.training[k], n_fft).V, dicts[k]->options.rank(), iters, seed + k, &Wk);
-      nmf_W.push_back(Wk);
-    }
-    const auto a = separate(implicit_W), b = separate(nmf_W);
-    std::printf("  %7lld %6.2f / %6.2f / %6.2f %6.2f / %6.2f / %6.2f\n", static_cast<long long>(n_fft),
-                a.sdr.mean().item<double>(), a.sir.mean().item<double>(), a.sar.mean().item<double>(),
-                b.sdr.mean().item<double>(), b.sir.mean().item<double>(), b.sar.mean().item<double>());
-    auto j = eval::Json::object();
-    j.set("n_fft", n_fft);
-    j.set("innmf", eval::bss_metrics_json(a, {"source1", "source2"}, {"estimate1", "estimate2"}));
-    j.set("nmf", eval::bss_metrics_json(b, {"source1", "source2"}, {"estimate1", "estimate2"}));
-    results.push(j);
-  }
-  auto root = eval::Json::object();
-  root.set("trained_n_fft", n_train).set("results", results);
-  eval::write_json((fs::path(out_dir) / "separation.json").string(), root);
-}
-
-// Pictures without matplotlib: each template W_k (normalised to its maximum, low
-// frequencies at the bottom) as a 24-pixel-wide band, and H (each row normalised) with
-// 12-pixel-high rows and 3-pixel-wide frames, via the shared PNG writer. tools/plot_innmf.py draws nicer figures.
-void write_pictures(ImplicitNMFImpl& model, const std::string& out_dir) {
-  const torch::Tensor W = model.dictionary(model.frequencies()).to(torch::kFloat64);  // F × K
-  const torch::Tensor H = model.activations(model.times()).to(torch::kFloat64);        // K × N
-  const torch::Tensor Wn = W / W.amax(0, true).clamp_min(1e-30);
-  const torch::Tensor Hn = H / H.amax(1, true).clamp_min(1e-30);
-  io::write_png_heatmap((fs::path(out_dir) / "innmf_W.png").string(), Wn.flip(0).repeat_interleave(24, 1), false);
-  io::write_png_heatmap((fs::path(out_dir) / "innmf_H.png").string(), Hn.flip(0).repeat_interleave(12, 0).repeat_interleave(3, 1), false);
-}
-
-void report_innmf(const Config& c, FactorModelImpl& base, const TrainingData& data, const std::string& out_dir) {
-  auto& model = dynamic_cast<ImplicitNMFImpl&>(base);
-  // The report works on the CPU in float64 (MU baselines, BSS eval); training may be elsewhere.
-  const auto device = model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters().front().device();
-  const auto dtype = model.parameters().empty() ? torch::kFloat64 : model.parameters().front().scalar_type();
-  model.to(torch::kCPU, torch::kFloat64);
-  torch::NoGradGuard no_grad;
-  const double rate = model.options.sample_rate();
-  for (const int64_t n : c.integers("model.export_n_fft")) {
-    if (n < 2) c.fail("model.export_n_fft", "sizes must be >= 2, got " + std::to_string(n));
-    const torch::Tensor f = signal::stft_frequencies(n, rate);
-    io::save_npy((fs::path(out_dir) / "dictionary" / ("W_nfft" + std::to_string(n) + ".npy")).string(), model.dictionary(f, n));
-    io::save_npy((fs::path(out_dir) / "dictionary" / ("frequencies_nfft" + std::to_string(n) + ".npy")).string(), f);
-  }
-  {  // report.html draws W_k(f) as curves: the templates on a fine grid over the trained range
-    const torch::Tensor f = model.frequencies().to(torch::kCPU, torch::kFloat64);
-    const double lo = f.min().item<double>(), hi = f.max().item<double>();
-    const torch::Tensor fine = representation(c) == "cqt" && lo > 0
-                                   ? torch::logspace(std::log10(lo), std::log10(hi), 2048, 10.0, torch::kFloat64)
-                                   : torch::linspace(lo, hi, 2048, torch::kFloat64);
-    io::save_npy((fs::path(out_dir) / "dictionary" / "W_fine.npy").string(), model.dictionary(fine));
-    io::save_npy((fs::path(out_dir) / "dictionary" / "frequencies_fine.npy").string(), fine);
-  }
-  const std::vector<double> custom = c.numbers("model.export_frequencies");
-  if (!custom.empty()) {
-    const torch::Tensor f = torch::tensor(custom, torch::kFloat64);
-    io::save_npy((fs::path(out_dir) / "dictionary" / "W_custom.npy").string(), model.dictionary(f));
-    io::save_npy((fs::path(out_dir) / "dictionary" / "frequencies_custom.npy").string(), f);
-  }
-  const std::vector<int64_t> sizes = c.integers("model.transfer_n_fft");
-  if (!sizes.empty()) {
-    if (representation(c) != "stft") c.fail("model.transfer_n_fft", "needs STFT data (data.transform.kind: stft)");
-    const auto rows = transfer_table(c, model, load_signal(c), sizes, c.integer("model.report_iter"));
-    write_transfer(rows, c.integer("data.transform.n_fft"), out_dir);
-  }
-  if (!c.integers("model.separation_n_fft").empty()) separation_report(c, out_dir);
-  if (c.boolean("model.plot")) write_pictures(model, out_dir);
-  model.to(device, dtype);
-}
-
 // The dictionary of a finished run on another grid: the model rebuilt from its config and
 // factors (network weights, coordinates, training grids), then W sampled at `frequencies`.
 torch::Tensor sample_innmf_dictionary(const Config& c, const NamedTensors& factors, const torch::Tensor& frequencies,
@@ -594,8 +197,8 @@ torch::Tensor sample_innmf_dictionary(const Config& c, const NamedTensors& facto
 
 ModelEntry innmf_entry() {
   return {"innmf", "implicit neural NMF: W_k(f) SIREN/Fourier-feature networks on (time, frequency, value) samples, "
-          "resolution transfer", add_innmf_keys, on_matrix(build_innmf), on_matrix(load_innmf_data), on_matrix(report_innmf),
-          sample_innmf_dictionary, {true, true, false, false}};
+          "resolution transfer, supervised separation at any window size", add_innmf_keys, build_innmf, innmf::load_innmf_dataset,
+          innmf::report_innmf, sample_innmf_dictionary, {true, true, true, false}, innmf::separate_innmf};
 }
 
 }  // namespace factorch

@@ -1,15 +1,25 @@
 #pragma once
-// Helpers of the innmf registry entry (implicit_nmf_entry.cpp), exposed for tests and
-// benchmarks: data preparation, activation fits with a fixed dictionary, the
-// resolution-transfer table.
+// Helpers of the innmf registry entry, exposed for tests and benchmarks. One concept per file:
+//   innmf_data.cpp        signals and samples, loaded once into InnmfData (the run's DatasetPart)
+//   innmf_report.cpp      activation fits with a fixed dictionary, the resolution-transfer table, pictures
+//   innmf_separation.cpp  the paper's Algorithm 2 (supervised separation at any window size)
+//   implicit_nmf_entry.cpp  model.* keys, builder, the registry entry
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
 
 #include "app/config.h"
+#include "app/dataset.h"
+#include "factorch/eval/bss.h"
 #include "factorch/signal/stft.h"
 #include "factorch/models/implicit_nmf.h"
+
+namespace factorch::app {
+struct RunOptions;
+struct SeparationResult;
+}  // namespace factorch::app
 
 namespace factorch::innmf {
 
@@ -28,8 +38,11 @@ struct Signal {
 Signal synthetic_signal(const std::vector<double>& notes, double rate, double seconds, int harmonics, double decay,
                         uint64_t seed, bool overlap = true, double linewidth = 0.0);
 
-/// data.input (WAV, downmixed) or the synthetic toy of the data.synthetic_* keys.
+/// data.input (WAV, downmixed) or the synthetic toy of data.synthetic (signal: note_sequence).
 Signal load_signal(const Config& config);
+
+/// samples (data.input is one S×3 .npy), stft or cqt (data.transform.kind of audio input).
+std::string representation(const Config& config);
 
 struct Spectrogram {
   torch::Tensor complex;      ///< STFT (F × N)
@@ -66,5 +79,62 @@ struct TransferRow {
 /// The paper's Table 1 on `signal`: one row per DFT size.
 std::vector<TransferRow> transfer_table(const Config& config, ImplicitNMFImpl& model, const Signal& signal,
                                         const std::vector<int64_t>& sizes, int64_t iterations);
+
+/// Supervised separation data: clean training audio per source, a mixture, references if known.
+struct SeparationSet {
+  std::vector<std::string> names;     ///< sources, in output order
+  std::vector<torch::Tensor> training;  ///< one clean training signal per source (T_s, float64)
+  torch::Tensor mixture;              ///< T
+  torch::Tensor references;           ///< S × T, undefined when unknown
+  double rate = 0;
+};
+
+/// The run's own data (Dataset::part): what the builder and the report need, loaded once.
+struct InnmfData : app::DatasetPart {
+  std::string representation;  ///< samples | stft | cqt
+  double rate = 0;             ///< Hz
+  Signal signal;               ///< stft/cqt: the analysed signal
+  /// The embedded toy's separation set (two sources of two notes), when model.separation_n_fft
+  /// asks for the separation report of `factorch train`.
+  std::shared_ptr<const SeparationSet> separation;
+};
+
+/// The embedded toy's two-source separation set (data.synthetic, ≥ 4 notes).
+SeparationSet toy_separation_set(const Config& config);
+/// The user's set: data.input (mixture), data.train (clean audio per source), data.references.
+SeparationSet user_separation_set(const app::AudioData& audio);
+
+/// The run's data, loaded once (the entry's load_data): samples in matrix, InnmfData in part.
+app::Dataset load_innmf_dataset(const Config& config);
+
+/// One window size of Algorithm 2: the estimates and, with references, their scores.
+struct SeparationAtSize {
+  int64_t n_fft = 0;
+  torch::Tensor estimates;        ///< S × T
+  bool has_metrics = false;
+  eval::BssEvalResult innmf;      ///< iN-NMF (dictionaries learnt at data.transform.n_fft, sampled here)
+  bool has_baseline = false;
+  eval::BssEvalResult nmf;        ///< supervised NMF re-trained at this size (baseline)
+};
+
+/// The paper's Algorithm 2: one implicit dictionary per source learnt on its clean training
+/// audio at data.transform.n_fft, sampled at each of `sizes`, H fitted on the mixture there
+/// (MU, W fixed), ratio masks V_s/Σ_j V_j on the mixture's STFT, sources by inverse STFT; with
+/// `nmf_baseline`, the same with supervised NMF re-trained at each size.
+std::vector<SeparationAtSize> separate_at_sizes(const Config& config, const SeparationSet& set,
+                                                const std::vector<int64_t>& sizes, bool nmf_baseline);
+
+/// The separation report of `factorch train` (model.separation_n_fft): Algorithm 2 against
+/// supervised NMF re-trained per size, a table on stdout and out_dir/separation.json.
+void separation_report(const Config& config, const SeparationSet& set, const std::string& out_dir);
+
+/// `factorch separate` with model.type innmf: Algorithm 2 on data.input with data.train (or on
+/// the embedded toy), at each size of model.separation_n_fft (default: data.transform.n_fft).
+/// The first size writes DIR/sources/<name>.wav and DIR/metrics.json, each further size
+/// DIR/n_fft<N>/sources/… and DIR/n_fft<N>/metrics.json. Every check runs before training.
+app::SeparationResult separate_innmf(const Config& config, const app::RunOptions& options);
+
+/// The innmf report of `factorch train`: dictionary exports, transfer table, separation, pictures.
+void report_innmf(const Config& config, FactorModelImpl& model, const app::Dataset& data, const std::string& out_dir);
 
 }  // namespace factorch::innmf

@@ -1,7 +1,7 @@
 #include "app/experiments/supervised_separation.h"
 
 #include "factorch/error.h"
-#include "factorch/signal/wiener.h"
+#include "app/separation_step.h"
 
 namespace factorch::separation {
 
@@ -92,35 +92,39 @@ torch::Tensor separate_mixture(const DiscriminativeLayeredNMFImpl& model, const 
   const torch::Tensor magnitude = signal::magnitude(X);
   const torch::Tensor V = options.exponent == 1.0 ? magnitude : magnitude.pow(options.exponent);
   const torch::Tensor parts = model.separate(V.to(options.device, options.dtype)).to(torch::kCPU, torch::kFloat64);
-  const double gain_exponent = options.mask_exponent / options.exponent;  // parts^(1/e) are magnitudes
-  std::vector<torch::Tensor> powers;
-  for (int64_t s = 0; s < parts.size(0); ++s)
-    powers.push_back(gain_exponent == 1.0 ? parts[s] : parts[s].pow(gain_exponent));
-  const std::vector<torch::Tensor> masked = signal::apply_masks(X, signal::wiener_masks(powers));
-  std::vector<torch::Tensor> signals;
-  for (const auto& Y : masked) signals.push_back(signal::istft(Y, options.stft, x.size(0)));
-  return torch::stack(signals);
+  // parts^(1/e) estimate magnitudes: the gain exponent p applies to them.
+  return app::wiener_estimates(X, parts.unbind(0), options.mask_exponent / options.exponent,
+                               [&](const torch::Tensor& Y) { return signal::istft(Y, options.stft, x.size(0)); });
+}
+
+std::vector<eval::MetricsTable> score_mixtures(const DiscriminativeLayeredNMFImpl& model,
+                                               const std::vector<Mixture>& mixtures,
+                                               const std::vector<std::string>& source_names,
+                                               const PipelineOptions& options, std::vector<torch::Tensor>* estimates) {
+  require(!mixtures.empty(), "no mixtures to evaluate");
+  app::SeparationStepOptions step;  // supervised: estimate s belongs to source s
+  step.known_assignment = true;
+  std::vector<eval::MetricsTable> tables;
+  for (const Mixture& m : mixtures) {
+    app::SeparatedMixture separated;
+    separated.name = m.name;
+    separated.names = source_names;
+    separated.estimates = separate_mixture(model, m.mixture, options);
+    separated.references = m.sources;
+    tables.push_back(app::score_separation(separated, step));
+    if (estimates) estimates->push_back(separated.estimates);
+  }
+  return tables;
 }
 
 Scores evaluate(const DiscriminativeLayeredNMFImpl& model, const std::vector<Mixture>& mixtures,
                 const PipelineOptions& options, std::vector<torch::Tensor>* estimates) {
   require(!mixtures.empty(), "no mixtures to evaluate");
-  eval::BssEvalOptions bss;
-  bss.compute_permutation = false;  // supervised: estimate s belongs to source s
-  Scores total;
-  for (const Mixture& m : mixtures) {
-    const torch::Tensor est = separate_mixture(model, m.mixture, options);
-    const eval::BssEvalResult r = eval::bss_eval_sources(m.sources, est, bss);
-    if (!total.sdr.defined()) {
-      total.sdr = r.sdr.clone(), total.sir = r.sir.clone(), total.sar = r.sar.clone();
-    } else {
-      total.sdr += r.sdr, total.sir += r.sir, total.sar += r.sar;
-    }
-    if (estimates) estimates->push_back(est);
-  }
-  const double n = static_cast<double>(mixtures.size());
-  total.sdr /= n, total.sir /= n, total.sar /= n;
-  return total;
+  std::vector<std::string> names;
+  for (int64_t s = 0; s < mixtures.front().sources.size(0); ++s) names.push_back("source" + std::to_string(s + 1));
+  const eval::MetricsTable mean = eval::mean_over_mixtures(score_mixtures(model, mixtures, names, options, estimates));
+  return {torch::tensor(mean.sdr, torch::kFloat64), torch::tensor(mean.sir, torch::kFloat64),
+          torch::tensor(mean.sar, torch::kFloat64)};
 }
 
 }  // namespace factorch::separation

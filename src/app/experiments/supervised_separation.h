@@ -13,6 +13,7 @@
 #include <torch/types.h>
 
 #include "factorch/eval/bss.h"
+#include "factorch/eval/metrics_table.h"
 #include "factorch/signal/stft.h"
 #include "factorch/models/discriminative_nmf.h"
 #include "factorch/models/layered_nmf.h"
@@ -71,7 +72,8 @@ std::shared_ptr<DiscriminativeLayeredNMFImpl> compose(const std::vector<std::vec
                                                       const DiscriminativeLayeredNMFOptions& model_options,
                                                       const PipelineOptions& options);
 
-/// Separated signals (S × T) of one mixture.
+/// Separated signals (S × T) of one mixture: Wiener masks of the model's source parts on the
+/// mixture's STFT through the separation step (app::wiener_estimates).
 torch::Tensor separate_mixture(const DiscriminativeLayeredNMFImpl& model, const torch::Tensor& mixture,
                                const PipelineOptions& options);
 
@@ -80,6 +82,15 @@ struct Scores {
   torch::Tensor sdr, sir, sar;  // S, float64 CPU
   double mean_sdr() const { return sdr.mean().item<double>(); }
 };
+
+/// Separates and scores every mixture (app::score_separation, one metrics.json table each,
+/// named after the mixture and `source_names`); `estimates` (if given) receives each S × T
+/// estimate. eval::metrics_json of the result is the run's metrics.json.
+std::vector<eval::MetricsTable> score_mixtures(const DiscriminativeLayeredNMFImpl& model,
+                                               const std::vector<Mixture>& mixtures,
+                                               const std::vector<std::string>& source_names,
+                                               const PipelineOptions& options,
+                                               std::vector<torch::Tensor>* estimates = nullptr);
 
 /// Separates and scores every mixture; `estimates` (if given) receives each S × T estimate.
 Scores evaluate(const DiscriminativeLayeredNMFImpl& model, const std::vector<Mixture>& mixtures,

@@ -1,0 +1,227 @@
+// iN-NMF supervised separation at any window size (the paper's Algorithm 2), on the user's
+// audio (`factorch separate`: data.input, data.train, data.references) or on the embedded toy
+// (the separation report of `factorch train`), through one function, separate_at_sizes.
+// The separation step (masks → sources → metrics.json) is kept in write_separation below, so
+// that moving to the shared separation step is one change.
+#include <cstdio>
+#include <filesystem>
+
+#include "app/audio_data.h"
+#include "app/experiments/implicit_nmf_entry.h"
+#include "app/run.h"
+#include "app/separation.h"
+#include "factorch/error.h"
+#include "factorch/eval/metrics_json.h"
+#include "factorch/io/wav.h"
+#include "factorch/signal/stft.h"
+#include "factorch/signal/wiener.h"
+
+namespace factorch::innmf {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// One implicit dictionary per source, learnt on its clean audio at data.transform.n_fft.
+std::vector<std::shared_ptr<ImplicitNMFImpl>> learn_dictionaries(const Config& c, const SeparationSet& set) {
+  const uint64_t seed = static_cast<uint64_t>(c.integer("model.seed"));
+  const int64_t n_train = c.integer("data.transform.n_fft");
+  std::vector<std::shared_ptr<ImplicitNMFImpl>> dicts;
+  for (size_t k = 0; k < set.training.size(); ++k) {
+    TrainingData d;
+    d.rows_are_samples = true;
+    const Spectrogram sp = stft_spectrogram(c, Signal{set.training[k], set.rate, {}}, n_train);
+    d.X = samples_of(sp);
+    ImplicitNMFOptions o = model_options(c, set.rate, true);
+    o.fixed_dictionary(false);
+    torch::manual_seed(seed + k);
+    auto m = std::make_shared<ImplicitNMFImpl>(o, sp.frequencies, sp.times);
+    m->init_activations(d, seed + k);
+    app::RunOptions ro;
+    ro.write_outputs = false;
+    ro.quiet = true;
+    std::printf("separation: learning the implicit dictionary of %s at n_fft = %lld\n", set.names[k].c_str(),
+                static_cast<long long>(n_train));
+    const app::RunResult rr = app::fit_model(c, m, d, ro, "");
+    require(rr.result.ok, "separation: training the dictionary of " + set.names[k] + " failed: " + rr.result.stop_reason);
+    m->to(torch::kCPU, torch::kFloat64);
+    dicts.push_back(m);
+  }
+  return dicts;
+}
+
+}  // namespace
+
+std::vector<SeparationAtSize> separate_at_sizes(const Config& c, const SeparationSet& set,
+                                                const std::vector<int64_t>& sizes, bool nmf_baseline) {
+  const int64_t iters = c.integer("model.report_iter");
+  const uint64_t seed = static_cast<uint64_t>(c.integer("model.seed"));
+  const auto dicts = learn_dictionaries(c, set);
+  torch::NoGradGuard no_grad;
+  const Signal mix{set.mixture, set.rate, {}};
+  const int64_t T = set.mixture.size(0);
+  std::vector<SeparationAtSize> out;
+  for (const int64_t n_fft : sizes) {
+    const Spectrogram sp = stft_spectrogram(c, mix, n_fft);
+    // W = [W_1 … W_S] sampled at this size, H fitted on the mixture (MU, W fixed), ratio masks
+    // of the sources' parts W_s H_s (the paper's Eq. 3: V_s / Σ_j V_j on the modelled
+    // spectrogram, |X|^exponent as trained), applied to the mixture's STFT.
+    auto separate = [&](const std::vector<torch::Tensor>& Ws) {
+      torch::Tensor H;
+      fit_activations(sp.V, torch::cat(Ws, 1), iters, seed, &H);
+      std::vector<torch::Tensor> parts;
+      int64_t k0 = 0;
+      for (const auto& Wk : Ws) {
+        parts.push_back(torch::mm(Wk, H.slice(0, k0, k0 + Wk.size(1))));
+        k0 += Wk.size(1);
+      }
+      std::vector<torch::Tensor> est;
+      for (const auto& m : signal::apply_masks(sp.complex, signal::wiener_masks(parts)))
+        est.push_back(signal::istft(m, sp.options, T));
+      return torch::stack(est);
+    };
+    SeparationAtSize r;
+    r.n_fft = n_fft;
+    std::vector<torch::Tensor> implicit_W;
+    for (const auto& d : dicts) implicit_W.push_back(d->dictionary(sp.frequencies, n_fft).to(torch::kFloat64));
+    r.estimates = separate(implicit_W);
+    r.has_metrics = set.references.defined();
+    if (r.has_metrics) r.innmf = eval::bss_eval_sources(set.references, r.estimates);
+    if (nmf_baseline && r.has_metrics) {
+      std::vector<torch::Tensor> nmf_W;
+      for (size_t k = 0; k < dicts.size(); ++k) {
+        torch::Tensor Wk;
+        fit_nmf(stft_spectrogram(c, Signal{set.training[k], set.rate, {}}, n_fft).V, dicts[k]->options.rank(), iters,
+                seed + k, &Wk);
+        nmf_W.push_back(Wk);
+      }
+      r.nmf = eval::bss_eval_sources(set.references, separate(nmf_W));
+      r.has_baseline = true;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+namespace {
+
+// The model.* sizes of Algorithm 2: model.separation_n_fft, or the training size alone.
+std::vector<int64_t> separation_sizes(const Config& c) {
+  std::vector<int64_t> sizes = c.integers("model.separation_n_fft");
+  if (sizes.empty()) sizes.push_back(c.integer("data.transform.n_fft"));
+  return sizes;
+}
+
+// Frame sizes against the signals they cut, before any training.
+void check_sizes(const Config& c, const SeparationSet& set, const std::vector<int64_t>& sizes) {
+  const int64_t n_train = c.integer("data.transform.n_fft");
+  for (size_t k = 0; k < set.training.size(); ++k)
+    if (n_train > set.training[k].size(0))
+      c.fail("data.transform.n_fft", std::to_string(n_train) + " exceeds the " + std::to_string(set.training[k].size(0)) +
+                                         " samples of the training audio of " + set.names[k]);
+  for (const int64_t n : sizes) {
+    if (n < 16) c.fail("model.separation_n_fft", "sizes must be >= 16, got " + std::to_string(n));
+    if (n > set.mixture.size(0))
+      c.fail("model.separation_n_fft", std::to_string(n) + " exceeds the mixture's " +
+                                           std::to_string(set.mixture.size(0)) + " samples");
+  }
+}
+
+void print_row(const SeparationAtSize& r) {
+  std::printf("  %7lld %6.2f / %6.2f / %6.2f", static_cast<long long>(r.n_fft), r.innmf.sdr.mean().item<double>(),
+              r.innmf.sir.mean().item<double>(), r.innmf.sar.mean().item<double>());
+  if (r.has_baseline)
+    std::printf(" %6.2f / %6.2f / %6.2f", r.nmf.sdr.mean().item<double>(), r.nmf.sir.mean().item<double>(),
+                r.nmf.sar.mean().item<double>());
+  std::printf("\n");
+}
+
+// The separation step of one size: DIR/sources/<name>.wav, and DIR/metrics.json when scored.
+void write_separation(const Config& c, const SeparationSet& set, const SeparationAtSize& r, const std::string& dir) {
+  const io::WavFormat format = io::wav_format_from_name(c.string("output.wav_format"));
+  for (size_t s = 0; s < set.names.size(); ++s)
+    io::write_wav((fs::path(dir) / "sources" / (set.names[s] + ".wav")).string(), r.estimates[s],
+                  static_cast<int>(set.rate), format);
+  if (r.has_metrics) eval::write_json((fs::path(dir) / "metrics.json").string(), eval::bss_metrics_json(r.innmf, set.names, set.names));
+}
+
+}  // namespace
+
+void separation_report(const Config& c, const SeparationSet& set, const std::string& out_dir) {
+  const std::vector<int64_t> sizes = c.integers("model.separation_n_fft");
+  const int64_t n_train = c.integer("data.transform.n_fft");
+  const auto results = separate_at_sizes(c, set, sizes, true);
+  if (results.empty() || !results.front().has_metrics) return;
+  std::printf("supervised separation (dictionaries learnt at n_fft = %lld), mean SDR / SIR / SAR in dB:\n",
+              static_cast<long long>(n_train));
+  std::printf("  %7s %22s %22s\n", "n_fft", "iN-NMF (transferred)", "NMF (per size)");
+  auto rows = eval::Json::array();
+  std::vector<std::string> estimates;
+  for (size_t s = 0; s < set.names.size(); ++s) estimates.push_back("estimate" + std::to_string(s + 1));
+  for (const auto& r : results) {
+    print_row(r);
+    auto j = eval::Json::object();
+    j.set("n_fft", r.n_fft);
+    j.set("innmf", eval::bss_metrics_json(r.innmf, set.names, estimates));
+    j.set("nmf", eval::bss_metrics_json(r.nmf, set.names, estimates));
+    rows.push(j);
+  }
+  auto root = eval::Json::object();
+  root.set("trained_n_fft", n_train).set("results", rows);
+  eval::write_json((fs::path(out_dir) / "separation.json").string(), root);
+}
+
+app::SeparationResult separate_innmf(const Config& c, const app::RunOptions& options) {
+  // Everything is read and checked before any training or writing.
+  if (c.string("trainer.kind") != "autograd")
+    c.fail("trainer.kind", "must be autograd for model.type innmf (networks have no multiplicative update), got " +
+                               c.string("trainer.kind"));
+  if (representation(c) == "samples")
+    c.fail("data.input", "must be audio (a WAV mixture with data.train) for factorch separate, got a samples .npy");
+  if (representation(c) != "stft")
+    c.fail("data.transform.kind", "must be stft for factorch separate with model.type innmf, got " + representation(c));
+  SeparationSet set;
+  if (c.has("data.input")) {
+    const app::AudioData audio = app::load_audio_data(c);
+    if (audio.training.empty())
+      c.fail("data.train", "is required by factorch separate with model.type innmf (clean audio per source: "
+                           "{name: [files, dirs, globs]})");
+    set = user_separation_set(audio);
+  } else {
+    set = toy_separation_set(c);
+  }
+  const std::vector<int64_t> sizes = separation_sizes(c);
+  check_sizes(c, set, sizes);
+  // Nothing can fail on the config from here: the model options are those of training.
+  model_options(c, set.rate, true);
+
+  const auto results = separate_at_sizes(c, set, sizes, false);
+  const std::string out_dir = c.string("output.dir");
+  if (results.front().has_metrics) {
+    std::printf("iN-NMF separation (dictionaries learnt at n_fft = %lld), mean SDR / SIR / SAR in dB:\n",
+                static_cast<long long>(c.integer("data.transform.n_fft")));
+    std::printf("  %7s %22s\n", "n_fft", "iN-NMF (transferred)");
+    for (const auto& r : results) print_row(r);
+  }
+  if (options.write_outputs) {
+    // The first size in DIR, each further size in DIR/n_fft<N>.
+    for (size_t i = 0; i < results.size(); ++i)
+      write_separation(c, set, results[i],
+                       i == 0 ? out_dir : (fs::path(out_dir) / ("n_fft" + std::to_string(results[i].n_fft))).string());
+    io::write_wav((fs::path(out_dir) / "mixture.wav").string(), set.mixture, static_cast<int>(set.rate),
+                  io::wav_format_from_name(c.string("output.wav_format")));
+    if (!results.front().has_metrics) std::printf("no references: metrics not written\n");
+  }
+  app::SeparationResult out;
+  out.names = set.names;
+  out.estimates = results.front().estimates;
+  out.out_dir = out_dir;
+  out.has_metrics = results.front().has_metrics;
+  if (out.has_metrics) {
+    out.metrics = results.front().innmf;
+    out.reference_names = set.names;
+  }
+  return out;
+}
+
+}  // namespace factorch::innmf

@@ -1,0 +1,154 @@
+#include "factorch/eval/metrics_table.h"
+
+#include <numeric>
+
+#include "factorch/error.h"
+
+namespace factorch::eval {
+
+namespace {
+
+std::vector<double> to_vector(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+double mean(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+MetricsTable table_of(const std::string& metric, const torch::Tensor& sdr, const std::vector<int64_t>& permutation,
+                      const std::vector<std::string>& reference_names, const std::vector<std::string>& estimate_names,
+                      const BssEvalOptions& options, const std::string& mixture) {
+  const auto S = static_cast<size_t>(sdr.size(0));
+  require(reference_names.size() == S && estimate_names.size() == S,
+          "metrics_table: " + std::to_string(S) + " scored sources but " + std::to_string(reference_names.size()) +
+              " reference and " + std::to_string(estimate_names.size()) + " estimate names");
+  require(permutation.size() == S, "metrics_table: the permutation has " + std::to_string(permutation.size()) +
+                                       " entries for " + std::to_string(S) + " sources");
+  MetricsTable t;
+  t.mixture = mixture;
+  t.metric = metric;
+  t.filter_length = options.filter_length;
+  t.names = reference_names;
+  t.permutation = permutation;
+  for (const int64_t k : permutation) {
+    require(k >= 0 && static_cast<size_t>(k) < S, "metrics_table: permutation entry " + std::to_string(k) + " out of range");
+    t.estimates.push_back(estimate_names[static_cast<size_t>(k)]);
+  }
+  t.sdr = to_vector(sdr);
+  return t;
+}
+
+Json scores_json(const MetricsTable& t, size_t j) {
+  Json row = Json::object().set("name", t.names[j]);
+  if (j < t.estimates.size()) row.set("estimate", t.estimates[j]);
+  row.set("sdr", t.sdr[j]);
+  if (!t.isr.empty()) row.set("isr", t.isr[j]);
+  return row.set("sir", t.sir[j]).set("sar", t.sar[j]);
+}
+
+Json mean_json(const MetricsTable& t) {
+  Json m = Json::object().set("sdr", mean(t.sdr));
+  if (!t.isr.empty()) m.set("isr", mean(t.isr));
+  return m.set("sir", mean(t.sir)).set("sar", mean(t.sar));
+}
+
+Json rows_json(const MetricsTable& t) {
+  Json rows = Json::array();
+  for (size_t j = 0; j < t.size(); ++j) rows.push(scores_json(t, j));
+  return rows;
+}
+
+// The shape shared by a run and its baselines, appended to `j`.
+Json& add_run(Json& j, const std::vector<MetricsTable>& mixtures) {
+  require(!mixtures.empty(), "metrics_json: no scores (no mixture)");
+  const MetricsTable overall = mean_over_mixtures(mixtures);
+  j.set("metric", overall.metric)
+               .set("filter_length", overall.filter_length)
+               .set("sources", rows_json(overall))
+               .set("mean", mean_json(overall));
+  if (mixtures.size() > 1) {
+    Json each = Json::array();
+    for (const MetricsTable& t : mixtures)
+      each.push(Json::object().set("name", t.mixture).set("sources", rows_json(t)).set("mean", mean_json(t)));
+    j.set("mixtures", each);
+  }
+  return j;
+}
+
+}  // namespace
+
+double MetricsTable::mean_sdr() const { return mean(sdr); }
+
+MetricsTable metrics_table(const BssEvalResult& result, const std::vector<std::string>& reference_names,
+                           const std::vector<std::string>& estimate_names, const BssEvalOptions& options,
+                           const std::string& mixture) {
+  MetricsTable t = table_of("bss_eval_sources", result.sdr, result.permutation, reference_names, estimate_names,
+                            options, mixture);
+  t.sir = to_vector(result.sir);
+  t.sar = to_vector(result.sar);
+  return t;
+}
+
+MetricsTable metrics_table(const BssEvalImagesResult& result, const std::vector<std::string>& reference_names,
+                           const std::vector<std::string>& estimate_names, const BssEvalOptions& options,
+                           const std::string& mixture) {
+  MetricsTable t = table_of("bss_eval_images", result.sdr, result.permutation, reference_names, estimate_names,
+                            options, mixture);
+  t.isr = to_vector(result.isr);
+  t.sir = to_vector(result.sir);
+  t.sar = to_vector(result.sar);
+  return t;
+}
+
+MetricsTable mean_over_mixtures(const std::vector<MetricsTable>& mixtures) {
+  require(!mixtures.empty(), "mean_over_mixtures: no mixture");
+  if (mixtures.size() == 1) {
+    MetricsTable t = mixtures.front();
+    t.mixture.clear();
+    return t;
+  }
+  const MetricsTable& first = mixtures.front();
+  MetricsTable out;
+  out.metric = first.metric;
+  out.filter_length = first.filter_length;
+  out.names = first.names;
+  out.estimates = first.estimates;
+  out.permutation = first.permutation;
+  const size_t S = first.size();
+  out.sdr.assign(S, 0.0), out.sir.assign(S, 0.0), out.sar.assign(S, 0.0);
+  if (!first.isr.empty()) out.isr.assign(S, 0.0);
+  for (const MetricsTable& t : mixtures) {
+    require(t.metric == first.metric && t.names == first.names && t.isr.size() == out.isr.size(),
+            "mean_over_mixtures: mixture '" + t.mixture + "' has other sources or another metric than '" +
+                first.mixture + "'");
+    if (t.estimates != out.estimates) out.estimates.clear(), out.permutation.clear();
+    for (size_t j = 0; j < S; ++j) {
+      out.sdr[j] += t.sdr[j], out.sir[j] += t.sir[j], out.sar[j] += t.sar[j];
+      if (!out.isr.empty()) out.isr[j] += t.isr[j];
+    }
+  }
+  const double n = static_cast<double>(mixtures.size());
+  for (auto* v : {&out.sdr, &out.isr, &out.sir, &out.sar})
+    for (double& x : *v) x /= n;
+  return out;
+}
+
+Json metrics_json(const std::vector<MetricsTable>& mixtures, const std::vector<NamedMetrics>& baselines,
+                  const Json& details) {
+  Json j = Json::object().set("schema", kMetricsSchema);
+  add_run(j, mixtures);
+  if (!baselines.empty()) {
+    Json named = Json::object();
+    for (const NamedMetrics& b : baselines) {
+      Json one = Json::object();
+      named.set(b.name, add_run(one, b.mixtures));
+    }
+    j.set("baselines", named);
+  }
+  if (!details.is_null()) j.set("details", details);
+  return j;
+}
+
+}  // namespace factorch::eval
