@@ -48,11 +48,19 @@ int separate(const Args& args) {
     for (size_t s = 0; s < r.names.size(); ++s)
       std::printf("wrote %s/sources/%s.wav\n", r.out_dir.c_str(), r.names[s].c_str());
     if (r.has_metrics) {
+      // The scores as metrics.json has them (one row per reference), else the raw BSS result.
       std::printf("%-16s%-16s%9s%9s%9s\n", "reference", "estimate", "SDR (dB)", "SIR (dB)", "SAR (dB)");
-      for (size_t j = 0; j < r.reference_names.size(); ++j)
-        std::printf("%-16s%-16s%9.2f%9.2f%9.2f\n", r.reference_names[j].c_str(),
-                    r.names[r.metrics.permutation[j]].c_str(), r.metrics.sdr[j].item<double>(),
-                    r.metrics.sir[j].item<double>(), r.metrics.sar[j].item<double>());
+      if (r.table.size() > 0) {
+        const eval::MetricsTable& t = r.table;
+        for (size_t j = 0; j < t.size(); ++j)
+          std::printf("%-16s%-16s%9.2f%9.2f%9.2f\n", t.names[j].c_str(), j < t.estimates.size() ? t.estimates[j].c_str() : "",
+                      t.sdr[j], t.sir[j], t.sar[j]);
+      } else if (r.metrics.sdr.defined()) {
+        for (size_t j = 0; j < r.reference_names.size(); ++j)
+          std::printf("%-16s%-16s%9.2f%9.2f%9.2f\n", r.reference_names[j].c_str(),
+                      r.names[r.metrics.permutation[j]].c_str(), r.metrics.sdr[j].item<double>(),
+                      r.metrics.sir[j].item<double>(), r.metrics.sar[j].item<double>());
+      }
       std::printf("wrote %s/metrics.json\n", r.out_dir.c_str());
     }
     const std::string page = app::write_run_report_or_warn(r.out_dir);

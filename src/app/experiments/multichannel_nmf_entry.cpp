@@ -1,6 +1,7 @@
 // model.type: multichannel_nmf — instantaneous-mixing multichannel NMF on a multichannel WAV
-// (or an embedded stereo mixture of two harmonic notes); report: per-source images
-// (sources/source_J.wav, all channels) and, when the true images are known, metrics.json.
+// (or an embedded stereo mixture of two harmonic notes); report and `factorch separate`:
+// per-source images (sources/<name>.wav, all channels; names from data.references, else
+// source1, source2, …) and, when the true images are known, metrics.json (bss_eval_images).
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,9 @@
 #include "factorch/signal/synthetic.h"
 #include "factorch/models/multichannel_nmf.h"
 #include "app/data_block.h"
+#include "app/run.h"
+#include "app/separation.h"
+#include "app/separation_step.h"
 #include "app/experiments/registry.h"
 
 namespace factorch {
@@ -139,62 +143,80 @@ std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data
   return model;
 }
 
-void report(const Config& c, FactorModelImpl& base, const app::Dataset& data, const std::string& out_dir) {
-  auto& model = dynamic_cast<MultichannelNMFImpl&>(base);
-  const Multichannel& m = data.get<Multichannel>();
+// Source images by multichannel Wiener filtering, through the shared separation step: one
+// image per source (all channels) in sources/<name>.wav and, when the true images are known,
+// bss_eval_images (SDR, ISR, SIR, SAR) in metrics.json with the per-channel SDRs as details.
+app::SeparationScores separate_images(const Config& c, MultichannelNMFImpl& model, const Multichannel& m,
+                                      const std::string& out_dir, bool quiet) {
   const auto o = stft_options(c);
   std::vector<torch::Tensor> X;
   for (int64_t i = 0; i < m.mixture.size(0); ++i) X.push_back(signal::stft(m.mixture[i], o));
   const auto images = model.source_images(torch::stack(X));
-  io::write_wav((fs::path(out_dir) / "mixture.wav").string(), m.mixture, m.rate);  // played by report.html
   std::vector<torch::Tensor> est;
-  for (size_t j = 0; j < images.size(); ++j) {
+  for (const auto& image : images) {
     std::vector<torch::Tensor> ch;
-    for (int64_t i = 0; i < images[j].size(0); ++i) ch.push_back(signal::istft(images[j][i], o, m.mixture.size(1)));
+    for (int64_t i = 0; i < image.size(0); ++i) ch.push_back(signal::istft(image[i], o, m.mixture.size(1)));
     est.push_back(torch::stack(ch));
-    io::write_wav((fs::path(out_dir) / "sources" / ("source_" + std::to_string(j) + ".wav")).string(), est.back(), m.rate);
   }
-  if (!m.images.defined()) {
-    std::printf("multichannel_nmf: no reference images (data.references): sources written, no metrics\n");
-    return;
-  }
-  require(m.images.size(0) == static_cast<int64_t>(est.size()),
-          "multichannel_nmf: " + std::to_string(m.images.size(0)) + " reference images for " +
-              std::to_string(est.size()) + " sources");
-  // Image SDR: bss_eval_sources per channel, averaged over channels.
-  const torch::Tensor E = torch::stack(est);  // J × I × T
-  eval::Json per_channel = eval::Json::array();
-  torch::Tensor mean_sdr = torch::zeros({E.size(0)}, torch::kFloat64);
-  for (int64_t i = 0; i < E.size(1); ++i) {
-    const auto r = eval::bss_eval_sources(m.images.select(1, i), E.select(1, i));
-    mean_sdr += r.sdr / static_cast<double>(E.size(1));
-    eval::Json sdr = eval::Json::array();
-    for (int64_t j = 0; j < r.sdr.size(0); ++j) sdr.push(r.sdr[j].item<double>());
-    per_channel.push(eval::Json::object().set("channel", i).set("sdr", sdr));
-  }
-  eval::Json mean = eval::Json::array();
-  for (int64_t j = 0; j < mean_sdr.size(0); ++j) mean.push(mean_sdr[j].item<double>());
-  // Image metrics (bss_eval_images): the true images are known, so the spatial distortion
-  // (ISR) is measured too; all channels of an image are scored together.
-  const eval::BssEvalImagesResult im = eval::bss_eval_images(m.images, E);
-  eval::Json image_metrics = eval::Json::object();
-  const std::pair<const char*, torch::Tensor> rows[4] = {{"sdr", im.sdr}, {"isr", im.isr}, {"sir", im.sir}, {"sar", im.sar}};
-  std::printf("multichannel_nmf: bss_eval_images per source:");
-  for (const auto& [name, values] : rows) {
-    eval::Json a = eval::Json::array();
-    std::printf("  %s", name);
-    for (int64_t j = 0; j < values.size(0); ++j) {
-      a.push(values[j].item<double>());
-      std::printf(" %.2f", values[j].item<double>());
+  app::SeparatedMixture s;
+  s.estimates = torch::stack(est);  // J × I × T
+  s.mixture = m.mixture;
+  for (size_t j = 0; j < est.size(); ++j)
+    s.names.push_back(j < m.names.size() ? m.names[j] : "source" + std::to_string(j + 1));
+  app::SeparationStepOptions step;
+  step.out_dir = out_dir;
+  step.sample_rate = m.rate;
+  step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
+  step.known_assignment = false;  // components are not tied to sources: permutation search
+  step.quiet = quiet;
+  if (m.images.defined()) {
+    s.references = m.images;
+    // Per-channel SDR (bss_eval_sources on each channel) beside the image metrics.
+    eval::Json per_channel = eval::Json::array();
+    for (int64_t i = 0; i < s.estimates.size(1); ++i) {
+      const auto r = eval::bss_eval_sources(m.images.select(1, i), s.estimates.select(1, i));
+      eval::Json sdr = eval::Json::array();
+      for (int64_t j = 0; j < r.sdr.size(0); ++j) sdr.push(r.sdr[j].item<double>());
+      per_channel.push(eval::Json::object().set("channel", i).set("sdr", sdr));
     }
-    image_metrics.set(name, a);
+    step.details = eval::Json::object().set("per_channel_sdr", per_channel);
   }
-  std::printf(" dB\n");
-  eval::Json perm = eval::Json::array();
-  for (int64_t p : im.permutation) perm.push(p);
-  image_metrics.set("permutation", perm);
-  eval::write_json((fs::path(out_dir) / "metrics.json").string(),
-                   eval::Json::object().set("sdr_mean_over_channels", mean).set("channels", per_channel).set("images", image_metrics));
+  const app::SeparationScores scores = app::run_separation_step({s}, step);
+  if (scores.scored) {
+    const eval::MetricsTable& t = scores.mixtures.front();
+    std::printf("multichannel_nmf: bss_eval_images per source:");
+    for (size_t j = 0; j < t.size(); ++j)
+      std::printf("  %s SDR %.2f ISR %.2f SIR %.2f SAR %.2f", t.names[j].c_str(), t.sdr[j], t.isr[j], t.sir[j], t.sar[j]);
+    std::printf(" dB\n");
+  }
+  return scores;
+}
+
+void report(const Config& c, FactorModelImpl& base, const app::Dataset& data, const std::string& out_dir) {
+  separate_images(c, dynamic_cast<MultichannelNMFImpl&>(base), data.get<Multichannel>(), out_dir, false);
+}
+
+// `factorch separate`: train as `factorch train` does (its report writes the sources and the
+// scores), then hand the separation back to the CLI.
+app::SeparationResult separate(const Config& c, const app::RunOptions& options) {
+  const app::Dataset data = load_data(c);
+  auto model = build_model(model_entry("multichannel_nmf"), c, data);
+  app::RunResult run = app::fit_model(c, model, data.matrix, options, c.string("output.dir"));
+  require(run.result.ok, "multichannel_nmf: training stopped: " + run.result.stop_reason);
+  const std::string out_dir = options.write_outputs ? run.out_dir : "";
+  auto& trained = dynamic_cast<MultichannelNMFImpl&>(*run.model);
+  const Multichannel& m = data.get<Multichannel>();
+  const app::SeparationScores scores = separate_images(c, trained, m, out_dir, options.quiet);
+  app::SeparationResult out;
+  out.out_dir = run.out_dir;
+  for (size_t j = 0; j < static_cast<size_t>(c.integer("model.sources")); ++j)
+    out.names.push_back(j < m.names.size() ? m.names[j] : "source" + std::to_string(j + 1));
+  out.has_metrics = scores.scored;
+  if (scores.scored) {
+    out.table = scores.mixtures.front();
+    out.reference_names = out.table.names;
+  }
+  return out;
 }
 
 }  // namespace
@@ -203,7 +225,7 @@ ModelEntry multichannel_nmf_entry() {
   return {"multichannel_nmf",
           "multichannel IS-NMF with instantaneous mixing (Ozerov & Févotte): per-source NMF + mixing powers, "
           "separation into source images",
-          add_keys, on_matrix(build), load_data, report, {}, {false, true, false, false}};
+          add_keys, on_matrix(build), load_data, report, {}, {false, true, true, false}, separate};
 }
 
 }  // namespace factorch
