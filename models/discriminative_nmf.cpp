@@ -51,6 +51,14 @@ void DiscriminativeLayeredNMFImpl::reset() {
     for (int64_t s = 0; s < S; ++s) block(l, s).fill_(1.0 / block_rows(l));
   }
   H_ = register_parameter("H", torch::ones({S * options.layers().back(), options.n_samples()}, opts));
+  // Registered here (not lazily) so that every instance has the same buffers: clone() and
+  // checkpoints need them.
+  initial_.clear();
+  for (size_t l = 0; l < W_.size(); ++l)
+    initial_.push_back(register_buffer("initial_W" + std::to_string(l + 1), W_[l].detach().clone()));
+}
+
+void DiscriminativeLayeredNMFImpl::restart_rounds() {
   validation_.clear();
   best_.clear();
   round_ = best_round_ = 0;
@@ -122,12 +130,7 @@ torch::Tensor DiscriminativeLayeredNMFImpl::separate(const torch::Tensor& X_mix)
 
 void DiscriminativeLayeredNMFImpl::remember_initial_layers() {
   torch::NoGradGuard no_grad;
-  if (initial_.empty()) {
-    for (size_t l = 0; l < W_.size(); ++l)
-      initial_.push_back(register_buffer("initial_W" + std::to_string(l + 1), W_[l].detach().clone()));
-  } else {
-    for (size_t l = 0; l < W_.size(); ++l) initial_[l].copy_(W_[l]);
-  }
+  for (size_t l = 0; l < W_.size(); ++l) initial_[l].copy_(W_[l]);
 }
 
 std::vector<torch::Tensor> DiscriminativeLayeredNMFImpl::initial_layers() const { return initial_; }
@@ -155,7 +158,7 @@ torch::Tensor DiscriminativeLayeredNMFImpl::loss(const TrainingData& data) {
 }
 
 void DiscriminativeLayeredNMFImpl::score_round() {
-  const double v = validator_();
+  const double v = validator_(*this);
   validation_.push_back(v);
   auto keep = [&] {
     best_round_ = round_;

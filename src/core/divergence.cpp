@@ -58,13 +58,18 @@ torch::Tensor BetaDivergence::elementwise(const torch::Tensor& X_in, const torch
   const torch::Tensor X = eps_ > 0 ? X_in + eps_ : X_in;
   const torch::Tensor V = eps_ > 0 ? V_in + eps_ : V_in;
   if (is(beta_, 2.0)) return 0.5 * (X - V).square();
-  if (is(beta_, 1.0)) return at::xlogy(X, X) - at::xlogy(X, V) - X + V;
+  // Where x = 0 the terms x·log v and x·v^(β−1) are 0 for every v, but their autograd
+  // derivatives x/v and x·(β−1)·v^(β−2) are 0/0 = NaN at v = 0 (exact zeros that MU
+  // pre-training leaves in a model, e.g. L-NMF's H on silent frames). Their v is replaced by 1
+  // there: the same value, and the derivative of the limit (0).
+  const torch::Tensor V_cross = V.requires_grad() ? V.masked_fill(X == 0, 1.0) : V;
+  if (is(beta_, 1.0)) return at::xlogy(X, X) - at::xlogy(X, V_cross) - X + V;
   if (is(beta_, 0.0)) {
     const torch::Tensor ratio = X / V;
     return ratio - ratio.log() - 1.0;
   }
   const double b = beta_;
-  return (X.pow(b) + (b - 1.0) * V.pow(b) - b * X * V.pow(b - 1.0)) / (b * (b - 1.0));
+  return (X.pow(b) + (b - 1.0) * V.pow(b) - b * X * V_cross.pow(b - 1.0)) / (b * (b - 1.0));
 }
 
 torch::Tensor BetaDivergence::value(const torch::Tensor& X, const torch::Tensor& V,

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include <torch/autograd.h>
+
 #include "factorch/divergence.h"
 #include "factorch/error.h"
 
@@ -118,4 +120,23 @@ TEST(Divergence, RejectsNegativeAndNonFiniteData) {
   EXPECT_THROW(BetaDivergence(2.0).check_data(X, "x"), factorch::Error);
   X[0][0] = INFINITY;
   EXPECT_THROW(BetaDivergence(2.0).check_data(X, "x"), factorch::Error);
+}
+
+// Where x = v = 0 (zeros that MU leaves in a model on silent frames) the derivative of
+// d(x|v) in v is its limit, 1 − (x/v)·[x > 0] → 1 for KL and v^(β−1) → 0 for β = 1.5, not
+// the 0/0 = NaN of x/v (lnmf under autograd stopped on NaN after one step because of it).
+TEST(Divergence, GradientIsFiniteWhereDataAndModelAreZero) {
+  const auto o = torch::kFloat64;
+  const torch::Tensor X = torch::tensor({0.0, 0.0, 2.0}, o);
+  for (const double beta : {1.0, 1.5}) {
+    const torch::Tensor V = torch::tensor({0.0, 0.5, 1.0}, o).requires_grad_(true);
+    const BetaDivergence div(beta);
+    const torch::Tensor value = div.value(X, V);
+    const torch::Tensor grad = torch::autograd::grad({value}, {V})[0];
+    // The same value as without gradients.
+    EXPECT_DOUBLE_EQ(value.item<double>(), div.value(X, V.detach()).item<double>()) << beta;
+    // d/dv of (x^β + (β−1)v^β − βxv^(β−1))/(β(β−1)) = v^(β−1) − x·v^(β−2) (KL: 1 − x/v).
+    const torch::Tensor expected = torch::tensor({beta == 1.0 ? 1.0 : 0.0, std::pow(0.5, beta - 1), 1.0 - 2.0}, o);
+    EXPECT_TRUE(torch::allclose(grad, expected, 1e-12, 1e-12)) << "beta " << beta << ": " << grad;
+  }
 }

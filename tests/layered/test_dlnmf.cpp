@@ -113,6 +113,45 @@ TEST(DLNMF, BlockStructureExactAndDiscriminativeObjectiveDecreases) {
   EXPECT_LT(history.back().objective, 0.9 * history.front().objective);
 }
 
+// clone() (torch::nn::Cloneable) is deep and keeps the round state; the clone's validator
+// scores the clone, not the model it was cloned from.
+TEST(DLNMF, CloneIsDeepAndValidatesItself) {
+  const SmallProblem p = small_problem();
+  separation::PipelineOptions po;
+  po.stft = p.stft;
+  LayeredNMFOptions base(1, 1, {10, 4});
+  base.pretrain_iter(10);
+  const auto layers = separation::learn_source_layers(p.spectrograms, base, 10, po);
+  const int64_t F = p.spectrograms[0].size(0);
+  DiscriminativeLayeredNMFOptions o(F, p.data.size(1), {10, 4}, 2);
+  o.h_iter(10).w_iter(2).patience(0);
+  auto model = separation::compose(layers, o, po);
+  model->remember_initial_layers();
+  model->init_activations(p.data.narrow(0, 0, F));
+  std::vector<const DiscriminativeLayeredNMFImpl*> validated;
+  model->set_validator([&](const DiscriminativeLayeredNMFImpl& m) {
+    validated.push_back(&m);
+    return -m.off_diagonal_max();
+  });
+  const TrainingData d{p.data, {}, false};
+  model->mu_step(d);
+  auto copy = std::dynamic_pointer_cast<DiscriminativeLayeredNMFImpl>(model->clone());
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(copy->rounds_done(), 1);
+  EXPECT_EQ(copy->loss(d).item<double>(), model->loss(d).item<double>());
+  for (size_t l = 0; l < 2; ++l) EXPECT_TRUE(torch::equal(copy->initial_layers()[l], model->initial_layers()[l]));
+  NamedTensors before;
+  for (const auto& f : model->factors()) before.insert(f.key(), f.value().clone());
+  validated.clear();
+  copy->mu_step(d);
+  ASSERT_EQ(validated.size(), 1u);
+  EXPECT_EQ(validated[0], copy.get());
+  EXPECT_EQ(model->rounds_done(), 1);
+  EXPECT_EQ(copy->off_diagonal_max(), 0.0);
+  EXPECT_NE(copy->loss(d).item<double>(), model->loss(d).item<double>());
+  for (const auto& f : model->factors()) EXPECT_TRUE(torch::equal(f.value(), before[f.key()])) << f.key();
+}
+
 TEST(DLNMF, SharedFirstLayerPretrainingGivesTheSameDictionaries) {
   // The report computes layer 1 once per speaker and reuses it for every K₂: the result
   // must be exactly what each model would have computed itself (same NMF, same seed).

@@ -163,3 +163,25 @@ TEST(LayeredNMF, BadLayerSizesAreClearErrors) {
     EXPECT_STREQ(e.what(), "source a: layer sizes do not chain: W2 is 4x3 but W1 has 5 columns");
   }
 }
+
+// clone() (torch::nn::Cloneable) is deep: the clone has the same factors and objective, and
+// training or editing it leaves the original as it was.
+TEST(LayeredNMF, CloneIsDeepAndHasTheSameObjective) {
+  const torch::Tensor X = layered_data(12, 15, 6);
+  LayeredNMF m = make_model(X, {6, 3}, 1.0, 10);
+  for (int it = 0; it < 5; ++it) m->mu_step({X, {}, false});
+  auto copy = std::dynamic_pointer_cast<LayeredNMFImpl>(m->clone());
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(copy->options.layers(), m->options.layers());
+  EXPECT_EQ(objective(*copy, X), objective(*m, X));
+  NamedTensors before;
+  for (const auto& f : m->factors()) {
+    before.insert(f.key(), f.value().clone());
+    EXPECT_TRUE(torch::equal(f.value(), copy->factors()[f.key()])) << f.key();
+    EXPECT_NE(f.value().data_ptr(), copy->factors()[f.key()].data_ptr()) << f.key() << " is shared";
+  }
+  for (int it = 0; it < 5; ++it) copy->mu_step({X, {}, false});
+  copy->set_factor("W2", torch::full({6, 3}, 0.5, torch::kFloat64));
+  EXPECT_LT(objective(*m, X), objective(*copy, X));  // the clone moved, the original did not
+  for (const auto& f : m->factors()) EXPECT_TRUE(torch::equal(f.value(), before[f.key()])) << f.key();
+}

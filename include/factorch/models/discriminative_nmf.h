@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <torch/arg.h>
+#include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
@@ -53,12 +54,17 @@ struct DiscriminativeLayeredNMFOptions {
   TORCH_ARG(int64_t, max_rounds) = 0;            ///< restore the best round after this many (0: unknown)
 };
 
-class DiscriminativeLayeredNMFImpl : public FactorModelImpl {
+/// clone() (torch::nn::Cloneable) copies the layers, H, the recorded start and the round
+/// state; the clone's validator scores the clone (it receives the model it validates).
+class DiscriminativeLayeredNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<DiscriminativeLayeredNMFImpl> {
  public:
   explicit DiscriminativeLayeredNMFImpl(const DiscriminativeLayeredNMFOptions& options);
 
-  /// Compound layers = zeros with unit blocks; H = ones. Clears the round/validation state.
-  void reset();
+  /// Compound layers = zeros with unit blocks, H = ones, the recorded start = these layers.
+  /// The round/validation state is training state: restart_rounds() clears it.
+  void reset() override;
+  /// Forgets the rounds done and their validation scores (round 0 is scored again).
+  void restart_rounds();
   /// Copies source s's layers (W_s¹ F×K₁, …, W_sᴸ) into the diagonal blocks; shapes checked.
   void set_source_layers(int64_t s, const std::vector<torch::Tensor>& layers);
   /// Source s's layers (views of the diagonal blocks).
@@ -77,7 +83,7 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl {
   /// Records the current layers as the generative (L-NMF) start, kept as buffers
   /// "initial_W1".. (checkpointed) so that reports can compare with it after training.
   void remember_initial_layers();
-  /// The recorded start (empty if never recorded).
+  /// The recorded start (the reset() layers if never recorded).
   std::vector<torch::Tensor> initial_layers() const;
 
   /// The per-source layer-1 pre-training the source dictionaries were learnt from (not
@@ -89,8 +95,10 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl {
   /// Largest |entry| outside the diagonal blocks over all layers (0 for a valid model).
   double off_diagonal_max() const;
 
-  /// Early stopping: called after each round (and once before the first) on this model.
-  void set_validator(std::function<double()> validator) { validator_ = std::move(validator); }
+  /// Early stopping: called after each round (and once before the first) with this model
+  /// (higher = better). It takes the model rather than capturing it, so a clone validates itself.
+  using Validator = std::function<double(const DiscriminativeLayeredNMFImpl&)>;
+  void set_validator(Validator validator) { validator_ = std::move(validator); }
   const std::vector<double>& validation_history() const { return validation_; }
   int64_t best_round() const { return best_round_; }
   int64_t rounds_done() const { return round_; }
@@ -127,7 +135,7 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl {
   std::vector<torch::Tensor> W_;  // parameters "W1".."WL" (compound, block-diagonal)
   std::vector<torch::Tensor> initial_;  // buffers "initial_W1".."initial_WL"
   torch::Tensor H_;               // parameter "H" (S·K_L × N), activations of the training mixtures
-  std::function<double()> validator_;
+  Validator validator_;
   std::vector<double> validation_;
   std::vector<torch::Tensor> best_;
   std::vector<PretrainedLayer> first_layers_;

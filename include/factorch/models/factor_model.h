@@ -47,7 +47,9 @@ struct TrainingData {
   TrainingData rows(const torch::Tensor& index) const;
 };
 
-class FactorModelImpl : public torch::nn::Module {
+// Virtual base: a model can also derive from torch::nn::Cloneable<Impl> (which derives
+// virtually from Module) and get clone() with one Module inside.
+class FactorModelImpl : public virtual torch::nn::Module {
  public:
   /// Registry name of the model ("nmf", "tlnmf", ...).
   virtual std::string type() const = 0;

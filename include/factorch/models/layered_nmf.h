@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <torch/arg.h>
+#include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
@@ -59,12 +60,13 @@ torch::Tensor chain_product(const std::vector<torch::Tensor>& layers);
 /// (H may be undefined). `what` prefixes the message (e.g. a source name).
 void check_layer_chain(const std::vector<torch::Tensor>& layers, const torch::Tensor& H, const std::string& what);
 
-class LayeredNMFImpl : public FactorModelImpl {
+/// clone() (torch::nn::Cloneable) is a deep copy: options, layers and H.
+class LayeredNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<LayeredNMFImpl> {
  public:
   explicit LayeredNMFImpl(const LayeredNMFOptions& options);
 
   /// Creates the layers (constant 1/K_l, so the product has unit scale) and H.
-  void reset();
+  void reset() override;
   /// Layer-wise pre-training on X (F×N): NMF of X, then of H¹, … (options.pretrain_iter each).
   /// `first` (W¹ F×K₁, H¹ K₁×N), when defined, replaces the first NMF: it depends only on X,
   /// K₁, β, init and seed, so models that differ above layer 1 can share it.

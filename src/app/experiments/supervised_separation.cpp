@@ -5,23 +5,26 @@
 
 namespace factorch::separation {
 
-torch::Tensor magnitude_spectrogram(const torch::Tensor& x, const signal::StftOptions& stft) {
-  return signal::magnitude(signal::stft(x, stft));
+torch::Tensor magnitude_spectrogram(const torch::Tensor& x, const signal::StftOptions& stft, double exponent) {
+  const torch::Tensor m = signal::magnitude(signal::stft(x, stft));
+  return exponent == 1.0 ? m : m.pow(exponent);
 }
 
-torch::Tensor concatenated_spectrogram(const std::vector<torch::Tensor>& signals, const signal::StftOptions& stft) {
+torch::Tensor concatenated_spectrogram(const std::vector<torch::Tensor>& signals, const signal::StftOptions& stft,
+                                       double exponent) {
   require(!signals.empty(), "no signals to analyse");
   std::vector<torch::Tensor> parts;
-  for (const auto& x : signals) parts.push_back(magnitude_spectrogram(x, stft));
+  for (const auto& x : signals) parts.push_back(magnitude_spectrogram(x, stft, exponent));
   return torch::cat(parts, 1);
 }
 
-torch::Tensor discriminative_matrix(const std::vector<Mixture>& mixtures, const signal::StftOptions& stft) {
+torch::Tensor discriminative_matrix(const std::vector<Mixture>& mixtures, const signal::StftOptions& stft,
+                                    double exponent) {
   require(!mixtures.empty(), "DL-NMF needs at least one discriminative-training mixture");
   std::vector<torch::Tensor> columns;
   for (const Mixture& m : mixtures) {
-    std::vector<torch::Tensor> rows{magnitude_spectrogram(m.mixture, stft)};
-    for (int64_t s = 0; s < m.sources.size(0); ++s) rows.push_back(magnitude_spectrogram(m.sources[s], stft));
+    std::vector<torch::Tensor> rows{magnitude_spectrogram(m.mixture, stft, exponent)};
+    for (int64_t s = 0; s < m.sources.size(0); ++s) rows.push_back(magnitude_spectrogram(m.sources[s], stft, exponent));
     columns.push_back(torch::cat(rows, 0));
   }
   return torch::cat(columns, 1);
@@ -86,9 +89,11 @@ torch::Tensor separate_mixture(const DiscriminativeLayeredNMFImpl& model, const 
                                const PipelineOptions& options) {
   const torch::Tensor x = mixture.to(torch::kFloat64).cpu();
   const torch::Tensor X = signal::stft(x, options.stft);
-  const torch::Tensor parts = model.separate(signal::magnitude(X).to(options.device, options.dtype))
-                                  .to(torch::kCPU, torch::kFloat64);
-  return app::wiener_estimates(X, parts.unbind(0), options.mask_exponent,
+  const torch::Tensor magnitude = signal::magnitude(X);
+  const torch::Tensor V = options.exponent == 1.0 ? magnitude : magnitude.pow(options.exponent);
+  const torch::Tensor parts = model.separate(V.to(options.device, options.dtype)).to(torch::kCPU, torch::kFloat64);
+  // parts^(1/e) estimate magnitudes: the gain exponent p applies to them.
+  return app::wiener_estimates(X, parts.unbind(0), options.mask_exponent / options.exponent,
                                [&](const torch::Tensor& Y) { return signal::istft(Y, options.stft, x.size(0)); });
 }
 

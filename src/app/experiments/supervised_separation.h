@@ -2,7 +2,8 @@
 // The supervised separation pipeline shared by NMF, L-NMF and DL-NMF (they differ only in
 // the model): per-source dictionaries learnt on clean magnitude spectrograms, a compound
 // block-diagonal model, activations of a test mixture by eq. 11, Wiener gains (eq. 19–20:
-// X̂_s = X_mix ⊙ Ŝ_s^p / Σ_j Ŝ_j^p, p = mask_exponent, the paper's p = 1) on the complex
+// X̂_s = X_mix ⊙ Ŝ_s^(p/e) / Σ_j Ŝ_j^(p/e), V = |STFT|^e, p = mask_exponent; the paper's
+// e = p = 1: a ratio of magnitudes; Ŝ_s^(1/e) estimates source s's magnitude) on the complex
 // mixture STFT (mixture phase), inverse STFT, and BSS Eval SDR/SIR/SAR against the clean
 // sources (estimate s is scored against source s: the assignment is known).
 // Plain NMF is the one-layer case: the same code with model.layers = [K].
@@ -36,17 +37,20 @@ struct SpeechSet {
 
 struct PipelineOptions {
   signal::StftOptions stft;
-  double mask_exponent = 1.0;
+  double exponent = 1.0;       ///< V = |STFT|^exponent (data.transform.exponent)
+  double mask_exponent = 1.0;  ///< p of the gains, on magnitudes (see the header comment)
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat64;
 };
 
-/// |STFT(x)| (F × N).
-torch::Tensor magnitude_spectrogram(const torch::Tensor& x, const signal::StftOptions& stft);
+/// |STFT(x)|^exponent (F × N).
+torch::Tensor magnitude_spectrogram(const torch::Tensor& x, const signal::StftOptions& stft, double exponent = 1.0);
 /// Spectrograms of several signals side by side (F × ΣN).
-torch::Tensor concatenated_spectrogram(const std::vector<torch::Tensor>& signals, const signal::StftOptions& stft);
+torch::Tensor concatenated_spectrogram(const std::vector<torch::Tensor>& signals, const signal::StftOptions& stft,
+                                       double exponent = 1.0);
 /// [X_mix; S₁; …; S_S] over all mixtures ((S+1)·F × ΣN): DL-NMF's training data.
-torch::Tensor discriminative_matrix(const std::vector<Mixture>& mixtures, const signal::StftOptions& stft);
+torch::Tensor discriminative_matrix(const std::vector<Mixture>& mixtures, const signal::StftOptions& stft,
+                                    double exponent = 1.0);
 
 /// Layer-1 pre-training of each source (NMF of its spectrogram, rank base.layers()[0]). It is
 /// the same for every L-NMF with that K₁ (e.g. the report's rows K₂ = 10, 20, 30): compute it
