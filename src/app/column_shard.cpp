@@ -90,4 +90,13 @@ void attach_shard(TrainingData& data, const ColumnShard& shard,
   data.shard = std::move(s);
 }
 
+TrainingData load_matrix_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& communicator) {
+  require(communicator != nullptr, "load_matrix_shard: no communicator");
+  ColumnShard shard;
+  TrainingData data = load_column_shard(c, communicator->rank(), communicator->world_size(), &shard);
+  communicator->require_same("shapes of data.input", std::to_string(data.X.size(0)) + "x" + std::to_string(shard.total));
+  attach_shard(data, shard, communicator);
+  return data;
+}
+
 }  // namespace factorch::app

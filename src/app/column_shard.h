@@ -37,6 +37,11 @@ struct ColumnShard {
 /// for audio input (not sharded yet), a missing file, or a mask of another shape.
 TrainingData load_column_shard(const Config& config, int rank, int world_size, ColumnShard* shard_out = nullptr);
 
+/// load_column_shard + attach_shard through `communicator`, after checking that every rank
+/// sees the same shape of data.input (the same path may hold different files on different
+/// nodes): the load_shard of matrix models.
+TrainingData load_matrix_shard(const Config& config, const std::shared_ptr<distributed::Communicator>& communicator);
+
 /// Marks `data` as `shard` of a run whose sums go through `communicator` (data.shard).
 void attach_shard(TrainingData& data, const ColumnShard& shard,
                   const std::shared_ptr<distributed::Communicator>& communicator);

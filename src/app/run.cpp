@@ -212,18 +212,17 @@ RunResult run_data_parallel(const Config& c, const RunOptions& options) {
   comm.require_same("resolved configs (FNV-1a of config.resolved.yaml and --resume)",
                     hash_hex(c.dump() + "\nresume: " + options.resume.value_or("")));
   const std::string type = c.string("model.type");
-  if (type != "nmf")
-    c.fail("model.type", "is " + type + ": data-parallel training (torchrun, --nproc) supports nmf so far");
-  ColumnShard shard;
-  TrainingData data = load_column_shard(c, comm.rank(), comm.world_size(), &shard);
-  // The same path may hold different files on different nodes.
-  comm.require_same("shapes of data.input", std::to_string(data.X.size(0)) + "x" + std::to_string(shard.total));
-  attach_shard(data, shard, options.communicator);
   const ModelEntry& entry = model_entry(type);
-  Dataset dataset;
-  dataset.matrix = data;
-  std::shared_ptr<FactorModelImpl> model = entry.build(c, dataset);
-  return fit_model(c, model, data, options, c.string("output.dir"));
+  if (!entry.capabilities.data_parallel || !entry.load_shard) {
+    std::string supported;
+    for (const ModelEntry& e : model_registry())
+      if (e.capabilities.data_parallel && e.load_shard) supported += (supported.empty() ? "" : ", ") + e.name;
+    c.fail("model.type", "is " + type + ": data-parallel training (torchrun, --nproc) supports " + supported + " so far");
+  }
+  const Dataset dataset = entry.load_shard(c, options.communicator);
+  require(dataset.matrix.sharded(), type + ": load_shard returned data that is not marked as a shard");
+  std::shared_ptr<FactorModelImpl> model = build_model(entry, c, dataset);
+  return fit_model(c, model, dataset.matrix, options, c.string("output.dir"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "app/experiments/nmf_entry.h"
 #include "app/experiments/nmf_report.h"
 #include "app/experiments/registry.h"
+#include "app/column_shard.h"
 #include "factorch/models/nmf_init.h"
 #include "factorch/io/torch_file.h"
 
@@ -229,8 +230,14 @@ ModelEntry nmf_entry() {
   auto report = [](const Config&, FactorModelImpl& model, const app::Dataset&, const std::string& out_dir) {
     if (auto* nmf = dynamic_cast<NMFImpl*>(&model)) write_ard_summary(*nmf, out_dir);
   };
-  return {"nmf", "β-NMF: V ≈ WH (any β, L1/L2, ARD, temporal smoothness, forced zeros on H, fixed W or H)", add_nmf_keys,
-          on_matrix(build_nmf), {}, report, {}, {true, true, true, true}};
+  ModelEntry e{"nmf", "β-NMF: V ≈ WH (any β, L1/L2, ARD, temporal smoothness, forced zeros on H, fixed W or H)",
+               add_nmf_keys, on_matrix(build_nmf), {}, report, {}, {true, true, true, true}};
+  e.load_shard = [](const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
+    app::Dataset d;
+    d.matrix = app::load_matrix_shard(c, comm);
+    return d;
+  };
+  return e;
 }
 
 }  // namespace factorch

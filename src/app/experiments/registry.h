@@ -13,6 +13,10 @@
 
 namespace factorch {
 
+namespace distributed {
+class Communicator;
+}
+
 namespace app {
 struct RunOptions;
 struct SeparationResult;
@@ -24,7 +28,7 @@ struct ModelCapabilities {
   bool matrix_input = false;   ///< fits an F×N .npy given as data.input
   bool audio_input = false;    ///< reads WAVs or an embedded signal through the data block
   bool separates = false;      ///< `factorch separate` (the entry's separate, or the shared NMF path)
-  bool data_parallel = false;  ///< torchrun / train --nproc (columns of V sharded over ranks)
+  bool data_parallel = false;  ///< torchrun / train --nproc: the entry has load_shard
 };
 
 struct ModelEntry {
@@ -49,6 +53,11 @@ struct ModelEntry {
   /// Optional: `factorch separate` for models that do not separate through the shared NMF path
   /// (app/separation.h): trains as the config says and writes sources/ and metrics.json.
   std::function<app::SeparationResult(const Config&, const app::RunOptions&)> separate = {};
+  /// Data-parallel runs (capabilities.data_parallel): this rank's share of the data, read
+  /// without reading the other ranks' shares, with Dataset::matrix marked as a shard
+  /// (app::attach_shard) so that models sum shared statistics over ranks. Collective: every
+  /// rank calls it (it may check through the communicator that the ranks agree on shapes).
+  std::function<app::Dataset(const Config&, const std::shared_ptr<distributed::Communicator>&)> load_shard = {};
 };
 
 /// Adapters for entry functions that work on the matrix alone (the run's Dataset::matrix).
