@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -29,6 +30,12 @@ struct DataShard {
 /// What a model is fitted to. The layout of X is the model's business: V (F×N) for NMF,
 /// a frame matrix for TL-NMF, (t, f, value) rows for implicit NMF.
 struct TrainingData {
+  TrainingData() = default;
+  // Not an aggregate: `TrainingData{X}` or `{X, mask, true}` name what they set and leave the
+  // rest at its default without -Wmissing-field-initializers.
+  TrainingData(torch::Tensor X_, torch::Tensor mask_ = {}, bool rows_are_samples_ = false)  // NOLINT: implicit on purpose
+      : X(std::move(X_)), mask(std::move(mask_)), rows_are_samples(rows_are_samples_) {}
+
   torch::Tensor X;
   torch::Tensor mask;              ///< optional elementwise weights (missing data = 0)
   bool rows_are_samples = false;   ///< rows of X are independent samples: mini-batches may subsample them
