@@ -255,17 +255,26 @@ torch::Tensor ImplicitNMFImpl::loss(const TrainingData& data) {
 void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) {
   torch::NoGradGuard no_grad;
   const torch::Tensor X = data.X.to(frequencies_.options());
-  const double target = X.select(1, 2).mean().item<double>();
+  // Means over every sample; in a data-parallel run, local sums summed over ranks over the
+  // global count, so every rank (and one process) gets the same initial scale.
+  auto mean_of = [&](const torch::Tensor& v) {
+    if (!data.sharded()) return v.mean().item<double>();
+    torch::Tensor sum = v.sum().reshape({1}).to(torch::kFloat64);
+    data.sum_over_shards(sum);
+    return sum.item<double>() / static_cast<double>(data.shard->total);
+  };
+  const double target = mean_of(X.select(1, 2));
   require(target > 0, "iN-NMF: the data values are all zero");
   if (options.activations() == "matrix") {
+    // H spans the whole frame grid (times_ is the global grid in a data-parallel run).
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const torch::Tensor R = at::rand({options.rank(), times_.size(0)}, gen, torch::kFloat64).add_(0.5).to(H_.options());
     H_.copy_(inverse_softplus(R));
-    const double current = predict(X).mean().item<double>();
+    const double current = mean_of(predict(X));
     H_.copy_(inverse_softplus(R * (target / std::max(current, 1e-30))));
   } else {
     scale_.fill_(1.0);
-    scale_.fill_(target / std::max(predict(X).mean().item<double>(), 1e-30));
+    scale_.fill_(target / std::max(mean_of(predict(X)), 1e-30));
   }
 }
 

@@ -74,7 +74,11 @@ class ImplicitNMFImpl : public FactorModelImpl {
 
   void reset();
   /// Sets the activations so that the mean of V̂ matches the mean data value (H random in
-  /// [0.5, 1.5]·c for matrix H, an output scale for implicit H). Uses `seed`.
+  /// [0.5, 1.5]·c for matrix H, an output scale for implicit H). Uses `seed`. Data-parallel
+  /// (data.shard): the means are over every rank's samples, so the result does not depend on
+  /// the number of ranks; every parameter (networks, matrix H) is shared: the model is a sum
+  /// over samples, a rank's loss the sum over its rows, and their gradients are summed over
+  /// ranks by the trainer. The grids (frequencies, times) must be the whole run's.
   void init_activations(const TrainingData& data, uint64_t seed);
 
   std::string type() const override { return "innmf"; }
