@@ -78,10 +78,11 @@ TEST(DistributedGrad, InnmfWithTwoAndThreeRanksGivesTheSingleProcessNetworks) {
   TempDir dir;
   const std::string d = dir.path().string();
   write_samples(d + "/S.npy", d + "/S_shuffled.npy");
-  // Measured (25 epochs, float64): adam ≤ 5e-16 (bin-major rows) and ≤ 2e-14 (shuffled rows),
+  // Measured (25 epochs, float64): adam ≤ 1e-15 (bin-major rows) and ≤ 2e-14 (shuffled rows),
   // rprop 0 (sign steps), relative to the single-process factors (networks, W, H), 2 and 3
   // ranks. Bound 1e-9: a 5·10⁴ margin that still catches a mean instead of a sum over the
-  // uneven shards, a rank-dependent init or a gradient not summed (all ≥ 1e-4).
+  // shards (measured 6e-5 with even, 4e-3 with uneven shards), a rank-dependent init or a
+  // gradient not summed.
   const double tol = 1e-9;
   struct Case {
     std::string input, optimizer;
@@ -118,12 +119,12 @@ TEST(DistributedGrad, InnmfRefusesFewerSamplesThanRanks) {
 
 // Two realisations of the embedded notes (R × M × N frames), M = 32, hop 16: 2008 samples give
 // 127 frames (shards 64/63 and 43/42/42), 2024 samples 128 (43/43/42).
-std::string tlnmf_config(const std::string& seconds, const std::string& model_extra) {
+std::string tlnmf_config(const std::string& seconds, const std::string& model_extra, const std::string& data_extra = "") {
   return "model: {type: tlnmf, rank: 2, seed: 3, warmup: 5, phi_steps: 3, baseline: false, plot: false" + model_extra +
          "}\n"
          "data:\n"
          "  synthetic: {signal: harmonic_notes, frequencies: [220.0, 330.0], sample_rate: 2000, seconds: " + seconds +
-         ", harmonics: 2, decay: 0.5, envelopes: paper, realisations: 2, seed: 1}\n"
+         ", harmonics: 2, decay: 0.5, envelopes: paper, seed: 1" + (data_extra.empty() ? ", realisations: 2" : data_extra) + "}\n"
          "  transform: {window: tukey, tukey_alpha: 0.1, n_fft: 32, hop: 16}\n"
          "trainer: {kind: mu, max_iter: 12, tol: 0, dtype: float64, progress: never, threads: 1, dist_timeout: 60}\n"
          "output: {dir: out}\n";
@@ -137,13 +138,21 @@ TEST(DistributedGrad, TlnmfWithTwoAndThreeRanksGivesTheSingleProcessFactors) {
   // process: W ≤ 1e-14, H ≤ 3e-13, Φ ≤ 6e-12 (qn: the eigendecomposition of each skew
   // direction amplifies the rounding of the summed Γ), with 2 and 3 ranks. The MU
   // bound 1e-10 holds with a 15× margin (cayley: 2e-15); a Φ statistic not summed over ranks, or an Armijo
-  // test on a rank's own objective, gives ≥ 1e-3.
+  // test on a rank's own objective, gives ≥ 1e-3 (measured 1.4 for the latter).
+  // Supervised mode (W = |Φ·Y_ref|², whose term of Γ is a sum over frames too) is worse
+  // conditioned on this toy: rounding grows about 10× per sweep (objective 3e-16 after one
+  // sweep, 1e-8 after 12), Φ ends 3e-6 away; one process with trainer.threads 2 instead of 1
+  // (another BLAS summation order) ends 6e-6 away from itself. Bound 1e-4 there; a reference
+  // term not summed over ranks gives ≥ 1e-2.
   struct Case {
-    std::string seconds, model;
+    std::string seconds, model, data;
     std::vector<int> ranks;
+    double tol;
   };
-  for (const Case& k : {Case{"1.004", "", {2, 3}}, Case{"1.012", ", objective: is, phi_update: cayley, lambda: 0.1", {3}}}) {
-    testkit::write_text(dir / "c.yaml", tlnmf_config(k.seconds, k.model));
+  for (const Case& k : {Case{"1.004", ", mode: supervised, lambda: 0.05", ", realisations: 1, train_seconds: 0.3", {3}, 1e-4},
+                        Case{"1.004", "", "", {2, 3}, 1e-10},
+                        Case{"1.012", ", objective: is, phi_update: cayley, lambda: 0.1", "", {3}, 1e-10}}) {
+    testkit::write_text(dir / "c.yaml", tlnmf_config(k.seconds, k.model, k.data));
     const auto single = testkit::run_factorch("train c.yaml --out single --quiet", d);
     ASSERT_EQ(single.status, 0) << single.err;
     for (int ranks : k.ranks) {
@@ -152,13 +161,13 @@ TEST(DistributedGrad, TlnmfWithTwoAndThreeRanksGivesTheSingleProcessFactors) {
       ASSERT_EQ(run.status, 0) << what << ": " << run.err;
       const double err = max_factor_error(d + "/" + out, d + "/single", what);
       std::printf("tlnmf %s: max relative error %.3g\n", what.c_str(), err);
-      EXPECT_LT(err, 1e-10) << what;
+      EXPECT_LT(err, k.tol) << what;
       // The history (objective summed over ranks) has the single process's length.
       const std::string h1 = testkit::read_text(d + "/single/history.csv"), hr = testkit::read_text(d + "/" + out + "/history.csv");
       EXPECT_EQ(std::count(h1.begin(), h1.end(), '\n'), std::count(hr.begin(), hr.end(), '\n')) << what;
     }
   }
-  // A checkpoint of the 3-rank run resumes on 2 ranks and on 1 process alike.
+  // A checkpoint of the 3-rank run (cayley) resumes on 2 ranks and on 1 process alike.
   const auto two = testkit::run_factorch("train c.yaml --out a2 --quiet --nproc 2 --resume r3/checkpoint.pt --set trainer.max_iter=16", d);
   ASSERT_EQ(two.status, 0) << two.err;
   const auto one = testkit::run_factorch("train c.yaml --out a1 --quiet --resume r3/checkpoint.pt --set trainer.max_iter=16", d);
