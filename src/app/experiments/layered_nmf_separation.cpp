@@ -4,6 +4,7 @@
 #include "app/experiments/layered_nmf_data.h"
 #include "app/experiments/layered_nmf_models.h"
 #include "app/experiments/layered_nmf_report.h"
+#include "app/separation.h"
 #include "app/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_table.h"
@@ -60,22 +61,7 @@ app::SeparationResult separate_layered(const Config& c, const app::RunOptions& o
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.known_assignment = true;  // supervised: estimate s belongs to source s
   step.quiet = options.quiet;
-  const app::SeparationScores scores = app::run_separation_step(mixtures, step);
-
-  app::SeparationResult out;
-  out.out_dir = out_dir;
-  out.estimates = mixtures.front().estimates;
-  for (const auto& m : mixtures)
-    for (const std::string& name : names) out.names.push_back(several ? m.name + "/" + name : name);
-  out.has_metrics = scores.scored;
-  if (scores.scored) {
-    const eval::MetricsTable t = eval::mean_over_mixtures(scores.mixtures);  // per source, over the mixtures
-    out.metrics = {torch::tensor(t.sdr, torch::kFloat64), torch::tensor(t.sir, torch::kFloat64),
-                   torch::tensor(t.sar, torch::kFloat64), t.permutation};
-    out.reference_names = t.names;
-    out.table = t;
-  }
-  return out;
+  return app::separation_result(mixtures, app::run_separation_step(mixtures, step), out_dir);
 }
 
 }  // namespace factorch::layered

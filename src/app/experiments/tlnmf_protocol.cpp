@@ -19,7 +19,7 @@ struct ScoreSpread {
   double overall_mean = 0, overall_std = 0;  // of the mean SDR over sources
 };
 
-ScoreSpread spread_of(const std::vector<SeparationScores>& runs) {
+ScoreSpread spread_of(const std::vector<RealisationScores>& runs) {
   std::vector<torch::Tensor> rows;
   for (const auto& r : runs) rows.push_back(torch::stack({r.sdr, r.sir, r.sar}));
   const torch::Tensor all = torch::stack(rows);  // repeats × 3 × S
@@ -62,11 +62,11 @@ void print_spread(const char* label, const ScoreSpread& s) {
 
 }  // namespace
 
-void tlnmf_protocol(const Config& c, const SeparationScores& first, const std::optional<SeparationScores>& first_dct,
-                    const TLNMFSignals& sig, eval::Json& metrics) {
+void tlnmf_protocol(const Config& c, const RealisationScores& first, const std::optional<RealisationScores>& first_dct,
+                    const TLNMFSignals& sig, eval::Json& details) {
   const int64_t repeats = c.integer("model.repeats");
   const std::vector<int64_t> mapping = c.integers("model.component_sources");
-  std::vector<SeparationScores> tl_runs{first}, dct_runs;
+  std::vector<RealisationScores> tl_runs{first}, dct_runs;
   if (first_dct) dct_runs.push_back(*first_dct);
   const int64_t R = sig.mixtures.size(0), restarts = c.integer("model.restarts");
   const auto t0 = std::chrono::steady_clock::now();
@@ -110,7 +110,7 @@ void tlnmf_protocol(const Config& c, const SeparationScores& first, const std::o
     protocol.set("dct_nmf", spread_json(d, sig.source_names));
     print_spread("  DCT-NMF (fixed Phi):", d);
   }
-  metrics.set("protocol", protocol);
+  details.set("protocol", protocol);
 }
 
 }  // namespace factorch
