@@ -135,8 +135,9 @@ class ImplicitNMFImpl : public FactorModelImpl {
     torch::Tensor samples;  // the tensor the indices belong to (identity + version checked)
     int64_t version = -1;
     torch::Tensor f_index, t_index;
-    torch::Tensor flat_index;  // f·N + t when most of the grid is sampled (V̂ = W·H, then a gather)
-    bool whole_grid = false;   // the rows are the whole grid, bin-major: no gather
+    torch::Tensor flat_index;  // (f − f_first)·N + t when most of a band of bins is sampled (V̂ = W·H there, then a gather)
+    int64_t f_first = 0, f_count = 0;  // the band: bins [f_first, f_first + f_count)
+    bool whole_grid = false;   // the rows are the whole band, bin-major: no gather
     torch::Tensor kl_constant; // Σ x·log x − x of the values (β = 1), computed on first use
   };
   const GridIndex& grid_index_of(const torch::Tensor& samples);
