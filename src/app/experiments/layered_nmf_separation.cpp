@@ -8,7 +8,10 @@
 #include "app/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_table.h"
+#include "factorch/io/atomic_file.h"
 #include "factorch/io/wav.h"
+
+#include <filesystem>
 
 namespace factorch::layered {
 
@@ -21,7 +24,12 @@ std::shared_ptr<DiscriminativeLayeredNMFImpl> trained_model(const Config& c, con
   const LayeredData& part = data.get<LayeredData>();
   if (c.string("model.type") == "lnmf") {
     auto model = supervised_model(c, *part.speech, 1, c.integers("model.layers"), c.integer("trainer.max_iter"));
-    if (options.write_outputs) app::export_factors(model->factors(), out_dir, c.strings("output.formats"));
+    if (options.write_outputs) {
+      // Per-source fits, not one trainer run: no history.csv or checkpoint.pt, but the config
+      // that reproduces them and the learnt layers.
+      io::write_file_atomically((std::filesystem::path(out_dir) / "config.resolved.yaml").string(), c.dump());
+      app::export_factors(model->factors(), out_dir, c.strings("output.formats"));
+    }
     return model;
   }
   auto model = std::dynamic_pointer_cast<DiscriminativeLayeredNMFImpl>(build_dlnmf(c, data));

@@ -49,11 +49,11 @@ eval::Json spread_json(const ScoreSpread& s, const std::vector<std::string>& nam
   return j;
 }
 
-void print_spread(const char* label, const ScoreSpread& s) {
+void print_spread(const char* label, const ScoreSpread& s, const std::vector<std::string>& names) {
   std::printf("%-22s", label);
   const char* metric[3] = {"SDR", "SIR", "SAR"};
   for (int64_t k = 0; k < s.mean.size(1); ++k) {
-    std::printf("  src%lld", static_cast<long long>(k));
+    std::printf("  %s", k < static_cast<int64_t>(names.size()) ? names[k].c_str() : std::to_string(k).c_str());
     for (int m = 0; m < 3; ++m)
       std::printf(" %s %6.2f (%.2f)", metric[m], s.mean[m][k].item<double>(), s.std[m][k].item<double>());
   }
@@ -104,11 +104,11 @@ void tlnmf_protocol(const Config& c, const RealisationScores& first, const std::
               static_cast<long long>(repeats), static_cast<long long>(R));
   const ScoreSpread tl = spread_of(tl_runs);
   protocol.set("tlnmf", spread_json(tl, sig.source_names));
-  print_spread("  TL-NMF:", tl);
+  print_spread("  TL-NMF:", tl, sig.source_names);
   if (!dct_runs.empty()) {
     const ScoreSpread d = spread_of(dct_runs);
     protocol.set("dct_nmf", spread_json(d, sig.source_names));
-    print_spread("  DCT-NMF (fixed Phi):", d);
+    print_spread("  DCT-NMF (fixed Phi):", d, sig.source_names);
   }
   details.set("protocol", protocol);
 }
