@@ -185,11 +185,18 @@ const ImplicitNMFImpl::GridIndex& ImplicitNMFImpl::grid_index_of(const torch::Te
   const torch::Tensor t = samples.select(1, 0), f = samples.select(1, 1);
   g.f_index = grid_index(frequencies_, f);
   g.t_index = options.activations() == "matrix" ? frame_index(t) : grid_index(times_, t);
-  const int64_t F = frequencies_.size(0), N = times_.size(0);
-  if (g.f_index.defined() && g.t_index.defined() && 4 * samples.size(0) >= F * N) {
-    g.flat_index = g.f_index * N + g.t_index;
-    g.whole_grid = samples.size(0) == F * N &&
-                   g.flat_index.equal(torch::arange(F * N, g.flat_index.options()));
+  const int64_t N = times_.size(0);
+  if (g.f_index.defined() && g.t_index.defined()) {
+    // The band of bins the rows touch (every bin for a whole spectrogram; a data-parallel
+    // rank's bin-major share holds a range of bins): V̂ is computed on that band only.
+    const int64_t lo = g.f_index.min().item<int64_t>(), band = g.f_index.max().item<int64_t>() - lo + 1;
+    if (4 * samples.size(0) >= band * N) {
+      g.f_first = lo;
+      g.f_count = band;
+      g.flat_index = (g.f_index - lo) * N + g.t_index;
+      g.whole_grid = samples.size(0) == band * N &&
+                     g.flat_index.equal(torch::arange(band * N, g.flat_index.options()));
+    }
   }
   g.samples = samples;
   g.version = static_cast<int64_t>(samples._version());
@@ -204,10 +211,10 @@ torch::Tensor ImplicitNMFImpl::H_on_grid() {
 torch::Tensor ImplicitNMFImpl::predict(const torch::Tensor& samples) {
   const GridIndex& g = grid_index_of(samples);
   if (g.flat_index.defined()) {
-    // Samples covering most of the training grid (a spectrogram): V̂ = W·H as one F×K·K×N
-    // product, then a gather (none for the bin-major rows of a whole spectrogram), instead
-    // of S×K gathers of W and H rows.
-    const torch::Tensor V = torch::mm(W_on_grid(), H_on_grid()).flatten();
+    // Samples covering most of the training grid (a spectrogram) or of a band of its bins:
+    // V̂ = W·H on that band as one product, then a gather (none for bin-major rows covering
+    // the band), instead of S×K gathers of W and H rows.
+    const torch::Tensor V = torch::mm(W_on_grid().narrow(0, g.f_first, g.f_count), H_on_grid()).flatten();
     return g.whole_grid ? V : V.index_select(0, g.flat_index);
   }
   // W on the distinct frequencies of the batch: the training grid when the batch lies on it.
@@ -255,17 +262,26 @@ torch::Tensor ImplicitNMFImpl::loss(const TrainingData& data) {
 void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) {
   torch::NoGradGuard no_grad;
   const torch::Tensor X = data.X.to(frequencies_.options());
-  const double target = X.select(1, 2).mean().item<double>();
+  // Means over every sample; in a data-parallel run, local sums summed over ranks over the
+  // global count, so every rank (and one process) gets the same initial scale.
+  auto mean_of = [&](const torch::Tensor& v) {
+    if (!data.sharded()) return v.mean().item<double>();
+    torch::Tensor sum = v.sum().reshape({1}).to(torch::kFloat64);
+    data.sum_over_shards(sum);
+    return sum.item<double>() / static_cast<double>(data.shard->total);
+  };
+  const double target = mean_of(X.select(1, 2));
   require(target > 0, "iN-NMF: the data values are all zero");
   if (options.activations() == "matrix") {
+    // H spans the whole frame grid (times_ is the global grid in a data-parallel run).
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const torch::Tensor R = at::rand({options.rank(), times_.size(0)}, gen, torch::kFloat64).add_(0.5).to(H_.options());
     H_.copy_(inverse_softplus(R));
-    const double current = predict(X).mean().item<double>();
+    const double current = mean_of(predict(X));
     H_.copy_(inverse_softplus(R * (target / std::max(current, 1e-30))));
   } else {
     scale_.fill_(1.0);
-    scale_.fill_(target / std::max(predict(X).mean().item<double>(), 1e-30));
+    scale_.fill_(target / std::max(mean_of(predict(X)), 1e-30));
   }
 }
 

@@ -7,6 +7,7 @@
 #include "factorch/error.h"
 #include "factorch/shape_string.h"
 #include "factorch/multiplicative.h"
+#include "factorch/penalty.h"
 #include "factorch/signal/dct.h"
 #include "factorch/signal/wiener.h"
 
@@ -29,6 +30,12 @@ TLNMFImpl::TLNMFImpl(const TLNMFOptions& o)
 
 torch::Tensor TLNMFImpl::frames3(const torch::Tensor& X) { return X.dim() == 2 ? X.unsqueeze(0) : X; }
 
+int64_t TLNMFImpl::total_frames(const TrainingData& data) const {
+  return data.sharded() ? data.shard->total : options.n_frames();
+}
+
+std::vector<std::string> TLNMFImpl::per_column_tensors() const { return {"H"}; }
+
 void TLNMFImpl::init(const TrainingData& data, const std::string& phi_init, uint64_t seed) {
   torch::NoGradGuard no_grad;
   const int64_t M = options.frame_length();
@@ -39,17 +46,32 @@ void TLNMFImpl::init(const TrainingData& data, const std::string& phi_init, uint
   } else {
     throw Error("phi_init must be dct, random or a .npy file, got '" + phi_init + "'");
   }
+  shard_ = data.shard;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto cpu = torch::TensorOptions().dtype(torch::kFloat64);
-  torch::Tensor H0 = at::randn({options.rank(), options.n_frames()}, gen, cpu).abs_().add_(1.0);
+  // A data-parallel rank draws the whole H (and W after it) as one process does and keeps its
+  // frames, so the initial factors do not depend on the number of ranks.
+  torch::Tensor H0 = at::randn({options.rank(), total_frames(data)}, gen, cpu).abs_().add_(1.0);
   if (!supervised()) {
     torch::Tensor W0 = at::randn({M, options.rank()}, gen, cpu).abs_().add_(1.0);
     W_.copy_(W0 / W0.sum(0, true));
   }
   // Scale H to the data so that the first MU steps start near the right level.
   const torch::Tensor Y = frames3(data.X).to(Phi_.options());
-  const double meanV = torch::matmul(Phi_, Y).pow(2).mean().item<double>();
-  const double meanVhat = torch::mm(W(), H0.to(H_.options())).mean().item<double>();
+  double meanV = 0.0;
+  const torch::Tensor h_mean = H0.mean(1);  // K: from the whole H0, on every rank
+  if (data.sharded()) {
+    // mean over every rank's frames: the local sum, summed over ranks, over the global count.
+    torch::Tensor sum = torch::matmul(Phi_, Y).pow(2).sum().reshape({1});
+    data.sum_over_shards(sum);
+    meanV = sum.item<double>() / static_cast<double>(Y.size(0) * M * total_frames(data));
+    H0 = H0.slice(1, data.shard->begin, data.shard->end).contiguous();
+  } else {
+    meanV = torch::matmul(Phi_, Y).pow(2).mean().item<double>();
+  }
+  // mean(W·H0) = mean_m Σ_k W_mk·mean_n(H0_kn): no frame-sized product of the whole H0 on a rank.
+  const double meanVhat = data.sharded() ? torch::mv(W(), h_mean.to(H_.options())).mean().item<double>()
+                                         : torch::mm(W(), H0.to(H_.options())).mean().item<double>();
   if (meanV > 0 && meanVhat > 0) H0.mul_(meanV / meanVhat);
   H_.copy_(H0);
   next_step_ = 0.0;
@@ -131,7 +153,16 @@ void TLNMFImpl::update_nmf(const TrainingData& data) {
   if (!supervised()) {
     const FactorPenalty ph{scale * options.lambda() * M / static_cast<double>(options.rank()), 0.0};
     multiplicative_update_(H_, MultilinearTerm{W_, {}, {}}, V, divergence_, ph);
-    multiplicative_update_(W_, MultilinearTerm{{}, H_, {}}, V, divergence_);
+    if (data.sharded()) {
+      // W's numerator and denominator are sums over frames: add the other ranks' (one
+      // all-reduce of 2·M·K numbers), then the ratio a single process takes.
+      auto [numer, denom] = multiplicative_parts(W_, MultilinearTerm{{}, H_, {}}, V, divergence_);
+      torch::Tensor both = torch::stack({numer, denom});
+      data.sum_over_shards(both);
+      apply_mm_ratio_(W_, both[0], both[1], divergence_.exponent());
+    } else {
+      multiplicative_update_(W_, MultilinearTerm{{}, H_, {}}, V, divergence_);
+    }
     normalise();
     return;
   }
@@ -160,11 +191,19 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
   torch::Tensor V = X.pow(2).mean(0);
   torch::Tensor Xref = supervised() ? torch::mm(Phi_, Yref_) : torch::Tensor();
   torch::Tensor Vhat = supervised() ? torch::mm(Xref.pow(2), H_) : torch::mm(W_, H_);
-  double f = objective_of(V, Vhat);
+  // Data-parallel: J, Γ and the Hessian diagonal are sums over frames, summed over ranks, so
+  // every rank takes the same direction, the same trial values and the same Armijo decisions.
+  auto summed = [&](double local) {
+    if (!data.sharded()) return local;
+    torch::Tensor t = torch::full({1}, local, torch::kFloat64);
+    data.sum_over_shards(t);
+    return t.item<double>();
+  };
+  double f = summed(objective_of(V, Vhat));
   orthogonal::ArmijoOptions ao{options.armijo_step(), options.armijo_shrink(), options.armijo_c1(),
                                static_cast<int>(options.armijo_tries())};
   const double max_step = options.armijo_step() * std::max(1.0, options.armijo_growth_cap());
-  const double floor = options.hessian_floor() * static_cast<double>(options.n_frames());
+  const double floor = options.hessian_floor() * static_cast<double>(total_frames(data));
   int accepted = 0;
   for (int64_t s = 0; s < steps; ++s) {
     const torch::Tensor Sinv = (Vhat + eps).reciprocal();
@@ -176,10 +215,18 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
       const torch::Tensor dVhat = c * (Sinv - (V + eps) * Sinv.pow(2));
       Gamma.add_(torch::mm(Xref * torch::mm(dVhat, H_.t()), Xref.t()), 2.0);
     }
+    torch::Tensor h;
+    if (options.precondition()) h = torch::mm(c * Sinv, V.t());  // ∂²J/∂a_ij² ≈ (PVᵀ + VPᵀ)_ij, P = c/(V̂+ε)
+    if (data.sharded()) {
+      const int64_t MM = Gamma.numel();
+      torch::Tensor both = h.defined() ? torch::cat({Gamma.reshape({-1}), h.reshape({-1})}) : Gamma.reshape({-1}).clone();
+      data.sum_over_shards(both);
+      Gamma = both.slice(0, 0, MM).view_as(Gamma);
+      if (h.defined()) h = both.slice(0, MM).view_as(h);
+    }
     const torch::Tensor G = orthogonal::skew(Gamma);
     torch::Tensor E;
     if (options.precondition()) {
-      const torch::Tensor h = torch::mm(c * Sinv, V.t());  // ∂²J/∂a_ij² ≈ (PVᵀ + VPᵀ)_ij, P = c/(V̂+ε)
       E = orthogonal::precondition(G, h + h.t(), floor);
     } else {
       E = -G;
@@ -197,7 +244,7 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
       } else {
         Vhat_t = Vhat;
       }
-      return objective_of(Vt, Vhat_t);
+      return summed(objective_of(Vt, Vhat_t));
     };
     if (options.armijo_adaptive()) ao.initial_step = next_step_ > 0 ? next_step_ : options.armijo_step();
     const orthogonal::ArmijoResult r = orthogonal::armijo_backtracking(f, slope, trial, ao);
@@ -219,6 +266,7 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
 }
 
 void TLNMFImpl::mu_step(const TrainingData& data) {
+  shard_ = data.shard;
   update_nmf(data);
   update_phi(data, options.phi_steps());
   // Products of orthogonal matrices drift in float32: re-project once per sweep there.
@@ -281,7 +329,8 @@ void TLNMFImpl::check_data(const TrainingData& data) const {
   if (options.eps() == 0) {
     const torch::Tensor energy = frames3(X).pow(2).sum(torch::IntArrayRef{0, 1});
     const auto zero = (energy == 0).nonzero();
-    require(zero.numel() == 0, "frame " + (zero.numel() ? std::to_string(zero[0].item<int64_t>()) : std::string()) +
+    const int64_t first = data.sharded() ? data.shard->begin : 0;  // frame numbers of the whole signal
+    require(zero.numel() == 0, "frame " + (zero.numel() ? std::to_string(first + zero[0].item<int64_t>()) : std::string()) +
                                    " has zero energy: the " + options.objective() +
                                    " objective is undefined there with eps = 0 (set eps > 0, e.g. 5e-7)");
   }
@@ -289,6 +338,13 @@ void TLNMFImpl::check_data(const TrainingData& data) const {
 
 torch::Tensor TLNMFImpl::sorted_rows() const {
   torch::NoGradGuard no_grad;
+  if (shard_ && shard_->sum) {
+    // Data-parallel (collective: every rank calls factors()): Σ_n (WH)_mn = W·(Σ_n H_kn),
+    // H's row sums summed over ranks, so every rank orders Φ's rows alike.
+    torch::Tensor h = H_.sum(1).contiguous();
+    shard_->sum(h);
+    return torch::argsort(torch::mv(W(), h), /*dim=*/0, /*descending=*/true);
+  }
   const torch::Tensor energy = torch::mm(W(), H_).sum(1);
   return torch::argsort(energy, /*dim=*/0, /*descending=*/true);
 }

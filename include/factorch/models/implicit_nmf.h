@@ -74,7 +74,11 @@ class ImplicitNMFImpl : public FactorModelImpl {
 
   void reset();
   /// Sets the activations so that the mean of V̂ matches the mean data value (H random in
-  /// [0.5, 1.5]·c for matrix H, an output scale for implicit H). Uses `seed`.
+  /// [0.5, 1.5]·c for matrix H, an output scale for implicit H). Uses `seed`. Data-parallel
+  /// (data.shard): the means are over every rank's samples, so the result does not depend on
+  /// the number of ranks; every parameter (networks, matrix H) is shared: the model is a sum
+  /// over samples, a rank's loss the sum over its rows, and their gradients are summed over
+  /// ranks by the trainer. The grids (frequencies, times) must be the whole run's.
   void init_activations(const TrainingData& data, uint64_t seed);
 
   std::string type() const override { return "innmf"; }
@@ -131,8 +135,9 @@ class ImplicitNMFImpl : public FactorModelImpl {
     torch::Tensor samples;  // the tensor the indices belong to (identity + version checked)
     int64_t version = -1;
     torch::Tensor f_index, t_index;
-    torch::Tensor flat_index;  // f·N + t when most of the grid is sampled (V̂ = W·H, then a gather)
-    bool whole_grid = false;   // the rows are the whole grid, bin-major: no gather
+    torch::Tensor flat_index;  // (f − f_first)·N + t when most of a band of bins is sampled (V̂ = W·H there, then a gather)
+    int64_t f_first = 0, f_count = 0;  // the band: bins [f_first, f_first + f_count)
+    bool whole_grid = false;   // the rows are the whole band, bin-major: no gather
     torch::Tensor kl_constant; // Σ x·log x − x of the values (β = 1), computed on first use
   };
   const GridIndex& grid_index_of(const torch::Tensor& samples);

@@ -97,6 +97,11 @@ class TLNMFImpl : public FactorModelImpl {
   void normalise() override;
   void project() override;
   void check_data(const TrainingData& data) const override;
+  /// H (one column per frame). Data-parallel (TrainingData::shard): a rank holds its frames
+  /// and H's columns for them (options.n_frames is the local count); W's MU parts, the Φ
+  /// statistics (Γ, the Hessian diagonal) and the objective at each Armijo trial are summed
+  /// over ranks, so Φ and W stay identical on every rank.
+  std::vector<std::string> per_column_tensors() const override;
   /// Phi (rows sign/permutation-normalised: ordered by decreasing Σ_n (WH)_mn, first clearly
   /// nonzero entry positive), W (rows permuted alike), H. Supervised: Phi, W = |ΦY_ref|², H.
   NamedTensors factors() override;
@@ -132,6 +137,7 @@ class TLNMFImpl : public FactorModelImpl {
  private:
   struct Parts;  // X = ΦY, V, WH and the derived quantities of one evaluation
   static torch::Tensor frames3(const torch::Tensor& X);
+  int64_t total_frames(const TrainingData& data) const;  // N of the whole run (all ranks)
   double objective_of(const torch::Tensor& V, const torch::Tensor& Vhat) const;
   torch::Tensor sorted_rows() const;  // permutation used by factors()
 
@@ -139,6 +145,7 @@ class TLNMFImpl : public FactorModelImpl {
   orthogonal::Retraction retraction_;
   torch::Tensor Phi_, W_, H_, Yref_;
   std::vector<int64_t> ref_sizes_;
+  std::shared_ptr<const DataShard> shard_;  // data-parallel: factors() orders Φ's rows by global energy
   double next_step_ = 0.0;  // adaptive Armijo: first step of the next line search (0: armijo_step)
   bool record_ = false;
   std::vector<PhiStepRecord> phi_log_;

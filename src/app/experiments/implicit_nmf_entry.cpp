@@ -151,7 +151,9 @@ std::shared_ptr<FactorModelImpl> build_innmf(const Config& c, const app::Dataset
   if (!data.X.isfinite().all().item<bool>()) c.fail("data.input", "has NaN or Inf samples");
   check_report_keys(c, own);
   const double rate = own.rate;
-  const torch::Tensor times = distinct(data.X.select(1, 0)), freqs = distinct(data.X.select(1, 1));
+  // A data-parallel rank holds some rows only: the grids are the whole run's (load_innmf_shard).
+  const torch::Tensor times = own.grid_times.defined() ? own.grid_times : distinct(data.X.select(1, 0));
+  const torch::Tensor freqs = own.grid_frequencies.defined() ? own.grid_frequencies : distinct(data.X.select(1, 1));
   const ImplicitNMFOptions o = model_options(c, rate, regular(times));
   if (o.fixed_dictionary() && !c.has("model.dictionary_from") && !c.has("model.init_from"))
     c.fail("model.fixed_dictionary", "needs model.dictionary_from (the factors.pt of a trained innmf run)");
@@ -198,7 +200,8 @@ torch::Tensor sample_innmf_dictionary(const Config& c, const NamedTensors& facto
 ModelEntry innmf_entry() {
   return {"innmf", "implicit neural NMF: W_k(f) SIREN/Fourier-feature networks on (time, frequency, value) samples, "
           "resolution transfer, supervised separation at any window size", add_innmf_keys, build_innmf, innmf::load_innmf_dataset,
-          innmf::report_innmf, sample_innmf_dictionary, {true, true, true, false}, innmf::separate_innmf};
+          innmf::report_innmf, sample_innmf_dictionary, {true, true, true, /*data_parallel=*/true}, innmf::separate_innmf,
+          innmf::load_innmf_shard};
 }
 
 }  // namespace factorch

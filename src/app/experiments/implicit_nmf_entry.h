@@ -16,6 +16,10 @@
 #include "factorch/signal/stft.h"
 #include "factorch/models/implicit_nmf.h"
 
+namespace factorch::distributed {
+class Communicator;
+}
+
 namespace factorch::app {
 struct RunOptions;
 struct SeparationResult;
@@ -97,6 +101,9 @@ struct InnmfData : app::DatasetPart {
   /// The embedded toy's separation set (two sources of two notes), when model.separation_n_fft
   /// asks for the separation report of `factorch train`.
   std::shared_ptr<const SeparationSet> separation;
+  /// Data-parallel runs: the distinct times and frequencies of every rank's samples (the
+  /// model's grids); undefined in a single process (the builder takes them from the data).
+  torch::Tensor grid_times, grid_frequencies;
 };
 
 /// The embedded toy's two-source separation set (data.synthetic, ≥ 4 notes).
@@ -106,6 +113,11 @@ SeparationSet user_separation_set(const app::AudioData& audio);
 
 /// The run's data, loaded once (the entry's load_data): samples in matrix, InnmfData in part.
 app::Dataset load_innmf_dataset(const Config& config);
+
+/// The entry's load_shard (data-parallel runs): this rank's balanced contiguous share of the
+/// sample rows (a samples .npy: only those rows are read; audio: analysed whole, then its rows,
+/// i.e. a range of frequency bins), the run's grids gathered from every rank, marked as a shard.
+app::Dataset load_innmf_shard(const Config& config, const std::shared_ptr<distributed::Communicator>& communicator);
 
 /// One window size of Algorithm 2: the estimates and, with references, their scores.
 struct SeparationAtSize {

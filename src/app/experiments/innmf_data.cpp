@@ -3,8 +3,14 @@
 // or a constant-Q transform, or a user's S×3 .npy of samples (data.input: samples.npy).
 #include <cmath>
 
+#include <algorithm>
+#include <fstream>
+#include <optional>
+
 #include "app/audio_data.h"
+#include "app/column_shard.h"
 #include "app/data_block.h"
+#include "factorch/distributed/communicator.h"
 #include "app/experiments/implicit_nmf_entry.h"
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
@@ -205,6 +211,115 @@ app::Dataset load_innmf_dataset(const Config& c) {
       data.X = signal::time_frequency_samples(cq.magnitude().pow(tf.exponent), cq.frequencies, cq.times);
     }
   }
+  out.part = part;
+  return out;
+}
+
+namespace {
+
+// Rows [begin, end) of an S×3 float32/float64 .npy (C or Fortran order), read without reading
+// the other rows: one contiguous range (C order) or one per column (Fortran order).
+class NpyRowReader {
+ public:
+  explicit NpyRowReader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+    require(in_.good(), path + ": cannot open");
+    in_.seekg(0, std::ios::end);
+    const int64_t size = static_cast<int64_t>(in_.tellg());
+    in_.seekg(0);
+    std::string prefix(static_cast<size_t>(std::max<int64_t>(0, std::min<int64_t>(size, 12 + io::kMaxNpyHeader))), '\0');
+    in_.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+    require(in_.gcount() == static_cast<std::streamsize>(prefix.size()), path + ": read error");
+    h_ = io::parse_npy_header(prefix, path);
+    require(h_.dtype == torch::kFloat64 || h_.dtype == torch::kFloat32,
+            path + ": data-parallel runs read a little-endian float32/float64 .npy");
+    std::string shape;
+    for (size_t i = 0; i < h_.shape.size(); ++i) shape += (i ? "x" : "") + std::to_string(h_.shape[i]);
+    require(h_.shape.size() == 2 && h_.shape[1] == 3,
+            "must be an S×3 array (time s, frequency Hz, value), got shape " + (shape.empty() ? "()" : shape));
+    require(size - h_.data_offset >= h_.nbytes, path + ": truncated (" + shape + " values expected)");
+  }
+  int64_t rows() const { return h_.shape[0]; }
+  torch::Tensor read(int64_t begin, int64_t end) {
+    const int64_t n = end - begin, item = h_.dtype == torch::kFloat64 ? 8 : 4;
+    torch::Tensor out = torch::empty({h_.fortran_order ? 3 : n, h_.fortran_order ? n : 3}, h_.dtype);
+    auto* dst = static_cast<char*>(out.data_ptr());
+    in_.clear();
+    for (int64_t j = 0; j < (h_.fortran_order ? 3 : 1); ++j) {
+      const int64_t at = h_.fortran_order ? (j * rows() + begin) : begin * 3;
+      const int64_t count = h_.fortran_order ? n : 3 * n;
+      in_.seekg(h_.data_offset + at * item);
+      in_.read(dst + j * n * item, count * item);
+      require(in_.good(), path_ + ": read error");
+    }
+    return (h_.fortran_order ? out.t() : out).to(torch::kFloat64).contiguous();
+  }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+  io::NpyHeader h_;
+};
+
+// The sorted distinct values of every rank's `local` column (the run's grid).
+torch::Tensor distinct_over_ranks(const torch::Tensor& local, distributed::Communicator& comm) {
+  const torch::Tensor mine = std::get<0>(torch::_unique2(local.contiguous(), true, false));
+  torch::Tensor sizes = torch::zeros({comm.world_size()}, torch::kFloat64);
+  sizes[comm.rank()] = static_cast<double>(mine.size(0));
+  comm.all_reduce_sum(sizes);
+  std::vector<int64_t> counts;
+  for (int r = 0; r < comm.world_size(); ++r) counts.push_back(static_cast<int64_t>(sizes[r].item<double>()));
+  return std::get<0>(torch::_unique2(comm.all_gather(mine, 0, counts).contiguous(), true, false));
+}
+
+}  // namespace
+
+app::Dataset load_innmf_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
+  require(comm != nullptr, "load_innmf_shard: no communicator");
+  const int rank = comm->rank(), world = comm->world_size();
+  app::Dataset out;
+  std::shared_ptr<InnmfData> part;
+  int64_t total = 0;
+  app::ColumnShard shard;
+  if (representation(c) == "samples") {
+    if (!c.has("data.sample_rate"))
+      c.fail("data.sample_rate", "is required with a samples .npy (it sets the frequency range up to Nyquist)");
+    part = std::make_shared<InnmfData>();
+    part->representation = "samples";
+    part->rate = c.number("data.sample_rate");
+    std::optional<NpyRowReader> reader;
+    try {
+      reader.emplace(c.strings("data.input")[0]);
+    } catch (const Error& e) {
+      c.fail("data.input", std::string("cannot be read: ") + e.what());
+    }
+    total = reader->rows();
+    if (total < world)
+      c.fail("data.input", "has " + std::to_string(total) + " samples, fewer than the " + std::to_string(world) + " ranks");
+    shard = app::ColumnShard::split(total, rank, world);
+    try {
+      out.matrix.X = reader->read(shard.begin, shard.end);
+    } catch (const Error& e) {
+      c.fail("data.input", std::string("cannot be read: ") + e.what());
+    }
+  } else {
+    // Audio: the signal is read and analysed whole on every rank (the analysis is cheap next to
+    // training), then each rank keeps its share of the samples' rows, which are bin-major: a
+    // contiguous range of frequency bins (every frame of them).
+    app::Dataset whole = load_innmf_dataset(c);
+    part = std::make_shared<InnmfData>(whole.get<InnmfData>());
+    total = whole.matrix.X.size(0);
+    if (total < world)
+      c.fail("data.input", "gives " + std::to_string(total) + " samples, fewer than the " + std::to_string(world) + " ranks");
+    shard = app::ColumnShard::split(total, rank, world);
+    out.matrix.X = shard.slice(whole.matrix.X, 0).clone();
+    out.audio = whole.audio;
+  }
+  out.matrix.rows_are_samples = true;
+  comm->require_same("the number of samples of data.input", std::to_string(total));
+  // The model's grids are the whole run's: a rank's rows hold only some times (or bins).
+  part->grid_times = distinct_over_ranks(out.matrix.X.select(1, 0), *comm);
+  part->grid_frequencies = distinct_over_ranks(out.matrix.X.select(1, 1), *comm);
+  app::attach_shard(out.matrix, shard, comm);
   out.part = part;
   return out;
 }

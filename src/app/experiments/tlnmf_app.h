@@ -27,6 +27,9 @@ namespace factorch {
 namespace app {
 struct SeparationResult;
 }
+namespace distributed {
+class Communicator;
+}
 
 /// The signals of a tlnmf config: the mixture(s) the model is fitted to, the clean sources
 /// when known (synthetic data, or data.references), and for supervised mode the clean
@@ -43,6 +46,11 @@ struct TLNMFSignals : app::DatasetPart {
   int64_t frame_length() const { return window.size(0); }
   /// R × M × N frames of the mixtures (TrainingData.X of the model).
   torch::Tensor frames() const;
+  /// Frames [begin, end) of every realisation (R × M × (end − begin)), equal to those of
+  /// frames(), made from the samples under them only (a data-parallel rank's share).
+  torch::Tensor frames(int64_t begin, int64_t end) const;
+  /// N, the number of frames of the mixtures.
+  int64_t frame_count() const;
   /// Supervised reference frames [Y_1 … Y_S] (M × ΣN_s) and the column count of each source.
   std::pair<torch::Tensor, std::vector<int64_t>> reference_frames() const;
 };
@@ -51,6 +59,9 @@ struct TLNMFSignals : app::DatasetPart {
 TLNMFSignals tlnmf_signals(const Config& config);
 /// The run's Dataset: the frames (M×N, or R×M×N for several realisations) and the signals.
 app::Dataset load_tlnmf_data(const Config& config);
+/// The entry's load_shard (data-parallel training, no report): the signals whole, this rank's
+/// balanced contiguous share of the frames, marked as a shard.
+app::Dataset load_tlnmf_shard(const Config& config, const std::shared_ptr<distributed::Communicator>& communicator);
 /// The signals of a Dataset loaded by load_tlnmf_data (a bare matrix has none: an error).
 const TLNMFSignals& tlnmf_signals_of(const app::Dataset& data);
 

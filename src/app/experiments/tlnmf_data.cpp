@@ -5,6 +5,8 @@
 #include <limits>
 
 #include "app/audio_data.h"
+#include "app/column_shard.h"
+#include "factorch/distributed/communicator.h"
 #include "app/data_block.h"
 #include "app/experiments/tlnmf_app.h"
 #include "factorch/error.h"
@@ -17,6 +19,26 @@ torch::Tensor TLNMFSignals::frames() const {
   std::vector<torch::Tensor> out;
   for (int64_t r = 0; r < mixtures.size(0); ++r)
     out.push_back(signal::frame_signal(mixtures[r], frame_length(), hop, window));
+  return torch::stack(out);
+}
+
+int64_t TLNMFSignals::frame_count() const { return signal::frame_count(mixtures.size(1), frame_length(), hop); }
+
+torch::Tensor TLNMFSignals::frames(int64_t begin, int64_t end) const {
+  const int64_t M = frame_length(), N = frame_count();
+  require(0 <= begin && begin < end && end <= N, "tlnmf: frames [" + std::to_string(begin) + ", " +
+                                                     std::to_string(end) + ") of " + std::to_string(N));
+  // The samples under frames [begin, end) (frames overlap: M + (n−1)·hop of them) in the
+  // zero-padded signal of frame_signal, framed alone: the same values as frames() there.
+  const int64_t left = -signal::frame_offset(M, hop), T = mixtures.size(1);
+  const int64_t first = begin * hop - left, length = (end - begin - 1) * hop + M;
+  std::vector<torch::Tensor> out;
+  for (int64_t r = 0; r < mixtures.size(0); ++r) {
+    torch::Tensor piece = torch::zeros({length}, mixtures.options());
+    const int64_t a = std::max<int64_t>(first, 0), b = std::min<int64_t>(first + length, T);
+    if (b > a) piece.slice(0, a - first, b - first).copy_(mixtures[r].slice(0, a, b));
+    out.push_back(piece.unfold(0, M, hop).t() * window.to(piece.options()).unsqueeze(1));
+  }
   return torch::stack(out);
 }
 
@@ -106,6 +128,27 @@ app::Dataset load_tlnmf_data(const Config& c) {
   app::Dataset d;
   d.matrix.X = sig->frames();
   if (d.matrix.X.size(0) == 1) d.matrix.X = d.matrix.X[0];
+  d.part = sig;
+  return d;
+}
+
+app::Dataset load_tlnmf_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
+  require(comm != nullptr, "load_tlnmf_shard: no communicator");
+  // The signals are read (or synthesised) whole, as one process does; only this rank's frames
+  // are made, from the samples under them.
+  auto sig = std::make_shared<TLNMFSignals>(tlnmf_signals(c));
+  const int64_t N = sig->frame_count();
+  if (N < comm->world_size())
+    c.fail("data.transform.hop", "gives " + std::to_string(N) + " frames, fewer than the " +
+                                     std::to_string(comm->world_size()) + " ranks");
+  comm->require_same("frames of the signal (realisations x frame length x frames)",
+                     std::to_string(sig->mixtures.size(0)) + "x" + std::to_string(sig->frame_length()) + "x" +
+                         std::to_string(N));
+  const app::ColumnShard shard = app::ColumnShard::split(N, comm->rank(), comm->world_size());
+  app::Dataset d;
+  d.matrix.X = sig->frames(shard.begin, shard.end);
+  if (d.matrix.X.size(0) == 1) d.matrix.X = d.matrix.X[0];
+  app::attach_shard(d.matrix, shard, comm);
   d.part = sig;
   return d;
 }

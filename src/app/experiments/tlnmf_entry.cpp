@@ -202,7 +202,8 @@ ModelEntry tlnmf_entry() {
   e.load_data = load_tlnmf_data;
   e.report = report_tlnmf;
   // Audio only (a WAV or the embedded notes): the frames of Φ must come from a signal.
-  e.capabilities = {/*matrix_input=*/false, /*audio_input=*/true, /*separates=*/true, /*data_parallel=*/false};
+  e.capabilities = {/*matrix_input=*/false, /*audio_input=*/true, /*separates=*/true, /*data_parallel=*/true};
+  e.load_shard = load_tlnmf_shard;  // training only: the report and separation need every frame
   e.separate = separate_tlnmf;
   return e;
 }
