@@ -76,9 +76,14 @@ int child(const std::string& config_path, const std::string& report_path) {
   app::RunOptions o;
   o.write_outputs = false;
   o.quiet = true;
-  const app::RunResult r = app::run_training(Config::load(config_path), o);
-  std::ofstream(report_path) << vm_hwm_kb() << " " << r.result.objective << " " << r.result.iterations << "\n";
-  return 0;
+  try {
+    const app::RunResult r = app::run_training(Config::load(config_path), o);
+    std::ofstream(report_path) << vm_hwm_kb() << " " << r.result.objective << " " << r.result.iterations << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench online: %s\n", e.what());
+    return 1;
+  }
 }
 
 struct Measured {
