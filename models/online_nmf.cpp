@@ -25,6 +25,11 @@ class NpyStream : public ColumnStream {
     note_columns(block.size(1));
     return block;
   }
+  int64_t skip(int64_t max_columns) override {
+    const int64_t n = std::max<int64_t>(0, std::min(max_columns, reader_.cols() - next_));
+    next_ += n;
+    return n;
+  }
 
  private:
   io::NpyColumnReader reader_;
@@ -44,6 +49,11 @@ class TensorStream : public ColumnStream {
     note_columns(n);
     return block;
   }
+  int64_t skip(int64_t max_columns) override {
+    const int64_t n = std::max<int64_t>(0, std::min(max_columns, V_.size(1) - next_));
+    next_ += n;
+    return n;
+  }
 
  private:
   torch::Tensor V_;
@@ -58,26 +68,78 @@ std::shared_ptr<ColumnStream> tensor_column_stream(const torch::Tensor& V) {
   return std::make_shared<TensorStream>(V);
 }
 
-torch::Tensor held_back_columns(ColumnStream& stream, int64_t batch_size, int64_t holdout_every,
-                                int64_t* train_columns) {
+void BatchSchedule::advance(int64_t columns) {
+  if (next_is_held_back()) {
+    ++held_;
+    held_columns_ += columns;
+  } else {
+    ++train_;
+    train_columns_ += columns;
+  }
+  ++batch_;
+}
+
+namespace {
+
+void check_schedule_options(int64_t batch_size, int64_t holdout_every, int64_t holdout_max_columns) {
   require(batch_size > 0, "batch_size must be > 0, got " + std::to_string(batch_size));
   require(holdout_every >= 2, "holdout_every must be >= 2, got " + std::to_string(holdout_every));
+  require(holdout_max_columns >= 0, "holdout_max_columns must be >= 0, got " + std::to_string(holdout_max_columns));
+}
+
+void check_schedule_result(const BatchSchedule& s, int64_t batch_size, int64_t holdout_every) {
+  require(s.held_batches() > 0, "no held-back batch: the data has " + std::to_string(s.batches()) + " batches of " +
+                                    std::to_string(batch_size) + " columns, fewer than holdout_every = " +
+                                    std::to_string(holdout_every));
+  require(s.train_columns() > 0, "no training batch left after holding back every " + std::to_string(holdout_every) + "th");
+}
+
+}  // namespace
+
+torch::Tensor held_back_columns(ColumnStream& stream, int64_t batch_size, int64_t holdout_every,
+                                int64_t* train_columns, int64_t holdout_max_columns) {
+  check_schedule_options(batch_size, holdout_every, holdout_max_columns);
+  BatchSchedule schedule(holdout_every, holdout_max_columns);
   std::vector<torch::Tensor> kept;
-  int64_t train = 0, b = 0;
   stream.rewind();
-  for (torch::Tensor X = stream.next(batch_size); X.defined(); X = stream.next(batch_size), ++b) {
-    if (b % holdout_every == holdout_every - 1) {
-      kept.push_back(X);
-    } else {
-      train += X.size(1);
-    }
+  for (torch::Tensor X = stream.next(batch_size); X.defined(); X = stream.next(batch_size)) {
+    if (schedule.next_is_held_back()) kept.push_back(X);
+    schedule.advance(X.size(1));
   }
-  require(!kept.empty(), "no held-back batch: the data has " + std::to_string(b) + " batches of " +
-                             std::to_string(batch_size) + " columns, fewer than holdout_every = " +
-                             std::to_string(holdout_every));
-  require(train > 0, "no training batch left after holding back every " + std::to_string(holdout_every) + "th");
-  if (train_columns) *train_columns = train;
+  check_schedule_result(schedule, batch_size, holdout_every);
+  if (train_columns) *train_columns = schedule.train_columns();
   return torch::cat(kept, 1);
+}
+
+StreamSummary scan_stream(ColumnStream& stream, const OnlineNMFOptions& o, int rank, int world_size) {
+  check_schedule_options(o.batch_size(), o.holdout_every(), o.holdout_max_columns());
+  const BetaDivergence divergence(o.beta(), o.eps());
+  BatchSchedule schedule(o.holdout_every(), o.holdout_max_columns());
+  StreamSummary out;
+  out.rows = stream.rows();
+  stream.rewind();
+  for (;;) {
+    const bool held = schedule.next_is_held_back();
+    const int64_t index = held ? schedule.held_batches() : schedule.train_batches();
+    int64_t columns = 0;
+    if (index % world_size == rank) {
+      const torch::Tensor X = stream.next(o.batch_size());
+      if (!X.defined()) break;
+      columns = X.size(1);
+      divergence.check_data(X, "batch " + std::to_string(schedule.batches()) + " (columns from " +
+                                   std::to_string(schedule.held_columns() + schedule.train_columns()) + ")");
+      if (held) out.held_sum += X.sum().item<double>();
+    } else {
+      columns = stream.skip(o.batch_size());
+      if (columns == 0) break;
+    }
+    schedule.advance(columns);
+  }
+  check_schedule_result(schedule, o.batch_size(), o.holdout_every());
+  out.batches = schedule.batches();
+  out.train_columns = schedule.train_columns();
+  out.held_columns = schedule.held_columns();
+  return out;
 }
 
 OnlineNMFImpl::OnlineNMFImpl(const OnlineNMFOptions& o, std::shared_ptr<ColumnStream> stream)
@@ -87,7 +149,8 @@ OnlineNMFImpl::OnlineNMFImpl(const OnlineNMFOptions& o, std::shared_ptr<ColumnSt
   require(o.batch_size() > 0, "batch_size must be > 0, got " + std::to_string(o.batch_size()));
   require(o.forget() > 0 && o.forget() <= 1, "forget must be in (0, 1], got " + std::to_string(o.forget()));
   require(o.inner_iter() > 0, "inner_iter must be > 0, got " + std::to_string(o.inner_iter()));
-  require(o.holdout_every() >= 2, "holdout_every must be >= 2, got " + std::to_string(o.holdout_every()));
+  check_schedule_options(o.batch_size(), o.holdout_every(), o.holdout_max_columns());
+  require(o.batches_per_step() > 0, "batches_per_step must be > 0, got " + std::to_string(o.batches_per_step()));
   require(o.n_features() == stream_->rows(), "the stream has " + std::to_string(stream_->rows()) +
                                                  " rows but the model was built for " + std::to_string(o.n_features()));
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
@@ -103,28 +166,65 @@ void OnlineNMFImpl::init(double scale, uint64_t seed) {
   A_.zero_();
   B_.zero_();
   batch_H_.clear();
+  held_mean_ = scale;
 }
 
-bool OnlineNMFImpl::held_back(int64_t b) const { return b % options.holdout_every() == options.holdout_every() - 1; }
-
-torch::Tensor OnlineNMFImpl::fit_activations(const torch::Tensor& X, int64_t passes) const {
+torch::Tensor OnlineNMFImpl::fit_activations(const torch::Tensor& X, int64_t passes, double level) const {
   torch::NoGradGuard no_grad;
-  // Warm start: every h_kn equal, with mean_f (W·H) = mean(X).
-  const double level = X.mean().item<double>() / std::max(1e-300, W_.sum(1).mean().item<double>());
-  torch::Tensor H = torch::full({options.rank(), X.size(1)}, std::max(level, BetaDivergence::tiny(X.scalar_type())),
+  // Warm start: every h_kn equal, with mean_f (W·H) = mean(X) (or the given level).
+  if (level < 0) level = X.mean().item<double>();
+  const double h0 = level / std::max(1e-300, W_.sum(1).mean().item<double>());
+  torch::Tensor H = torch::full({options.rank(), X.size(1)}, std::max(h0, BetaDivergence::tiny(X.scalar_type())),
                                 X.options());
   for (int64_t i = 0; i < options.inner_iter() * passes; ++i)
     multiplicative_update_(H, MultilinearTerm{W_, {}, {}}, X, divergence_);
   return H;
 }
 
-void OnlineNMFImpl::mu_step(const TrainingData&) {
+void OnlineNMFImpl::mu_step(const TrainingData& data) {
   torch::NoGradGuard no_grad;
   const double gamma = divergence_.exponent();
+  const int rank = data.sharded() ? data.shard->rank : 0;
+  const int64_t world = data.sharded() ? data.shard->world_size : 1;
+  const int64_t per_step = options.batches_per_step() * world;
+  BatchSchedule schedule(options.holdout_every(), options.holdout_max_columns());
+  // The step's W statistics, summed over its batches (this rank's) and then over ranks.
+  torch::Tensor step_parts;  // 2 × F × K: numerator, denominator
+  int64_t step_columns = 0, step_batches = 0;
+  auto finish_step = [&] {
+    if (!step_parts.defined()) step_parts = torch::zeros({2, options.n_features(), options.rank()}, W_.options());
+    data.sum_over_shards(step_parts);
+    torch::Tensor numer = step_parts[0], denom = step_parts[1];
+    const double rho = options.train_columns() > 0
+                           ? std::pow(options.forget(), static_cast<double>(step_columns) / options.train_columns())
+                           : options.forget();
+    numer.mul_(gamma == 1.0 ? W_ : W_.pow(1.0 / gamma));
+    A_.mul_(rho).add_(numer);
+    B_.mul_(rho).add_(denom);
+    torch::Tensor ratio = A_ / B_.clamp_min(BetaDivergence::tiny(W_.scalar_type()));
+    if (gamma != 1.0) ratio.pow_(gamma);
+    W_.copy_(ratio);
+    step_parts = torch::Tensor();
+    step_columns = step_batches = 0;
+  };
   stream_->rewind();
-  int64_t b = 0;
-  for (torch::Tensor X = stream_->next(options.batch_size()); X.defined(); X = stream_->next(options.batch_size()), ++b) {
-    if (held_back(b)) continue;
+  for (;;) {
+    const int64_t b = schedule.batches();
+    const bool held = schedule.next_is_held_back();
+    const int64_t t = schedule.train_batches();
+    if (held || t % world != rank) {  // not ours: move past it unread
+      const int64_t n = stream_->skip(options.batch_size());
+      if (n == 0) break;
+      schedule.advance(n);
+      if (!held) {
+        step_columns += n;
+        if (++step_batches == per_step) finish_step();
+      }
+      continue;
+    }
+    torch::Tensor X = stream_->next(options.batch_size());
+    if (!X.defined()) break;
+    schedule.advance(X.size(1));
     X = X.to(W_.options());
     divergence_.check_data(X, "batch " + std::to_string(b));
     if (static_cast<int64_t>(batch_H_.size()) <= b) batch_H_.resize(b + 1);
@@ -135,21 +235,54 @@ void OnlineNMFImpl::mu_step(const TrainingData&) {
       for (int64_t i = 0; i < options.inner_iter(); ++i) multiplicative_update_(H, MultilinearTerm{W_, {}, {}}, X, divergence_);
     }
     auto [numer, denom] = multiplicative_parts(W_, MultilinearTerm{{}, H, {}}, X, divergence_);
-    const double rho = options.train_columns() > 0
-                           ? std::pow(options.forget(), static_cast<double>(X.size(1)) / options.train_columns())
-                           : options.forget();
-    numer.mul_(gamma == 1.0 ? W_ : W_.pow(1.0 / gamma));
-    A_.mul_(rho).add_(numer);
-    B_.mul_(rho).add_(denom);
-    torch::Tensor ratio = A_ / B_.clamp_min(BetaDivergence::tiny(W_.scalar_type()));
-    if (gamma != 1.0) ratio.pow_(gamma);
-    W_.copy_(ratio);
+    if (!step_parts.defined()) {
+      step_parts = torch::stack({numer, denom});
+    } else {
+      step_parts[0].add_(numer);
+      step_parts[1].add_(denom);
+    }
+    step_columns += X.size(1);
+    if (++step_batches == per_step) finish_step();
   }
+  // A last, shorter step (every rank sees the same batch count, so all of them get here).
+  if (step_batches > 0) finish_step();
 }
 
 torch::Tensor OnlineNMFImpl::loss(const TrainingData& data) {
+  if (!data.X.defined() || data.X.size(1) == 0) return streamed_loss(data);
   last_H_ = fit_activations(data.X, 2);
   return divergence_.value(data.X, torch::mm(W_, last_H_), data.mask);
+}
+
+torch::Tensor OnlineNMFImpl::streamed_loss(const TrainingData& data) {
+  torch::NoGradGuard no_grad;
+  require(held_mean_ >= 0, "online NMF: a streamed loss() needs init() (the held-back mean) first");
+  const int rank = data.sharded() ? data.shard->rank : 0;
+  const int64_t world = data.sharded() ? data.shard->world_size : 1;
+  BatchSchedule schedule(options.holdout_every(), options.holdout_max_columns());
+  double total = 0;
+  std::vector<torch::Tensor> fitted;
+  stream_->rewind();
+  for (;;) {
+    // Past the cap no batch is held back any more: the rest of the stream is not walked.
+    if (options.holdout_max_columns() > 0 && schedule.held_columns() >= options.holdout_max_columns()) break;
+    const bool mine = schedule.next_is_held_back() && schedule.held_batches() % world == rank;
+    if (!mine) {
+      const int64_t n = stream_->skip(options.batch_size());
+      if (n == 0) break;
+      schedule.advance(n);
+      continue;
+    }
+    torch::Tensor X = stream_->next(options.batch_size());
+    if (!X.defined()) break;
+    schedule.advance(X.size(1));
+    X = X.to(W_.options());
+    torch::Tensor H = fit_activations(X, 2, held_mean_);
+    total += divergence_.value(X, torch::mm(W_, H)).item<double>();
+    fitted.push_back(std::move(H));
+  }
+  last_H_ = fitted.empty() ? torch::zeros({options.rank(), 0}, W_.options()) : torch::cat(fitted, 1);
+  return torch::tensor(total, torch::TensorOptions().dtype(torch::kFloat64));
 }
 
 torch::Tensor OnlineNMFImpl::reconstruct() {
@@ -158,9 +291,10 @@ torch::Tensor OnlineNMFImpl::reconstruct() {
 }
 
 void OnlineNMFImpl::check_data(const TrainingData& data) const {
+  if (!data.X.defined()) return;  // the held-back set is streamed (scan_stream checked it)
   require(data.X.dim() == 2 && data.X.size(0) == options.n_features(),
           "held-back data must have " + std::to_string(options.n_features()) + " rows");
-  divergence_.check_data(data.X, "held-back data");
+  if (data.X.size(1) > 0) divergence_.check_data(data.X, "held-back data");
 }
 
 NamedTensors OnlineNMFImpl::factors() {
@@ -180,7 +314,9 @@ void OnlineNMFImpl::set_factor(const std::string& name, const torch::Tensor& val
 void OnlineNMFImpl::pretty_print(std::ostream& s) const {
   s << "factorch::OnlineNMF(F=" << options.n_features() << ", K=" << options.rank() << ", divergence="
     << divergence_.name() << ", batch_size=" << options.batch_size() << ", forget=" << options.forget()
-    << ", inner_iter=" << options.inner_iter() << ", holdout_every=" << options.holdout_every() << ")";
+    << ", inner_iter=" << options.inner_iter() << ", holdout_every=" << options.holdout_every()
+    << ", holdout_max_columns=" << options.holdout_max_columns() << ", batches_per_step=" << options.batches_per_step()
+    << ")";
 }
 
 }  // namespace factorch

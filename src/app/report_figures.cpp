@@ -14,6 +14,7 @@
 #include "app/json_file.h"
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
+#include "factorch/io/npy_columns.h"
 #include "factorch/io/wav.h"
 #include "app/plot/figure.h"
 #include "factorch/signal/frames.h"
@@ -191,19 +192,45 @@ void spectrogram_figure(Context& c, const AudioItem& item, const std::string& na
                   std::to_string(o.n_fft) + " points, hop " + std::to_string(o.hop) + ", 80 dB range).");
 }
 
+// V as drawn: a wide V is read block by block and pooled to at most kMaxColumns columns
+// (means of w consecutive columns): the image has fewer pixels than that, and the V of a long
+// run (online_nmf streams .npy files of any size) must not be loaded whole for a picture.
+// Undefined when V is not a nonnegative finite float matrix (no figure then).
+torch::Tensor pooled_input(const fs::path& path, int64_t* columns, int64_t* width) {
+  constexpr int64_t kMaxColumns = 2048, kBlock = 8192;
+  try {
+    io::NpyColumnReader reader(path.string());
+    const int64_t N = reader.cols(), w = (N + kMaxColumns - 1) / kMaxColumns;
+    const int64_t per_block = std::max<int64_t>(1, kBlock / w) * w;
+    std::vector<torch::Tensor> groups;
+    for (int64_t start = 0; start < N; start += per_block) {
+      const torch::Tensor X = reader.read(start, per_block);
+      if ((X < 0).any().item<bool>() || !torch::isfinite(X).all().item<bool>()) return {};
+      for (int64_t g = 0; g < X.size(1); g += w) groups.push_back(X.slice(1, g, g + w).mean(1, true));
+    }
+    *columns = N;
+    *width = w;
+    return groups.empty() ? torch::Tensor() : torch::cat(groups, 1);
+  } catch (const Error&) {
+    return {};
+  }
+}
+
 void input_matrix_figure(Context& c) {
   if (!c.in.input_npy) return;
-  const torch::Tensor V = load(*c.in.input_npy);
-  if (V.dim() != 2 || V.numel() == 0 || (V < 0).any().item<bool>() || !torch::isfinite(V).all().item<bool>()) return;
+  int64_t N = 0, w = 1;
+  const torch::Tensor V = pooled_input(*c.in.input_npy, &N, &w);
+  if (!V.defined() || V.numel() == 0) return;
   plot::Heatmap h;
-  h.title = "Input V (" + std::to_string(V.size(0)) + " × " + std::to_string(V.size(1)) + ")";
+  h.title = "Input V (" + std::to_string(V.size(0)) + " × " + std::to_string(N) + ")";
   h.values = V;
   double scale;
   frequency_rows(c, V.size(0), h, scale);
-  time_columns(c, V.size(1), h);
+  time_columns(c, N, h);
   h.colorbar_label = "10·log10 V (dB re max)";
   plot::save_png(c.path("input.png"), h);
-  c.add("input.png", "The input matrix V = " + c.in.input_npy->string() + " (rows bottom to top).");
+  c.add("input.png", "The input matrix V = " + c.in.input_npy->string() + " (rows bottom to top" +
+                         (w > 1 ? ", means of " + std::to_string(w) + " columns" : std::string()) + ").");
 }
 
 // The dictionary: W, or the product W1·…·WL of a layered model.

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
       {"signal", factorch::bench::bench_signal},
       {"tlnmf", factorch::bench::bench_tlnmf},
       {"distributed", factorch::bench::bench_distributed},
+      {"online", factorch::bench::bench_online},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help")) {
     std::printf("usage: factorch_bench NAME [options]\nbenchmarks:");

@@ -3,7 +3,10 @@
 #include <filesystem>
 
 #include "app/audio_data.h"
+#include "app/column_shard.h"
+#include "factorch/distributed/communicator.h"
 #include "factorch/error.h"
+#include "factorch/io/npy_columns.h"
 #include "factorch/io/wav.h"
 #include "factorch/models/online_nmf.h"
 #include "app/experiments/registry.h"
@@ -34,6 +37,14 @@ void add_keys(ConfigSchema& s) {
         "spectrogram) is in memory at a time").def("256").at_least(1).for_models(kModel);
   s.add("data.holdout_every", KeyType::Integer, "every k-th batch is held back: the reported objective is on those "
         "columns").def("10").at_least(2).for_models(kModel);
+  s.add("data.holdout_max_columns", KeyType::Integer, "cap of the held-back set: once the held-back batches hold this "
+        "many columns (the last one may overshoot), every later batch trains; 0: no cap. The held-back objective is "
+        "streamed batch by batch, so memory does not depend on it; the cap bounds the time of each evaluation "
+        "(2·inner_iter MU steps per held-back column)").def("50000").at_least(0).for_models(kModel);
+  s.add("model.batches_per_step", KeyType::Integer, "training batches per update of W (their statistics are summed, "
+        "all fitted with the same W). A data-parallel run of R ranks makes steps of R times this many batches, one "
+        "rank reading every R-th batch: it equals a single-process run with R times this value").def("1").at_least(1)
+      .for_models(kModel);
 }
 
 // Spectrogram columns of WAV files, one file in memory at a time (batches end at file ends).
@@ -99,33 +110,92 @@ std::shared_ptr<ColumnStream> open_stream(const Config& c) {
   }
 }
 
-TrainingData load_data(const Config& c) {
-  auto stream = open_stream(c);
-  TrainingData data;
+OnlineNMFOptions options_from(const Config& c, int64_t rows) {
+  OnlineNMFOptions o(rows, c.integer("model.rank"));
+  o.beta(BetaDivergence::from_name(c.string("model.beta")).beta()).eps(c.number("model.eps"));
+  o.batch_size(c.integer("data.batch_size")).holdout_every(c.integer("data.holdout_every"));
+  o.holdout_max_columns(c.integer("data.holdout_max_columns")).batches_per_step(c.integer("model.batches_per_step"));
+  o.forget(c.number("model.forget")).inner_iter(c.integer("model.inner_iter"));
+  return o;
+}
+
+// The run's data: the stream and one pass over it (counts, held-back mean, domain checks —
+// bad files are found before anything is written). TrainingData::X has no columns: the
+// model streams the held-back batches itself (online_nmf.h).
+struct OnlineData : app::DatasetPart {
+  std::shared_ptr<ColumnStream> stream;
+  StreamSummary summary;  ///< held_sum: over every rank
+};
+
+app::Dataset make_dataset(std::shared_ptr<OnlineData> part) {
+  app::Dataset d;
+  d.matrix.X = torch::zeros({part->summary.rows, 0}, torch::kFloat64);
+  d.part = std::move(part);
+  return d;
+}
+
+// scan_stream with its errors reported against the config keys.
+StreamSummary scan(const Config& c, ColumnStream& stream, int rank, int world_size) {
   try {
-    data.X = held_back_columns(*stream, c.integer("data.batch_size"), c.integer("data.holdout_every"), nullptr);
+    return scan_stream(stream, options_from(c, stream.rows()), rank, world_size);
   } catch (const Error& e) {
-    // A full pass over the stream: it also finds bad files (rate, rows) before training.
     const std::string why = e.what();
-    if (why.rfind("data.", 0) == 0 && why.find(' ') != std::string::npos)  // "data.batch_size must be > 0, ..."
-      c.fail(why.substr(0, why.find(' ')), why.substr(why.find(' ') + 1));
+    for (const char* key : {"batch_size", "holdout_max_columns"})
+      if (why.rfind(key, 0) == 0) c.fail(std::string("data.") + key, why.substr(why.find(' ') + 1));
     if (why.rfind("no held-back", 0) == 0 || why.rfind("no training batch", 0) == 0)
       c.fail("data.holdout_every", "leaves no usable batch: " + why);
     c.fail("data.input", "cannot be streamed: " + why);
   }
-  return data;
 }
 
-std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data) {
-  auto stream = open_stream(c);
-  int64_t train = 0;
-  held_back_columns(*stream, c.integer("data.batch_size"), c.integer("data.holdout_every"), &train);
-  OnlineNMFOptions o(stream->rows(), c.integer("model.rank"));
-  o.beta(BetaDivergence::from_name(c.string("model.beta")).beta()).eps(c.number("model.eps"));
-  o.batch_size(c.integer("data.batch_size")).holdout_every(c.integer("data.holdout_every")).train_columns(train);
-  o.forget(c.number("model.forget")).inner_iter(c.integer("model.inner_iter"));
-  auto model = std::make_shared<OnlineNMFImpl>(o, stream);
-  model->init(data.X.mean().item<double>(), static_cast<uint64_t>(c.integer("model.seed")));
+app::Dataset load_data(const Config& c) {
+  auto part = std::make_shared<OnlineData>();
+  part->stream = open_stream(c);
+  part->summary = scan(c, *part->stream, 0, 1);
+  return make_dataset(part);
+}
+
+// This rank's batches of a .npy (online_nmf.h: training batch t and held-back batch j belong
+// to rank t mod R and j mod R); the other batches are skipped unread.
+app::Dataset load_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
+  require(comm != nullptr, "online_nmf load_shard: no communicator");
+  const std::vector<std::string> inputs = c.has("data.input") ? c.strings("data.input") : std::vector<std::string>{};
+  if (inputs.size() != 1 || fs::path(inputs[0]).extension() != ".npy")
+    c.fail("data.input", "must be one .npy matrix for data-parallel online_nmf (WAV input is not sharded yet)");
+  auto part = std::make_shared<OnlineData>();
+  part->stream = open_stream(c);
+  const int64_t columns = io::NpyColumnReader(inputs[0]).cols();  // open_stream read its header already
+  comm->require_same("shapes of data.input", std::to_string(part->stream->rows()) + "x" + std::to_string(columns));
+  // A rank that finds bad data in its batches must not leave the others waiting in the
+  // all-reduce: the failure is summed with the held-back sum, then reported.
+  std::string failure;
+  try {
+    part->summary = scan(c, *part->stream, comm->rank(), comm->world_size());
+  } catch (const Error& e) {
+    failure = e.what();
+  }
+  torch::Tensor sums = torch::tensor({part->summary.held_sum, failure.empty() ? 0.0 : 1.0}, torch::kFloat64);
+  comm->all_reduce_sum(sums);
+  if (!failure.empty()) throw Error(failure);
+  if (sums[1].item<double>() > 0) c.fail("data.input", "another rank found bad data in its batches (see its error)");
+  part->summary.held_sum = sums[0].item<double>();
+  // No per-column tensor and no contiguous column range: the shard only carries the sums.
+  app::ColumnShard shard;
+  shard.total = columns;
+  shard.rank = comm->rank();
+  shard.world_size = comm->world_size();
+  app::Dataset d = make_dataset(part);
+  app::attach_shard(d.matrix, shard, comm);
+  return d;
+}
+
+std::shared_ptr<FactorModelImpl> build(const Config& c, const app::Dataset& data) {
+  const auto& part = data.get<OnlineData>();
+  OnlineNMFOptions o = options_from(c, part.stream->rows());
+  o.train_columns(part.summary.train_columns);
+  auto model = std::make_shared<OnlineNMFImpl>(o, part.stream);
+  const double mean = part.summary.held_sum / (static_cast<double>(part.summary.held_columns) * part.summary.rows);
+  model->init(mean, static_cast<uint64_t>(c.integer("model.seed")));
   return model;
 }
 
@@ -135,7 +205,7 @@ ModelEntry online_nmf_entry() {
   return {"online_nmf",
           "mini-batch β-NMF: W learnt from column batches streamed from a large .npy or many WAV files; objective on "
           "held-back batches",
-          add_keys, on_matrix(build), on_matrix(load_data), {}, {}, {true, true, false, false}};
+          add_keys, build, load_data, {}, {}, {true, true, false, true}, {}, load_shard};
 }
 
 }  // namespace factorch
