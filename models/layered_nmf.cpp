@@ -112,7 +112,9 @@ void LayeredNMFImpl::reset() {
 }
 
 PretrainedLayer LayeredNMFImpl::pretrain_layer(const torch::Tensor& V, size_t l) const {
-  return pretrain_layer_(TrainingData{V, {}, false}, l);
+  TrainingData data;
+  data.X = V;
+  return pretrain_layer_(data, l);
 }
 
 PretrainedLayer LayeredNMFImpl::pretrain_layer_(const TrainingData& V, size_t l) const {
@@ -123,8 +125,8 @@ PretrainedLayer LayeredNMFImpl::pretrain_layer_(const TrainingData& V, size_t l)
   o.beta(options.beta()).eps(options.eps());
   NMF nmf(o);
   nmf->to(H_.device(), H_.scalar_type());
-  TrainingData data{V.X.to(H_.options()), {}, false};
-  data.shard = V.shard;
+  TrainingData data = V;
+  data.X = V.X.to(H_.options());
   if (data.sharded()) {
     // initial_factors(..., "random", seed + l) of the whole V: the mean over every rank, W and
     // the full H drawn with the same seeds, this rank's columns of H kept.
@@ -152,7 +154,8 @@ void LayeredNMFImpl::pretrain_sharded(const TrainingData& data) {
           "layered NMF pre-training: data is " + shape_string(data.X) + " but the model was built for " +
               std::to_string(options.n_features()) + "x" + std::to_string(options.n_samples()));
   torch::NoGradGuard no_grad;
-  TrainingData V{data.X.to(H_.options()), {}, false};
+  TrainingData V;
+  V.X = data.X.to(H_.options());
   V.shard = data.shard;
   for (size_t l = 0; l < W_.size(); ++l) {
     const PretrainedLayer layer = pretrain_layer_(V, l);

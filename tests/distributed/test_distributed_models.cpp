@@ -136,7 +136,7 @@ TEST(AudioShard, FewerFramesThanRanksNamesTheKey) {
 TEST(DistributedModels, NmfOnAWavWithOneTwoAndThreeRanksGivesTheSingleProcessFactors) {
   SKIP_WITHOUT_C10D();
   TempDir dir;
-  io::write_wav(dir / "x.wav", test_signal(1, 8000, 8000, 4), 8000);  // 1 s: 112 frames
+  io::write_wav(dir / "x.wav", test_signal(1, 8000, 8000, 4), 8000);  // 1 s: 113 frames
   testkit::write_text(dir / "c.yaml", "model: {type: nmf, rank: 3, seed: 7, beta: 1}\n"
                                       "data: {input: x.wav, transform: {n_fft: 256, win_length: 200, hop: 72}}\n" +
                                           trainer_block(40));
