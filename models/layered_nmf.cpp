@@ -1,11 +1,15 @@
 #include "factorch/models/layered_nmf.h"
 
+#include <algorithm>
+#include <cmath>
 #include <ostream>
 
 #include "factorch/error.h"
 #include "factorch/shape_string.h"
 #include "factorch/multiplicative.h"
 #include "factorch/models/nmf.h"
+#include "factorch/models/nmf_init.h"
+#include "factorch/penalty.h"
 
 namespace factorch {
 
@@ -44,7 +48,7 @@ void check_layer_chain(const std::vector<torch::Tensor>& layers, const torch::Te
 
 void layered_mu_sweep_(std::vector<torch::Tensor>& layers, torch::Tensor& H, const torch::Tensor& X,
                        const BetaDivergence& divergence, const torch::Tensor& mask, bool update_layers,
-                       bool update_h) {
+                       bool update_h, const std::function<void(torch::Tensor&)>& sum_over_shards) {
   torch::NoGradGuard no_grad;
   const size_t L = layers.size();
   torch::Tensor prefix;  // W¹…W^(l−1); undefined = identity
@@ -55,7 +59,15 @@ void layered_mu_sweep_(std::vector<torch::Tensor>& layers, torch::Tensor& H, con
     suffix[L - 1] = H;
     for (size_t l = L - 1; l-- > 0;) suffix[l] = torch::mm(layers[l + 1], suffix[l + 1]);
     for (size_t l = 0; l < L; ++l) {
-      multiplicative_update_(layers[l], MultilinearTerm{prefix, suffix[l], {}}, X, divergence, {}, mask);
+      if (sum_over_shards) {
+        // Sums over columns: this rank's parts plus the others', then the one-process ratio.
+        auto [numer, denom] = multiplicative_parts(layers[l], MultilinearTerm{prefix, suffix[l], {}}, X, divergence, {}, mask);
+        torch::Tensor both = torch::stack({numer, denom});
+        sum_over_shards(both);
+        apply_mm_ratio_(layers[l], both[0], both[1], divergence.exponent());
+      } else {
+        multiplicative_update_(layers[l], MultilinearTerm{prefix, suffix[l], {}}, X, divergence, {}, mask);
+      }
       prefix = prefix.defined() ? torch::mm(prefix, layers[l]) : layers[l];
     }
   } else {
@@ -100,17 +112,58 @@ void LayeredNMFImpl::reset() {
 }
 
 PretrainedLayer LayeredNMFImpl::pretrain_layer(const torch::Tensor& V, size_t l) const {
+  TrainingData data;
+  data.X = V;
+  return pretrain_layer_(data, l);
+}
+
+PretrainedLayer LayeredNMFImpl::pretrain_layer_(const TrainingData& V, size_t l) const {
   torch::NoGradGuard no_grad;
   // NMF of the previous layer's activations (of X for l = 0), reusing the NMF module.
-  NMFOptions o(V.size(0), V.size(1), options.layers().at(l));
+  const int64_t K = options.layers().at(l);
+  NMFOptions o(V.X.size(0), V.X.size(1), K);
   o.beta(options.beta()).eps(options.eps());
   NMF nmf(o);
   nmf->to(H_.device(), H_.scalar_type());
-  const torch::Tensor data_V = V.to(H_.options());
-  nmf->init(data_V, options.init(), options.seed() + l);
-  const TrainingData data{data_V, {}, false};
+  TrainingData data = V;
+  data.X = V.X.to(H_.options());
+  if (data.sharded()) {
+    // initial_factors(..., "random", seed + l) of the whole V: the mean over every rank, W and
+    // the full H drawn with the same seeds, this rank's columns of H kept.
+    require(options.init() == "random", "init " + options.init() + " needs the whole of X at once: data-parallel "
+                                        "pre-training starts from random factors");
+    torch::Tensor moments = torch::stack({data.X.sum().to(torch::kFloat64),
+                                          torch::scalar_tensor(static_cast<double>(data.X.numel()), torch::kFloat64)});
+    data.sum_over_shards(moments);
+    const double mean = moments[0].item<double>() / moments[1].item<double>();
+    const double scale = std::sqrt(std::max(mean, 1e-30) / static_cast<double>(K));
+    const uint64_t seed = options.seed() + l;
+    nmf->set_factor("W", random_nonnegative({data.X.size(0), K}, scale, seed, H_.options()));
+    nmf->set_factor("H", random_nonnegative({K, data.shard->total}, scale, seed + 0x9E3779B97F4A7C15ULL, H_.options())
+                             .slice(1, data.shard->begin, data.shard->end));
+  } else {
+    nmf->init(data.X, options.init(), options.seed() + l);
+  }
   for (int64_t it = 0; it < options.pretrain_iter(); ++it) nmf->mu_step(data);
   return {nmf->W().detach().clone(), nmf->H().detach().clone()};
+}
+
+void LayeredNMFImpl::pretrain_sharded(const TrainingData& data) {
+  if (!data.sharded()) return pretrain(data.X);
+  require(data.X.dim() == 2 && data.X.size(0) == options.n_features() && data.X.size(1) == options.n_samples(),
+          "layered NMF pre-training: data is " + shape_string(data.X) + " but the model was built for " +
+              std::to_string(options.n_features()) + "x" + std::to_string(options.n_samples()));
+  torch::NoGradGuard no_grad;
+  TrainingData V;
+  V.X = data.X.to(H_.options());
+  V.shard = data.shard;
+  for (size_t l = 0; l < W_.size(); ++l) {
+    const PretrainedLayer layer = pretrain_layer_(V, l);
+    W_[l].copy_(layer.W);
+    V.X = layer.H.to(H_.options());
+  }
+  H_.copy_(V.X);
+  normalise();
 }
 
 void LayeredNMFImpl::pretrain(const torch::Tensor& X, const PretrainedLayer& first) {
@@ -140,7 +193,9 @@ torch::Tensor LayeredNMFImpl::loss(const TrainingData& data) { return divergence
 
 void LayeredNMFImpl::mu_step(const TrainingData& data) {
   torch::NoGradGuard no_grad;
-  layered_mu_sweep_(W_, H_, data.X, divergence_, data.mask, !options.fixed_bases(), true);
+  std::function<void(torch::Tensor&)> sum;
+  if (data.sharded()) sum = [&data](torch::Tensor& t) { data.sum_over_shards(t); };
+  layered_mu_sweep_(W_, H_, data.X, divergence_, data.mask, !options.fixed_bases(), true, sum);
   if (!options.fixed_bases()) normalise();
 }
 

@@ -4,6 +4,7 @@
 
 #include "factorch/error.h"
 #include "factorch/multiplicative.h"
+#include "factorch/penalty.h"
 #include "factorch/models/nmf_init.h"
 
 namespace factorch {
@@ -20,11 +21,23 @@ MultichannelNMFImpl::MultichannelNMFImpl(const MultichannelNMFOptions& o) : opti
 }
 
 void MultichannelNMFImpl::init(const torch::Tensor& V, uint64_t seed) {
+  init_factors(V.mean().item<double>(), options.n_samples(), 0, seed);
+}
+
+void MultichannelNMFImpl::init(const TrainingData& data, uint64_t seed) {
+  if (!data.sharded()) return init(data.X, seed);
+  torch::Tensor moments = torch::stack({data.X.sum().to(torch::kFloat64),
+                                        torch::scalar_tensor(static_cast<double>(data.X.numel()), torch::kFloat64)});
+  data.sum_over_shards(moments);
+  init_factors(moments[0].item<double>() / moments[1].item<double>(), data.shard->total, data.shard->begin, seed);
+}
+
+void MultichannelNMFImpl::init_factors(double mean, int64_t total, int64_t begin, uint64_t seed) {
   torch::NoGradGuard no_grad;
   const int64_t JK = options.sources() * options.rank();
-  const double scale = std::sqrt(V.mean().item<double>() * options.channels() / JK);
+  const double scale = std::sqrt(mean * options.channels() / JK);
   W_.copy_(random_nonnegative(W_.sizes(), scale, seed, W_.options()));
-  H_.copy_(random_nonnegative(H_.sizes(), scale, seed + 1, H_.options()));
+  H_.copy_(random_nonnegative({JK, total}, scale, seed + 1, H_.options()).slice(1, begin, begin + options.n_samples()));
   // Mixing powers near 1/I but not equal, so that the sources can take different sides.
   Q_.copy_(random_nonnegative(Q_.sizes(), 1.0, seed + 2, Q_.options()).add_(0.5).div_(options.channels()));
 }
@@ -52,9 +65,18 @@ void MultichannelNMFImpl::mu_step(const TrainingData& data) {
   const int64_t I = options.channels(), F = options.n_features(), N = options.n_samples();
   const int64_t JK = options.sources() * options.rank();
   const torch::Tensor& V = data.X;  // I × F × N
+  // W and Q are shared by every frame: a rank's numerator and denominator are sums over its
+  // frames, added over ranks before the ratio (the same step as one process, up to rounding).
+  auto update_shared = [&](torch::Tensor& A, const MultilinearTerm& term, const torch::Tensor& X) {
+    if (!data.sharded()) return multiplicative_update_(A, term, X, divergence_);
+    auto [numer, denom] = multiplicative_parts(A, term, X, divergence_);
+    torch::Tensor both = torch::stack({numer, denom});
+    data.sum_over_shards(both);
+    apply_mm_ratio_(A, both[0], both[1], divergence_.exponent());
+  };
   {
     const torch::Tensor QH = (expanded_q().unsqueeze(2) * H_.unsqueeze(0)).permute({1, 0, 2}).reshape({JK, I * N});
-    multiplicative_update_(W_, MultilinearTerm{{}, QH, {}}, V.permute({1, 0, 2}).reshape({F, I * N}), divergence_);
+    update_shared(W_, MultilinearTerm{{}, QH, {}}, V.permute({1, 0, 2}).reshape({F, I * N}));
   }
   {
     const torch::Tensor WQ = (W_.unsqueeze(0) * expanded_q().unsqueeze(1)).reshape({I * F, JK});
@@ -63,7 +85,7 @@ void MultichannelNMFImpl::mu_step(const TrainingData& data) {
   {
     std::vector<torch::Tensor> S;
     for (int64_t j = 0; j < options.sources(); ++j) S.push_back(source_power(j).reshape({1, F * N}));
-    multiplicative_update_(Q_, MultilinearTerm{{}, torch::cat(S, 0), {}}, V.reshape({I, F * N}), divergence_);
+    update_shared(Q_, MultilinearTerm{{}, torch::cat(S, 0), {}}, V.reshape({I, F * N}));
   }
   normalise();
 }

@@ -29,14 +29,22 @@ AudioRepresentation::AudioRepresentation(const Config& c) : spec_(transform_spec
   stft_ = spec_.stft();
 }
 
-torch::Tensor AudioRepresentation::analyse(const torch::Tensor& x) const {
+torch::Tensor AudioRepresentation::analyse(const torch::Tensor& x) const { return analyse(x, stft_.padding); }
+
+torch::Tensor AudioRepresentation::analyse_unpadded(const torch::Tensor& segment) const {
+  return analyse(segment, signal::FramePadding::None);
+}
+
+torch::Tensor AudioRepresentation::analyse(const torch::Tensor& x, signal::FramePadding padding) const {
   try {
     if (spec_.kind == "dct") {
       const int64_t M = stft_.n_fft;
       const torch::Tensor w = signal::window_from_name(stft_.window, M, stft_.tukey_alpha, x.options());
-      return torch::mm(signal::dct2_matrix(M, x.options()), signal::frame_signal(x, M, stft_.hop, w));
+      return torch::mm(signal::dct2_matrix(M, x.options()), signal::frame_signal(x, M, stft_.hop, w, padding));
     }
-    return signal::stft(x, stft_);
+    signal::StftOptions o = stft_;
+    o.padding = padding;
+    return signal::stft(x, o);
   } catch (const Error& e) {
     throw Error(where_ + ": data.transform.n_fft = " + std::to_string(stft_.n_fft) + ": " + e.what());
   }

@@ -27,6 +27,12 @@ class AudioRepresentation {
   explicit AudioRepresentation(const Config& config);
   /// x (T) → transform coefficients (complex F×N for STFT, real M×N for DCT).
   torch::Tensor analyse(const torch::Tensor& x) const;
+  /// The same transform of the frames lying inside `segment`, unpadded (FramePadding::None):
+  /// a data-parallel rank's columns of analyse(x) from the samples they cover (app/audio_shard.h).
+  torch::Tensor analyse_unpadded(const torch::Tensor& segment) const;
+  /// Frame length M (the STFT's window length, the DCT's n_fft) and hop of the framing.
+  int64_t frame_length() const { return stft_.frame_length(); }
+  int64_t hop() const { return stft_.hop; }
   /// Coefficients → the nonnegative matrix V (power or magnitude).
   torch::Tensor nonnegative(const torch::Tensor& coefficients) const;
   /// Coefficients → signal of `length` samples (least-squares overlap-add).
@@ -38,6 +44,7 @@ class AudioRepresentation {
 
  private:
   TransformSpec spec_;
+  torch::Tensor analyse(const torch::Tensor& x, signal::FramePadding padding) const;
   std::string where_;  // origin of data.transform.n_fft, for errors about the frame size
   signal::StftOptions stft_;
 };

@@ -56,8 +56,8 @@ torch::Tensor read_columns(const Config& c, const std::string& key, const Column
 
 TrainingData load_column_shard(const Config& c, int rank, int world_size, ColumnShard* shard_out) {
   if (has_audio_input(c))
-    c.fail("data.input", "is audio: data-parallel runs read an F×N .npy matrix so far (the audio front end is not "
-                         "sharded yet); write V to .npy first");
+    c.fail("data.input", "is audio: its shard is computed by app::load_audio_column_shard (app/audio_shard.h), "
+                         "not read as .npy columns");
   if (!c.has("data.input")) c.fail("data.input", "is required (an F×N nonnegative .npy matrix)");
   ColumnShard shard;
   int64_t rows = 0, cols = 0;

@@ -34,7 +34,7 @@ struct ColumnShard {
 
 /// The shard of data.input (an F×N .npy matrix) for `rank` of `world_size`: only its columns
 /// are read (io::NpyColumnReader), in float64, and data.mask likewise. Fails naming the key
-/// for audio input (not sharded yet), a missing file, or a mask of another shape.
+/// for audio input (app/audio_shard.h computes its shard), a missing file, or a mask of another shape.
 TrainingData load_column_shard(const Config& config, int rank, int world_size, ColumnShard* shard_out = nullptr);
 
 /// load_column_shard + attach_shard through `communicator`, after checking that every rank

@@ -33,33 +33,46 @@ WavFormat wav_format_from_name(const std::string& name) {
   throw Error("unknown WAV format '" + name + "' (expected float32, pcm16 or pcm24)");
 }
 
-Audio read_wav(const std::string& path, const ReadOptions& options) {
+namespace {
+
+SndfilePtr open_audio(const std::string& path, SF_INFO& info) {
   std::error_code ec;
   require(std::filesystem::exists(path, ec), path + ": no such file");
   require(!std::filesystem::is_directory(path, ec), path + ": is a directory, not an audio file");
-  require(!(options.channel && options.downmix), path + ": choose either a channel or downmix, not both");
-
-  SF_INFO info{};
   SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
   // sf_strerror(nullptr) reports why the last sf_open failed ("Format not recognised.").
   require(file != nullptr, path + ": not a readable audio file (" + sf_strerror(nullptr) + ")");
   require(info.frames > 0, path + ": empty audio file (0 samples)");
   require(info.channels > 0, path + ": invalid channel count " + std::to_string(info.channels));
   require(info.samplerate > 0, path + ": invalid sample rate " + std::to_string(info.samplerate));
+  return file;
+}
 
+// Frames [begin, begin + count) (count < 0: to the end) of an open file, with read_wav's checks
+// and channel options.
+Audio read_open(SNDFILE* file, const SF_INFO& info, const std::string& path, int64_t begin, int64_t count,
+                const ReadOptions& options) {
+  require(!(options.channel && options.downmix), path + ": choose either a channel or downmix, not both");
   const int64_t channels = info.channels;
+  const sf_count_t want = count < 0 ? info.frames - begin : count;
+  if (begin > 0)
+    require(sf_seek(file, begin, SEEK_SET) == begin, path + ": cannot seek to sample " + std::to_string(begin) + " (" +
+                                                          sf_strerror(file) + ")");
   // Read block by block instead of allocating the frame count of the header up front: a
   // corrupt header can claim far more frames than the file holds. Blocks of ≤ 8 MiB.
   const sf_count_t block = std::max<sf_count_t>(1, (sf_count_t{1} << 20) / channels);
   std::vector<double> chunk(static_cast<size_t>(block * channels)), buffer;
   sf_count_t read = 0;
-  while (read < info.frames) {
-    const sf_count_t n = sf_readf_double(file.get(), chunk.data(), std::min(block, info.frames - read));
+  while (read < want) {
+    const sf_count_t n = sf_readf_double(file, chunk.data(), std::min(block, want - read));
     if (n <= 0) break;
     buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + n * channels);
     read += n;
   }
-  require(read > 0, path + ": no samples could be read (" + sf_strerror(file.get()) + ")");
+  require(read > 0, path + ": no samples could be read (" + sf_strerror(file) + ")");
+  if (count >= 0)
+    require(read == want, path + ": read " + std::to_string(read) + " of the " + std::to_string(want) +
+                              " samples from " + std::to_string(begin) + " (" + sf_strerror(file) + ")");
 
   // clone(): the tensor must own its memory, not view `buffer` (a 1-channel transpose is
   // already contiguous, so contiguous() alone would not copy).
@@ -78,6 +91,29 @@ Audio read_wav(const std::string& path, const ReadOptions& options) {
                                " channels where mono audio is needed (select a channel or downmix)");
   }
   return Audio{samples, info.samplerate, path};
+}
+
+}  // namespace
+
+Audio read_wav(const std::string& path, const ReadOptions& options) {
+  SF_INFO info{};
+  SndfilePtr file = open_audio(path, info);
+  return read_open(file.get(), info, path, 0, -1, options);
+}
+
+AudioInfo read_wav_info(const std::string& path) {
+  SF_INFO info{};
+  SndfilePtr file = open_audio(path, info);
+  return {info.frames, info.channels, info.samplerate};
+}
+
+Audio read_wav_range(const std::string& path, int64_t begin, int64_t count, const ReadOptions& options) {
+  SF_INFO info{};
+  SndfilePtr file = open_audio(path, info);
+  require(begin >= 0 && count >= 1 && begin + count <= info.frames,
+          path + ": samples [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") lie outside its " +
+              std::to_string(info.frames) + " samples");
+  return read_open(file.get(), info, path, begin, count, options);
 }
 
 void write_wav(const std::string& path, const torch::Tensor& samples, int sample_rate, WavFormat format) {

@@ -26,15 +26,17 @@
 #include "factorch/io/torch_file.h"
 #include "factorch/train/threads.h"
 #include "../test_support.h"
+#include "rank_spawn.h"
 
 namespace factorch {
 namespace {
 
 using testkit::TempDir;
-
-#define SKIP_WITHOUT_C10D()                                                                          \
-  if (!distributed::Communicator::available())                                                      \
-  GTEST_SKIP() << "built without the Gloo headers (apt-get install libgloo-dev): no data-parallel runs"
+using ranktest::Rank;
+using ranktest::relative_error;
+using ranktest::run_ranks;
+using ranktest::start_rank;
+using ranktest::wait_rank;
 
 // V = W0·H0 + 0.1 (F×N, float64), nonnegative with a low-rank structure.
 void write_matrix(const std::string& path, int64_t F, int64_t N, uint64_t seed) {
@@ -49,70 +51,6 @@ std::string config_text(const std::string& extra_model, int64_t max_iter, int ti
          "trainer: {max_iter: " + std::to_string(max_iter) + ", tol: 0, dtype: float64, progress: never, "
          "dist_timeout: " + std::to_string(timeout) + "}\n"
          "output: {dir: out}\n";
-}
-
-struct Rank {
-  pid_t pid = -1;
-  std::string err_path;
-};
-
-// Starts rank `rank` of `world` as torchrun would: `factorch train ARGS` with the variables set.
-Rank start_rank(const std::string& dir, int rank, int world, int port, const std::vector<std::string>& args) {
-  Rank r;
-  r.err_path = dir + "/rank" + std::to_string(rank) + ".err";
-  const std::string exe = std::string(testkit::kBinaryDir) + "/factorch";
-  r.pid = ::fork();
-  if (r.pid == 0) {
-    if (::chdir(dir.c_str()) != 0) ::_exit(126);
-    ::setenv("RANK", std::to_string(rank).c_str(), 1);
-    ::setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-    ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
-    ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-    ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-    const int out = ::open("/dev/null", O_WRONLY), err = ::open(r.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    std::vector<std::string> all{exe, "train"};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
-    ::_exit(127);
-  }
-  return r;
-}
-
-// Waits for a rank; a hang guard (not a timing check): kills it after `limit_s`.
-int wait_rank(const Rank& r, double limit_s = 300) {
-  const auto t0 = std::chrono::steady_clock::now();
-  int status = 0;
-  while (::waitpid(r.pid, &status, WNOHANG) == 0) {
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > limit_s) {
-      ::kill(r.pid, SIGKILL);
-      ::waitpid(r.pid, &status, 0);
-      ADD_FAILURE() << "rank did not stop within " << limit_s << " s";
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// Runs `world` ranks torchrun-style; returns their exit statuses.
-std::vector<int> run_ranks(const std::string& dir, int world, const std::vector<std::string>& args) {
-  const int port = distributed::free_local_port();
-  std::vector<Rank> ranks;
-  for (int r = 0; r < world; ++r) ranks.push_back(start_rank(dir, r, world, port, args));
-  std::vector<int> status;
-  for (const Rank& r : ranks) status.push_back(wait_rank(r));
-  for (int r = 0; r < world; ++r)
-    if (status[r] != 0) ADD_FAILURE() << "rank " << r << ": " << testkit::read_text(ranks[r].err_path);
-  return status;
-}
-
-double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a - b).norm().item<double>() / b.norm().item<double>();
 }
 
 void expect_same_factors(const std::string& a_dir, const std::string& b_dir, double tol, const std::string& what) {

@@ -35,6 +35,20 @@ WavFormat wav_format_from_name(const std::string& name);
 /// index or non-finite samples.
 Audio read_wav(const std::string& path, const ReadOptions& options = {});
 
+/// What the header of an audio file says (nothing else is read).
+struct AudioInfo {
+  int64_t frames = 0;
+  int channels = 0;
+  int sample_rate = 0;
+};
+/// Throws as read_wav does for a missing or unreadable file.
+AudioInfo read_wav_info(const std::string& path);
+
+/// The samples [begin, begin + count) of `path` only (a seek, then those frames): what a
+/// data-parallel rank reads of a long recording. The range must lie inside the file; the
+/// options and checks are those of read_wav (the same values as read_wav's columns there).
+Audio read_wav_range(const std::string& path, int64_t begin, int64_t count, const ReadOptions& options = {});
+
 /// Writes a WAV file atomically. `samples` is frames (mono) or channels × frames, any
 /// dtype/device; PCM formats clip to [-1, 1) with rounding (x·2^15 or x·2^23), so a
 /// write → read round trip is exact for values on that grid.

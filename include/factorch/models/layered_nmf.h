@@ -8,6 +8,7 @@
 // D_β(X | W¹…WᴸH) never increases. After a sweep every layer's columns are L1-normalised
 // and the scale pushed into the next layer (or H): the product is unchanged, zeros stay zeros.
 // Autograd: loss() is differentiable in every layer; project() clamps to [floor, ∞).
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,9 +46,11 @@ struct PretrainedLayer {
 /// One MU sweep of X ≈ W¹…Wᴸ H through multiplicative_update_: each layer in order (when
 /// update_layers) with P = W¹…W^(l−1), Q = W^(l+1)…Wᴸ H, then H (when update_h). Shared by
 /// L-NMF fine-tuning and DL-NMF's discriminative step (eq. 14–16, X = clean sources).
+/// `sum_over_shards`, when set, adds every rank's numerator and denominator of a layer's
+/// update (X and H are one rank's columns; the layers are shared): TrainingData::sum_over_shards.
 void layered_mu_sweep_(std::vector<torch::Tensor>& layers, torch::Tensor& H, const torch::Tensor& X,
                        const BetaDivergence& divergence, const torch::Tensor& mask, bool update_layers,
-                       bool update_h);
+                       bool update_h, const std::function<void(torch::Tensor&)>& sum_over_shards = {});
 
 /// L1-normalises the columns of every layer, pushing the scale into the next layer's rows
 /// (or H's): W¹…WᴸH is unchanged and zero entries stay exactly zero.
@@ -73,6 +76,11 @@ class LayeredNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<Layer
   void pretrain(const torch::Tensor& X, const PretrainedLayer& first = {});
   /// The NMF of layer l on V (rank K_l, options' init and seed + l, pretrain_iter MU steps).
   PretrainedLayer pretrain_layer(const torch::Tensor& V, size_t l) const;
+  /// pretrain() of a data-parallel rank (data.sharded(): X is its columns; unsharded data:
+  /// pretrain(data.X)). Every layer's NMF is a sum over the columns of X (H¹, H², … have X's
+  /// columns), so each is the data-parallel NMF: W summed over ranks, H kept per rank, the
+  /// initial factors drawn whole and sliced. Needs init random. Collective.
+  void pretrain_sharded(const TrainingData& data);
 
   std::string type() const override { return "lnmf"; }
   torch::Tensor reconstruct() override;
@@ -90,9 +98,12 @@ class LayeredNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<Layer
   const std::vector<torch::Tensor>& layers() const { return W_; }
   const torch::Tensor& H() const { return H_; }
   const BetaDivergence& divergence() const { return divergence_; }
+  /// H (K_L × N) is per column; the layers W1…WL are shared by every column.
+  std::vector<std::string> per_column_tensors() const override { return {"H"}; }
   LayeredNMFOptions options;
 
  private:
+  PretrainedLayer pretrain_layer_(const TrainingData& V, size_t l) const;
   BetaDivergence divergence_;
   std::vector<torch::Tensor> W_;  // parameters "W1".."WL"
   torch::Tensor H_;               // parameter "H"

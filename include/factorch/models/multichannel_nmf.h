@@ -39,6 +39,13 @@ class MultichannelNMFImpl : public FactorModelImpl {
 
   /// Random W, H (scaled to the data), mixing powers drawn around 1/I.
   void init(const torch::Tensor& V, uint64_t seed);
+  /// init() of the whole data from a rank's shard (data.sharded()): the scale from the mean
+  /// over every rank, H drawn whole and this rank's columns kept, so that the factors do not
+  /// depend on the number of ranks. Collective (one all-reduce). Unsharded data: init(data.X).
+  void init(const TrainingData& data, uint64_t seed);
+  /// H (JK × N) is per column (frame); W and Q are shared: their MU numerators and
+  /// denominators are summed over ranks.
+  std::vector<std::string> per_column_tensors() const override { return {"H"}; }
 
   std::string type() const override { return "multichannel_nmf"; }
   torch::Tensor reconstruct() override;  ///< I × F × N
@@ -61,6 +68,8 @@ class MultichannelNMFImpl : public FactorModelImpl {
 
  private:
   torch::Tensor expanded_q() const;  // I × JK: q_i of each component's source
+  // The factors of a run whose data has mean `mean` and `total` frames; H keeps [begin, begin + N).
+  void init_factors(double mean, int64_t total, int64_t begin, uint64_t seed);
   BetaDivergence divergence_;
   torch::Tensor W_, H_, Q_;
 };

@@ -2,6 +2,7 @@
 // model.* keys and the registry entries. Data: layered_nmf_data.cpp; models:
 // layered_nmf_models.cpp; dlnmf's table: dlnmf_report.cpp; `factorch separate`:
 // layered_nmf_separation.cpp.
+#include "app/audio_shard.h"
 #include "app/experiments/layered_nmf_data.h"
 #include "app/experiments/layered_nmf_models.h"
 #include "app/experiments/layered_nmf_report.h"
@@ -73,6 +74,19 @@ ModelEntry lnmf_entry() {
   e.capabilities.matrix_input = true;
   e.capabilities.audio_input = true;
   e.capabilities.separates = true;
+  // Data-parallel training of X = data.input (an F×N .npy or one WAV): pre-training and
+  // fine-tuning are sums over X's columns. The concatenated training signals of data.train
+  // (or data.synthetic) are not sharded.
+  e.capabilities.data_parallel = true;
+  e.load_shard = [](const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
+    if (!c.has("data.input"))
+      c.fail("data.input", "is required for a data-parallel lnmf run (an F×N .npy or one WAV): the training signals of "
+                           "data.train / data.synthetic are not sharded");
+    if (c.has("data.synthetic") || c.has("data.train")) c.fail("data.input", "cannot be combined with data.synthetic or data.train");
+    app::Dataset d;
+    d.matrix = app::load_input_shard(c, comm);
+    return d;
+  };
   return e;
 }
 

@@ -31,14 +31,28 @@ std::shared_ptr<FactorModelImpl> build_lnmf(const Config& c, const app::Dataset&
     for (const auto& kv : init) {
       const std::string name = kv.first.Scalar(), file = kv.second.Scalar();
       try {
-        given.emplace_back(name, io::load_tensor(file));
+        torch::Tensor value = io::load_tensor(file);
+        if (data.sharded() && name == "H") {
+          // A data-parallel rank keeps its columns of the run's H.
+          require(value.dim() == 2 && value.size(1) == data.shard->total,
+                  "H must have one column per column of X (" + std::to_string(data.shard->total) + ")");
+          value = value.slice(1, data.shard->begin, data.shard->end);
+        }
+        given.emplace_back(name, value);
         model->set_factor(name, given.back().second);
       } catch (const Error& e) {
         c.fail("model.init." + name, "(" + file + "): " + e.what());
       }
     }
   }
-  model->pretrain(data.X);
+  if (data.sharded()) {
+    if (model->options.init() != "random")
+      c.fail("model.init", "is " + model->options.init() + ", which needs the whole of X at once: data-parallel runs "
+                           "pre-train from random (or a map of given factors)");
+    model->pretrain_sharded(data);
+  } else {
+    model->pretrain(data.X);
+  }
   for (const auto& [name, value] : given) model->set_factor(name, value);  // given factors replace pre-trained ones
   return model;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "factorch/distributed/communicator.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
 #include "factorch/eval/metrics_json.h"
@@ -13,6 +14,7 @@
 #include "factorch/signal/stft.h"
 #include "factorch/signal/synthetic.h"
 #include "factorch/models/multichannel_nmf.h"
+#include "app/audio_shard.h"
 #include "app/data_block.h"
 #include "app/run.h"
 #include "app/separation.h"
@@ -126,6 +128,57 @@ app::Dataset load_data(const Config& c) {
   return d;
 }
 
+// Data-parallel runs: this rank's frames of every channel's power spectrogram, from only the
+// samples under them (app/audio_shard.h); the embedded stereo_notes are generated whole and
+// sliced (they are short). Only training is sharded: data.references are not read.
+app::Dataset load_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
+  const signal::StftOptions o = stft_options(c);
+  const int world = comm->world_size();
+  auto require_frames = [&](const std::string& key, int64_t frames) {
+    if (frames < world)
+      c.fail(key, "gives " + std::to_string(frames) + " frames (columns of V), fewer than the " + std::to_string(world) +
+                      " ranks");
+  };
+  app::ColumnShard shard;
+  TrainingData data;
+  if (c.has("data.synthetic")) {
+    const torch::Tensor V = load_data(c).matrix.X;
+    require_frames("data.synthetic", V.size(2));
+    shard = app::ColumnShard::split(V.size(2), comm->rank(), world);
+    data.X = shard.slice(V, 2).contiguous();
+  } else {
+    if (!c.has("data.input")) c.fail("data.input", "is required (a multichannel WAV) unless data.synthetic is set");
+    const auto inputs = app::resolve_audio_paths(c, "data.input", c.strings("data.input"));
+    if (inputs.size() != 1) c.fail("data.input", "must be one multichannel WAV, got " + std::to_string(inputs.size()) + " files");
+    int64_t total = 0;
+    try {
+      total = signal::frame_count(io::read_wav_info(inputs[0]).frames, o.frame_length(), o.hop);
+    } catch (const Error& e) {
+      c.fail("data.input", std::string("cannot be read: ") + e.what());
+    }
+    require_frames("data.input", total);
+    shard = app::ColumnShard::split(total, comm->rank(), world);
+    torch::Tensor segment;
+    try {
+      segment = app::read_frame_segment(inputs[0], {}, shard, o.frame_length(), o.hop);  // I × span
+    } catch (const Error& e) {
+      c.fail("data.input", std::string("cannot be read: ") + e.what());
+    }
+    signal::StftOptions inside = o;
+    inside.padding = signal::FramePadding::None;  // the segment holds the padding's zeros already
+    std::vector<torch::Tensor> V;
+    for (int64_t i = 0; i < segment.size(0); ++i) V.push_back(signal::power(signal::stft(segment[i], inside)));
+    data.X = torch::stack(V);
+  }
+  comm->require_same("shapes of V (channels x F x frames)", std::to_string(data.X.size(0)) + "x" +
+                                                                std::to_string(data.X.size(1)) + "x" +
+                                                                std::to_string(shard.total));
+  app::attach_shard(data, shard, comm);
+  app::Dataset d;
+  d.matrix = std::move(data);
+  return d;
+}
+
 std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data) {
   // Validate before computing: metrics need one true image per source.
   const int64_t J = c.integer("model.sources");
@@ -139,7 +192,7 @@ std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data
                            c.integer("model.rank"));
   o.beta(BetaDivergence::from_name(c.string("model.beta")).beta()).eps(c.number("model.eps"));
   auto model = std::make_shared<MultichannelNMFImpl>(o);
-  model->init(data.X, static_cast<uint64_t>(c.integer("model.seed")));
+  model->init(data, static_cast<uint64_t>(c.integer("model.seed")));  // sharded: the whole run's init, sliced
   return model;
 }
 
@@ -222,10 +275,12 @@ app::SeparationResult separate(const Config& c, const app::RunOptions& options) 
 }  // namespace
 
 ModelEntry multichannel_nmf_entry() {
-  return {"multichannel_nmf",
-          "multichannel IS-NMF with instantaneous mixing (Ozerov & Févotte): per-source NMF + mixing powers, "
-          "separation into source images",
-          add_keys, on_matrix(build), load_data, report, {}, {false, true, true, false}, separate};
+  ModelEntry e{"multichannel_nmf",
+               "multichannel IS-NMF with instantaneous mixing (Ozerov & Févotte): per-source NMF + mixing powers, "
+               "separation into source images",
+               add_keys, on_matrix(build), load_data, report, {}, {false, true, true, true}, separate};
+  e.load_shard = load_shard;
+  return e;
 }
 
 }  // namespace factorch

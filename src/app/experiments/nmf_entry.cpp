@@ -5,7 +5,7 @@
 #include "app/experiments/nmf_entry.h"
 #include "app/experiments/nmf_report.h"
 #include "app/experiments/registry.h"
-#include "app/column_shard.h"
+#include "app/audio_shard.h"
 #include "factorch/models/nmf_init.h"
 #include "factorch/io/torch_file.h"
 
@@ -234,7 +234,7 @@ ModelEntry nmf_entry() {
                add_nmf_keys, on_matrix(build_nmf), {}, report, {}, {true, true, true, true}};
   e.load_shard = [](const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
     app::Dataset d;
-    d.matrix = app::load_matrix_shard(c, comm);
+    d.matrix = app::load_input_shard(c, comm);  // .npy columns, or the frames of a WAV
     return d;
   };
   return e;
