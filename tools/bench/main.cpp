@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
       {"signal", factorch::bench::bench_signal},
       {"tlnmf", factorch::bench::bench_tlnmf},
       {"distributed", factorch::bench::bench_distributed},
+      {"long_separation", factorch::bench::bench_long_separation},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help")) {
     std::printf("usage: factorch_bench NAME [options]\nbenchmarks:");
