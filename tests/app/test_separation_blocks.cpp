@@ -127,7 +127,9 @@ const char* kConfig =
 }  // namespace
 
 // `factorch separate` with 0.2 s blocks (8 blocks, edges inside frames) = with one block:
-// metrics to 1e-9 relative, WAV samples to float32 rounding.
+// WAV samples to float32 rounding; metrics to 1e-7 relative (measured 4e-9: 60 MU sweeps of
+// BLAS products of other sizes, then SIRs near 40 dB whose small interference energy is a
+// difference of quadratic forms; margin 25×). The exact-arithmetic parts are tested above.
 TEST(SeparationBlocks, CliSeveralBlocksEqualOneBlock) {
   testkit::TempDir dir;
   write_session(dir);
@@ -144,7 +146,7 @@ TEST(SeparationBlocks, CliSeveralBlocksEqualOneBlock) {
   for (size_t j = 0; j < 2; ++j)
     for (const char* key : {"sdr", "sir", "sar"}) {
       const double x = a["sources"][j][key].get<double>(), y = b["sources"][j][key].get<double>();
-      EXPECT_LT(std::abs(x - y) / std::max(1.0, std::abs(y)), 1e-9) << key << " " << j;
+      EXPECT_LT(std::abs(x - y) / std::max(1.0, std::abs(y)), 1e-7) << key << " " << j;
     }
   EXPECT_GT(a["sources"][0]["sdr"].get<double>(), 10.0);  // it separates (measured ~30 dB)
   // Framewise: ⌊(1.5 − 0.25 + 0.25)/0.25⌋ = 6 windows, and their medians.

@@ -19,6 +19,7 @@ TEST(WavStream, BlocksRoundTripAndRanges) {
   const torch::Tensor x = 0.5 * torch::randn({2, 3001}, torch::kFloat64).clamp(-1.9, 1.9);
   for (const auto format : {io::WavFormat::Float32, io::WavFormat::Pcm16}) {
     io::write_wav(dir / "whole.wav", x, 8000, format);
+    fs::remove(dir / "blocks.wav");
     {
       io::WavBlockWriter w(dir / "blocks.wav", 2, 8000, format);
       w.write(x.slice(1, 0, 1000));
