@@ -426,7 +426,8 @@ void implicit_templates_figure(Context& c) {
 }
 
 // SDR bars per method and source from metrics.json: the run and its named baselines (schema
-// of factorch/eval/metrics_table.h), or DL-NMF's "table" of method rows.
+// of factorch/eval/metrics_table.h), or DL-NMF's table of method rows (its "details", or the
+// top level in runs written before the shared schema), which keeps the paper's row order.
 void score_table_figure(Context& c) {
   const fs::path p = c.in.dir / "metrics.json";
   if (!fs::exists(p)) return;
@@ -437,8 +438,9 @@ void score_table_figure(Context& c) {
   // method → (source → SDR), in order.
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> methods;
   const auto sdr_of = [](const nlohmann::ordered_json& v) { return json_number(v).value_or(std::nan("")); };
-  if (root.contains("table")) {
-    const auto& table = root["table"];
+  const bool in_details = root.contains("details") && root["details"].is_object() && root["details"].contains("table");
+  if (in_details || root.contains("table")) {
+    const auto& table = in_details ? root["details"]["table"] : root["table"];
     if (!table.is_array() || table.empty()) return;
     b.title = "Test SDR per method (mean over the test mixtures)";
     for (const auto& row : table) {

@@ -138,19 +138,25 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
   step.quiet = options.quiet;
   step.eval_window = c.number("output.eval_window");
   step.eval_hop = c.number("output.eval_hop");
-  const SeparationScores scores = run_separation_step({separated}, step);
+  return separation_result({separated}, run_separation_step({separated}, step), out_dir);
+}
 
+SeparationResult separation_result(const std::vector<SeparatedMixture>& mixtures, const SeparationScores& scores,
+                                   const std::string& out_dir) {
+  require(!mixtures.empty(), "separation_result: no mixture");
+  const bool several = mixtures.size() > 1;
   SeparationResult out;
-  out.names = separated.names;
   out.out_dir = out_dir;
-  out.estimates = separated.estimates;
+  out.estimates = mixtures.front().estimates;
+  for (const auto& m : mixtures)
+    for (const std::string& name : m.names) out.names.push_back(several ? m.name + "/" + name : name);
   out.has_metrics = scores.scored;
   if (scores.scored) {
-    const eval::MetricsTable& t = scores.mixtures.front();
+    out.table = several ? eval::mean_over_mixtures(scores.mixtures) : scores.mixtures.front();
+    const eval::MetricsTable& t = out.table;
     out.metrics = {torch::tensor(t.sdr, torch::kFloat64), torch::tensor(t.sir, torch::kFloat64),
                    torch::tensor(t.sar, torch::kFloat64), t.permutation};
     out.reference_names = t.names;
-    out.table = t;
   }
   return out;
 }

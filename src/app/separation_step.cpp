@@ -157,10 +157,16 @@ SeparationScores run_separation_step(const std::vector<SeparatedMixture>& mixtur
       out.baselines.push_back(std::move(named));
     }
   }
-  const eval::Json document = scored ? eval::metrics_json(out.mixtures, out.baselines, o.details) : eval::Json();
+  write_separation(mixtures, out, o, baselines);
+  return out;
+}
 
-  // 3. Write: sources, mixtures, baselines, then metrics.json.
-  if (o.out_dir.empty()) return out;
+void write_separation(const std::vector<SeparatedMixture>& mixtures, SeparationScores& scores,
+                      const SeparationStepOptions& o, const std::vector<BaselineSeparation>& baselines) {
+  const bool several = mixtures.size() > 1;
+  const eval::Json document =
+      scores.scored ? eval::metrics_json(scores.mixtures, scores.baselines, o.details) : eval::Json();
+  if (o.out_dir.empty()) return;
   for (const auto& m : mixtures) {
     write_sources(m, o, "", several ? m.name : "");
     if (m.mixture.defined()) {
@@ -170,13 +176,12 @@ SeparationScores run_separation_step(const std::vector<SeparatedMixture>& mixtur
   }
   for (const auto& b : baselines)
     for (size_t i = 0; i < b.mixtures.size(); ++i) write_sources(b.mixtures[i], o, b.name, several ? mixtures[i].name : "");
-  if (scored) {
-    out.metrics_path = (fs::path(o.out_dir) / "metrics.json").string();
-    eval::write_json(out.metrics_path, document);
+  if (scores.scored) {
+    scores.metrics_path = (fs::path(o.out_dir) / "metrics.json").string();
+    eval::write_json(scores.metrics_path, document);
   } else if (!o.quiet) {
     std::printf("no references: metrics.json not written\n");
   }
-  return out;
 }
 
 }  // namespace factorch::app

@@ -87,4 +87,11 @@ eval::MetricsTable score_separation(const SeparatedMixture& mixture, const Separ
 SeparationScores run_separation_step(const std::vector<SeparatedMixture>& mixtures, const SeparationStepOptions& options,
                                      const std::vector<BaselineSeparation>& baselines = {});
 
+/// Step 3 of run_separation_step on its own, for a caller that scored first (with an empty
+/// out_dir) and needs the scores to compute its metrics.json details (e.g. a protocol of
+/// repeated runs): writes the sources, mixtures, baselines' sources and metrics.json (from
+/// `scores`, with options.details) without scoring again. Sets scores.metrics_path.
+void write_separation(const std::vector<SeparatedMixture>& mixtures, SeparationScores& scores,
+                      const SeparationStepOptions& options, const std::vector<BaselineSeparation>& baselines = {});
+
 }  // namespace factorch::app

@@ -182,12 +182,13 @@ TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
   fs::remove_all(dir.path() / "factors");
   fs::remove_all(dir.path() / "dictionary");
   config("dlnmf", "  transform: {n_fft: 64, hop: 16, exponent: 1}\n");
-  testkit::write_text(dir / "metrics.json", R"({"table": [
+  testkit::write_text(dir / "metrics.json", R"({"schema": "factorch-metrics/1", "sources": [], "baselines": {},
+    "details": {"table": [
     {"sdr": {"low": 9.1, "high": 9.5, "mean": 9.3}, "method": "NMF", "layers": "20"},
-    {"sdr": {"low": 10.1, "high": 11.5, "mean": 10.8}, "method": "DL-NMF", "layers": "180,20"}]})");
+    {"sdr": {"low": 10.1, "high": 11.5, "mean": 10.8}, "method": "DL-NMF", "layers": "180,20"}]}})");
   EXPECT_EQ(files(), (std::vector<std::string>{"figures/scores.png"}));
   const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
-  EXPECT_NE(html.find("data-key=\"table/1/sdr/high\">11.50<"), std::string::npos);
+  EXPECT_NE(html.find("data-key=\"details/table/1/sdr/high\">11.50<"), std::string::npos) << html.substr(0, 4000);
 }
 
 TEST_F(RunReport, NotARunDirectoryIsOneClearErrorAndWritesNothing) {

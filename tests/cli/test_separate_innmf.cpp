@@ -82,7 +82,7 @@ TEST(SeparateInnmf, DictionariesLearntAtOneSizeSeparateAtAnother) {
   ASSERT_EQ(n.status, 0) << n.err;
   EXPECT_TRUE(fs::exists(dir.path() / "out_noref/sources/dull.wav"));
   EXPECT_FALSE(fs::exists(dir.path() / "out_noref/metrics.json"));
-  EXPECT_NE(n.out.find("no references: metrics not written"), std::string::npos) << n.out;
+  EXPECT_NE(n.out.find("no references: metrics.json not written"), std::string::npos) << n.out;
 }
 
 TEST(SeparateInnmf, BadInputsStopBeforeAnyOutput) {

@@ -68,7 +68,7 @@ TEST(SeparateLayered, LnmfSeparatesTheUsersWavs) {
                                         "trainer: {max_iter: 50, progress: never}\noutput: {dir: out}\n");
   const auto r = testkit::run_factorch("separate sep.yaml", dir.path().string());
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* f : {"out/sources/low.wav", "out/sources/high.wav", "out/mixture.wav", "out/factors/low_W1.npy",
+  for (const char* f : {"out/sources/low.wav", "out/sources/high.wav", "out/mixture.wav", "out/factors/low_W1.npy", "out/config.resolved.yaml",
                         "out/factors/high_W2.npy"})
     EXPECT_TRUE(fs::exists(dir.path() / f)) << f;
   const auto sdr = sdrs_of(testkit::read_text(dir / "out/metrics.json"));

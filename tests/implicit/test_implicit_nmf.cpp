@@ -87,6 +87,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+
+// Rows of (t, f, value) samples, as the innmf loader marks them.
+TrainingData samples(const torch::Tensor& rows) {
+  TrainingData d;
+  d.X = rows;
+  d.rows_are_samples = true;
+  return d;
+}
+
 }  // namespace
 
 TEST(ImplicitNMF, FitsToyAlmostAsWellAsMatrixNMF) {
@@ -268,20 +277,20 @@ TEST(ImplicitNMF, BadInputGivesOneLineErrors) {
   ImplicitNMFImpl& m = *t.model;
   auto bad = t.data.X.slice(0, 0, 100).clone();
   bad[3][2] = -1.0;
-  std::string msg = error_of([&] { m.check_data({bad, {}, true}); });
+  std::string msg = error_of([&] { m.check_data(samples(bad)); });
   EXPECT_NE(msg.find("negative"), std::string::npos) << msg;
   bad = t.data.X.slice(0, 0, 100).clone();
   bad[5][2] = std::nan("");
-  msg = error_of([&] { m.check_data({bad, {}, true}); });
+  msg = error_of([&] { m.check_data(samples(bad)); });
   EXPECT_NE(msg.find("NaN"), std::string::npos) << msg;
   bad = t.data.X.slice(0, 0, 100).clone();
   bad[7][1] = std::nan("");
-  msg = error_of([&] { m.check_data({bad, {}, true}); });
+  msg = error_of([&] { m.check_data(samples(bad)); });
   EXPECT_NE(msg.find("row 7"), std::string::npos) << msg;
   // Above Nyquist of the model's sample rate: error.
   bad = t.data.X.slice(0, 0, 100).clone();
   bad[0][1] = 2500.0;
-  msg = error_of([&] { m.check_data({bad, {}, true}); });
+  msg = error_of([&] { m.check_data(samples(bad)); });
   EXPECT_NE(msg.find("outside [0, 2000] Hz"), std::string::npos) << msg;
   msg = error_of([&] { m.dictionary(torch::tensor({100.0, 3000.0}, torch::kFloat64)); });
   EXPECT_NE(msg.find("outside"), std::string::npos) << msg;
@@ -294,10 +303,10 @@ TEST(ImplicitNMF, BadInputGivesOneLineErrors) {
   // Off-grid times with matrix activations.
   bad = t.data.X.slice(0, 0, 100).clone();
   bad[2][0] = bad[2][0].item<double>() + 0.01;
-  msg = error_of([&] { m.check_data({bad, {}, true}); });
+  msg = error_of([&] { m.check_data(samples(bad)); });
   EXPECT_NE(msg.find("frame grid"), std::string::npos) << msg;
   // Wrong shapes.
-  msg = error_of([&] { m.check_data({torch::rand({10, 4}, torch::kFloat64), {}, true}); });
+  msg = error_of([&] { m.check_data(samples(torch::rand({10, 4}, torch::kFloat64))); });
   EXPECT_NE(msg.find("S×3"), std::string::npos) << msg;
   const auto dir = fs::temp_directory_path() / "factorch_innmf_bad";
   fs::create_directories(dir);

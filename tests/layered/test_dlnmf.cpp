@@ -186,7 +186,7 @@ TEST(DLNMF, OrderingAndExportsOnSyntheticSpeakers) {
   EXPECT_EQ(dl->off_diagonal_max(), 0.0);
   for (const char* f : {"factors/W1.npy", "factors/W2.npy", "factors/H.npy", "factors/low_W1.npy", "factors/low_W2.npy",
                         "factors/high_W1.npy", "factors/high_W2.npy", "factors.pt", "metrics.json", "history.csv",
-                        "sources/test0_low.wav", "sources/test1_high.wav", "baselines/nmf_K10/factors/W1.npy",
+                        "sources/test0/low.wav", "sources/test1/high.wav", "mixtures/test0.wav", "baselines/nmf_K10/factors/W1.npy",
                         "baselines/lnmf_80,10/factors/W2.npy"})
     EXPECT_TRUE(fs::exists(dir.path() / "run" / f)) << f;
   EXPECT_EQ(io::load_npy(dir / "run/factors/low_W1.npy").sizes(), (std::vector<int64_t>{257, 80}));
@@ -194,6 +194,10 @@ TEST(DLNMF, OrderingAndExportsOnSyntheticSpeakers) {
   EXPECT_EQ(io::load_npy(dir / "run/factors/W1.npy").sizes(), (std::vector<int64_t>{514, 160}));
   const std::string metrics = testkit::read_text(dir / "run/metrics.json");
   EXPECT_NE(metrics.find("\"method\": \"DL-NMF\""), std::string::npos) << metrics;
+  // The shared schema: the config's DL-NMF is the run, the other rows are named baselines.
+  EXPECT_NE(metrics.find("\"schema\": \"factorch-metrics/1\""), std::string::npos) << metrics;
+  for (const char* b : {"\"nmf_K10\": {", "\"lnmf_80,10\": {", "\"dlnmf_80,20\": {"})
+    EXPECT_NE(metrics.find(b), std::string::npos) << b;
   // The paper's ordering NMF < L-NMF < DL-NMF (mean SDR over sources and test mixtures) at
   // every K of the table. Measured (data.seed 1, three 2 s test mixtures, round picked on
   // three validation mixtures, 1 thread): K = 10: 5.67 < 5.95 < 7.70, K = 20: 6.44 < 7.01 <

@@ -201,8 +201,8 @@ TEST(TLNMF, ToySeparationBeatsDctNmf) {
   const Config cb = Config::parse(toy_yaml("  learn_phi: false\n"), "toy-dct");
   auto dct = app::fit_model(cb, e.build(cb, dataset), data, ro, "");
   const TLNMFSignals& sig = tlnmf_signals_of(dataset);
-  const SeparationScores s_tl = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(tl.model), sig);
-  const SeparationScores s_dct = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(dct.model), sig);
+  const RealisationScores s_tl = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(tl.model), sig);
+  const RealisationScores s_dct = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(dct.model), sig);
   const double sdr_tl = s_tl.sdr.mean().item<double>(), sdr_dct = s_dct.sdr.mean().item<double>();
   std::printf("toy: TL-NMF SDR %.2f dB, DCT-NMF SDR %.2f dB (%.1f s)\n", sdr_tl, sdr_dct, seconds_since(t0));
   EXPECT_GT(sdr_tl, 27.0);
@@ -232,8 +232,8 @@ TEST(TLNMF, SupervisedBeatsStftIsNmf) {
   ro.quiet = true;
   auto run = app::fit_model(c, e.build(c, dataset), dataset.matrix, ro, "");
   const TLNMFSignals& sig = tlnmf_signals_of(dataset);
-  const SeparationScores tl = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(run.model), sig);
-  const SeparationScores is = supervised_stft_isnmf(c, sig);
+  const RealisationScores tl = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(run.model), sig);
+  const RealisationScores is = RealisationScores::of(app::run_separation_step(supervised_stft_isnmf(c, sig), {}).mixtures);
   const double a = tl.sdr.mean().item<double>(), b = is.sdr.mean().item<double>();
   std::printf("supervised: TL-NMF SDR %.2f dB, STFT IS-NMF SDR %.2f dB\n", a, b);
   // Measured (seed 0, IS objective as ICASSP Alg. 2, 20 warm-up sweeps of H): TL-NMF 8.08 dB,

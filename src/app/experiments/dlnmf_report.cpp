@@ -1,7 +1,8 @@
 // The dlnmf report: NMF (K), L-NMF and DL-NMF (last layer K) for every K of model.compare,
 // trained and scored on the same supervised pipeline (the paper's Table 1): the table on
-// stdout and in metrics.json, the kept discriminative round and why, the separated test
-// mixtures under sources/, the baselines' factors under baselines/.
+// stdout and in metrics.json (the shared schema: the config's DL-NMF as the run, the other
+// rows as named baselines, the table in "details"), the kept discriminative round and why,
+// the separated test mixtures under sources/, the baselines' factors under baselines/.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "app/experiments/layered_nmf_models.h"
 #include "app/experiments/layered_nmf_report.h"
 #include "app/run.h"
+#include "app/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/wav.h"
@@ -21,17 +23,32 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Row {
-  std::string method;
-  std::vector<int64_t> layers;
-  separation::Scores scores;
-};
-
 std::string sizes_text(const std::vector<int64_t>& v) {
   std::string s;
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
   return s;
 }
+
+struct Row {
+  std::string method;
+  std::vector<int64_t> layers;
+  std::vector<eval::MetricsTable> tables;  // one per test mixture
+  separation::Scores scores;               // per source, mean over the test mixtures
+  std::string name() const {  // under "baselines" in metrics.json, as its folder under baselines/
+    if (method == "NMF") return "nmf_K" + std::to_string(layers.back());
+    return (method == "L-NMF" ? "lnmf_" : "dlnmf_") + sizes_text(layers);
+  }
+};
+
+Row scored_row(const std::string& method, const std::vector<int64_t>& layers, const DiscriminativeLayeredNMFImpl& model,
+               const separation::SpeechSet& set, const separation::PipelineOptions& p, std::vector<torch::Tensor>* estimates = nullptr) {
+  Row r{method, layers, separation::score_mixtures(model, set.test, set.source_names, p, estimates), {}};
+  const eval::MetricsTable mean = eval::mean_over_mixtures(r.tables);
+  r.scores = {torch::tensor(mean.sdr, torch::kFloat64), torch::tensor(mean.sir, torch::kFloat64),
+              torch::tensor(mean.sar, torch::kFloat64)};
+  return r;
+}
+
 
 eval::Json scores_json(const separation::Scores& sc, const std::vector<std::string>& names) {
   eval::Json out = eval::Json::object();
@@ -64,6 +81,8 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
   std::vector<Row> rows;
   eval::Json training = eval::Json::array();
   std::vector<std::string> selections;  // which discriminative round each DL-NMF kept, and why
+  std::vector<torch::Tensor> estimates;  // the config's own DL-NMF on each test mixture
+  size_t own_row = 0;
 
   // The L-NMF baseline: the DL-NMF with its recorded generative start (round 0) as layers.
   auto lnmf_of = [&](const DiscriminativeLayeredNMFImpl& dl) {
@@ -93,8 +112,8 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
     layers.back() = k;
     if (baselines) {
       auto nmf = make_dlnmf(c, set, cpu_data, {k});
-      rows.push_back({"NMF", {k}, separation::evaluate(*nmf, set->test, p)});
-      if (k == own.back()) app::export_factors(nmf->factors(), (fs::path(out_dir) / "baselines" / ("nmf_K" + std::to_string(k))).string(), c.strings("output.formats"));
+      rows.push_back(scored_row("NMF", {k}, *nmf, *set, p));
+      if (k == own.back()) app::export_factors(nmf->factors(), (fs::path(out_dir) / "baselines" / rows.back().name()).string(), c.strings("output.formats"));
     }
     std::shared_ptr<DiscriminativeLayeredNMFImpl> dl;
     DiscriminativeLayeredNMFImpl* dl_model = nullptr;
@@ -112,20 +131,13 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
     }
     if (baselines) {
       auto lnmf = lnmf_of(*dl_model);
-      rows.push_back({"L-NMF", layers, separation::evaluate(*lnmf, set->test, p)});
-      if (k == own.back()) app::export_factors(lnmf->factors(), (fs::path(out_dir) / "baselines" / ("lnmf_" + sizes_text(layers))).string(), c.strings("output.formats"));
+      rows.push_back(scored_row("L-NMF", layers, *lnmf, *set, p));
+      if (k == own.back()) app::export_factors(lnmf->factors(), (fs::path(out_dir) / "baselines" / rows.back().name()).string(), c.strings("output.formats"));
     }
-    std::vector<torch::Tensor> estimates;
-    rows.push_back({"DL-NMF", layers, separation::evaluate(*dl_model, set->test, p, k == own.back() ? &estimates : nullptr)});
+    std::vector<torch::Tensor>* keep = k == own.back() ? &estimates : nullptr;
+    rows.push_back(scored_row("DL-NMF", layers, *dl_model, *set, p, keep));
+    if (keep) own_row = rows.size() - 1;
     note_training(*dl_model);
-    for (size_t i = 0; i < estimates.size(); ++i) {
-      // The test mixture too, played next to its sources by report.html.
-      io::write_wav((fs::path(out_dir) / "mixtures" / (set->test[i].name + ".wav")).string(), set->test[i].mixture,
-                    set->sample_rate);
-      for (size_t s = 0; s < set->source_names.size(); ++s)
-        io::write_wav((fs::path(out_dir) / "sources" / (set->test[i].name + "_" + set->source_names[s] + ".wav")).string(),
-                      estimates[i][s], set->sample_rate);
-    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -151,7 +163,7 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
     std::snprintf(buf, sizeof buf, " | %6.2f\n", r.scores.mean_sdr());
     table << buf;
     eval::Json j = scores_json(r.scores, set->source_names);
-    j.set("method", r.method);
+    j.set("method", r.method).set("name", r.name());
     j.set("layers", sizes_text(r.layers));
     jrows.push(j);
   }
@@ -173,18 +185,38 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
   for (const std::string& line : selections) std::printf("  %s\n", line.c_str());
   std::fflush(stdout);
 
-  eval::Json out = eval::Json::object();
-  eval::Json names = eval::Json::array();
-  for (const auto& n : set->source_names) names.push(n);
-  out.set("sources", names);
-  out.set("sample_rate", static_cast<int64_t>(set->sample_rate));
-  out.set("test_mixtures", static_cast<int64_t>(set->test.size()));
-  out.set("table", jrows);
-  out.set("ordering_nmf_lt_lnmf_lt_dlnmf", ordering);
-  out.set("ordering_margins_db", margins);
-  out.set("dlnmf_training", training);
-  out.set("report_seconds", seconds);
-  eval::write_json((fs::path(out_dir) / "metrics.json").string(), out);
+  // metrics.json in the shared schema: the config's own DL-NMF is the run's separation, every
+  // other row of the table a named baseline; the table, orderings and round selection are
+  // DL-NMF's details. Its separated test mixtures go to sources/<mixture>/ through the step.
+  eval::Json details = eval::Json::object();
+  details.set("sample_rate", static_cast<int64_t>(set->sample_rate));
+  details.set("test_mixtures", static_cast<int64_t>(set->test.size()));
+  details.set("table", jrows);
+  details.set("ordering_nmf_lt_lnmf_lt_dlnmf", ordering);
+  details.set("ordering_margins_db", margins);
+  details.set("dlnmf_training", training);
+  details.set("report_seconds", seconds);
+  app::SeparationScores scores;
+  scores.scored = true;
+  scores.mixtures = rows[own_row].tables;
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (i != own_row) scores.baselines.push_back({rows[i].name(), rows[i].tables});
+  std::vector<app::SeparatedMixture> separated;
+  for (size_t i = 0; i < estimates.size(); ++i) {
+    app::SeparatedMixture m;
+    m.name = estimates.size() > 1 ? set->test[i].name : "";
+    m.names = set->source_names;
+    m.estimates = estimates[i];
+    m.references = set->test[i].sources;
+    m.mixture = set->test[i].mixture;  // played next to its sources by report.html
+    separated.push_back(std::move(m));
+  }
+  app::SeparationStepOptions step;
+  step.out_dir = out_dir;
+  step.sample_rate = static_cast<int>(set->sample_rate);
+  step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
+  step.details = details;
+  app::write_separation(separated, scores, step);
 }
 
 }  // namespace factorch::layered

@@ -10,6 +10,7 @@
 #include "app/experiments/implicit_nmf_entry.h"
 #include "app/run.h"
 #include "app/separation.h"
+#include "app/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/wav.h"
@@ -136,13 +137,22 @@ void print_row(const SeparationAtSize& r) {
   std::printf("\n");
 }
 
-// The separation step of one size: DIR/sources/<name>.wav, and DIR/metrics.json when scored.
-void write_separation(const Config& c, const SeparationSet& set, const SeparationAtSize& r, const std::string& dir) {
-  const io::WavFormat format = io::wav_format_from_name(c.string("output.wav_format"));
-  for (size_t s = 0; s < set.names.size(); ++s)
-    io::write_wav((fs::path(dir) / "sources" / (set.names[s] + ".wav")).string(), r.estimates[s],
-                  static_cast<int>(set.rate), format);
-  if (r.has_metrics) eval::write_json((fs::path(dir) / "metrics.json").string(), eval::bss_metrics_json(r.innmf, set.names, set.names));
+// The separation step of one size (app/separation_step.h, with the scores already computed):
+// DIR/sources/<name>.wav, and DIR/metrics.json when scored.
+void write_separation(const Config& c, const SeparationSet& set, const SeparationAtSize& r, const std::string& dir,
+                      bool quiet) {
+  app::SeparatedMixture m;
+  m.names = set.names;
+  m.estimates = r.estimates;
+  app::SeparationScores scores;
+  scores.scored = r.has_metrics;
+  if (r.has_metrics) scores.mixtures.push_back(eval::metrics_table(r.innmf, set.names, set.names));
+  app::SeparationStepOptions step;
+  step.out_dir = dir;
+  step.sample_rate = static_cast<int>(set.rate);
+  step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
+  step.quiet = quiet;
+  app::write_separation({m}, scores, step);
 }
 
 }  // namespace
@@ -207,10 +217,10 @@ app::SeparationResult separate_innmf(const Config& c, const app::RunOptions& opt
     // The first size in DIR, each further size in DIR/n_fft<N>.
     for (size_t i = 0; i < results.size(); ++i)
       write_separation(c, set, results[i],
-                       i == 0 ? out_dir : (fs::path(out_dir) / ("n_fft" + std::to_string(results[i].n_fft))).string());
+                       i == 0 ? out_dir : (fs::path(out_dir) / ("n_fft" + std::to_string(results[i].n_fft))).string(),
+                       /*quiet=*/i > 0 || options.quiet);
     io::write_wav((fs::path(out_dir) / "mixture.wav").string(), set.mixture, static_cast<int>(set.rate),
                   io::wav_format_from_name(c.string("output.wav_format")));
-    if (!results.front().has_metrics) std::printf("no references: metrics not written\n");
   }
   app::SeparationResult out;
   out.names = set.names;

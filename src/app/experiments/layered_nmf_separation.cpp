@@ -4,10 +4,14 @@
 #include "app/experiments/layered_nmf_data.h"
 #include "app/experiments/layered_nmf_models.h"
 #include "app/experiments/layered_nmf_report.h"
+#include "app/separation.h"
 #include "app/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_table.h"
+#include "factorch/io/atomic_file.h"
 #include "factorch/io/wav.h"
+
+#include <filesystem>
 
 namespace factorch::layered {
 
@@ -20,7 +24,12 @@ std::shared_ptr<DiscriminativeLayeredNMFImpl> trained_model(const Config& c, con
   const LayeredData& part = data.get<LayeredData>();
   if (c.string("model.type") == "lnmf") {
     auto model = supervised_model(c, *part.speech, 1, c.integers("model.layers"), c.integer("trainer.max_iter"));
-    if (options.write_outputs) app::export_factors(model->factors(), out_dir, c.strings("output.formats"));
+    if (options.write_outputs) {
+      // Per-source fits, not one trainer run: no history.csv or checkpoint.pt, but the config
+      // that reproduces them and the learnt layers.
+      io::write_file_atomically((std::filesystem::path(out_dir) / "config.resolved.yaml").string(), c.dump());
+      app::export_factors(model->factors(), out_dir, c.strings("output.formats"));
+    }
     return model;
   }
   auto model = std::dynamic_pointer_cast<DiscriminativeLayeredNMFImpl>(build_dlnmf(c, data));
@@ -60,22 +69,7 @@ app::SeparationResult separate_layered(const Config& c, const app::RunOptions& o
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.known_assignment = true;  // supervised: estimate s belongs to source s
   step.quiet = options.quiet;
-  const app::SeparationScores scores = app::run_separation_step(mixtures, step);
-
-  app::SeparationResult out;
-  out.out_dir = out_dir;
-  out.estimates = mixtures.front().estimates;
-  for (const auto& m : mixtures)
-    for (const std::string& name : names) out.names.push_back(several ? m.name + "/" + name : name);
-  out.has_metrics = scores.scored;
-  if (scores.scored) {
-    const eval::MetricsTable t = eval::mean_over_mixtures(scores.mixtures);  // per source, over the mixtures
-    out.metrics = {torch::tensor(t.sdr, torch::kFloat64), torch::tensor(t.sir, torch::kFloat64),
-                   torch::tensor(t.sar, torch::kFloat64), t.permutation};
-    out.reference_names = t.names;
-    out.table = t;
-  }
-  return out;
+  return app::separation_result(mixtures, app::run_separation_step(mixtures, step), out_dir);
 }
 
 }  // namespace factorch::layered

@@ -3,9 +3,10 @@
 // separation of the user's audio (`factorch separate`) and the report of `factorch train`.
 //   tlnmf_entry.cpp       keys, builder (restarts), checks made before training
 //   tlnmf_data.cpp        data.input / data.synthetic → TLNMFSignals (the DatasetPart)
-//   tlnmf_separation.cpp  masks on ΦY → Φᵀ → overlap-add → sources, scores, `separate`
-//   tlnmf_baselines.cpp   DCT-NMF and supervised STFT IS-NMF baselines
-//   tlnmf_report.cpp      atoms, plots, metrics.json, the GCM paper's repeated protocol
+//   tlnmf_separation.cpp  masks on ΦY → Φᵀ → overlap-add → sources for the separation step, `separate`
+//   tlnmf_baselines.cpp   DCT-NMF and supervised STFT IS-NMF baselines (separated, scored by the step)
+//   tlnmf_report.cpp      atoms, plots, the GCM paper's repeated protocol; the step writes
+//                         sources/ and metrics.json (shared schema, TL-NMF's extras in "details")
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "app/config.h"
 #include "app/dataset.h"
 #include "app/run.h"
+#include "app/separation_step.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/models/tlnmf.h"
 
@@ -62,26 +64,39 @@ Config tlnmf_derived_config(const Config& config, const std::vector<std::string>
 std::vector<torch::Tensor> tlnmf_separate(TLNMFImpl& model, const TLNMFSignals& signals, int64_t r,
                                           const std::vector<int64_t>& component_source = {});
 
-struct SeparationScores {
+/// Every realisation's separation as the separation step (app/separation_step.h) takes it:
+/// mixture "realisation<r>" (unnamed when there is one), with its mixture signal and, when
+/// known, its references. Supervised estimates are named after data.train's sources;
+/// unsupervised ones "component<k>" (the step's permutation search finds each one's source).
+std::vector<app::SeparatedMixture> tlnmf_separated(TLNMFImpl& model, const TLNMFSignals& signals,
+                                                   const std::vector<int64_t>& component_source = {});
+
+/// The separation step's options for TL-NMF's estimates: nothing written, known assignment
+/// when supervised (else BSS Eval's permutation search), the config's WAV format.
+app::SeparationStepOptions tlnmf_step_options(const Config& config, const TLNMFImpl& model, const TLNMFSignals& signals);
+
+/// Scores of a run over R realisations, averaged over them (the GCM paper's figures).
+struct RealisationScores {
   torch::Tensor sdr, sir, sar;  ///< S, dB, mean over realisations (references in order)
-  torch::Tensor estimates;      ///< R × S × T, ordered to match the references
+  static RealisationScores of(const std::vector<eval::MetricsTable>& realisations);
 };
 
-/// Separates every realisation, scores against signals.sources with bss_eval_sources (best
-/// permutation) and averages the scores over realisations.
-SeparationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& signals,
-                                const std::vector<int64_t>& component_source = {});
+/// Separates and scores every realisation (nothing written); references required.
+RealisationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& signals,
+                                 const std::vector<int64_t>& component_source = {});
 
 /// DCT-NMF: the same model with Φ fixed to the DCT, trained on the same data into
-/// out_dir/baseline and scored; nullopt (said on stdout) without references or if it diverged.
-std::optional<SeparationScores> tlnmf_dct_baseline(const Config& config, const app::Dataset& data,
-                                                   const std::vector<int64_t>& component_source,
-                                                   const std::string& out_dir);
+/// out_dir/baselines/dct_nmf, every realisation separated; nullopt (said on stdout) if its
+/// training diverged.
+std::optional<std::vector<app::SeparatedMixture>> tlnmf_dct_baseline(const Config& config, const app::Dataset& data,
+                                                                     const std::vector<int64_t>& component_source,
+                                                                     const std::string& out_dir);
 
 /// Baseline of supervised separation: IS-NMF on the power STFT of the mixture (same frame
 /// length, hop and window as the config) with the fixed dictionary [|STFT(training_s)|²],
 /// activations by trainer.max_iter MU sweeps (λ·M/N_1 sparsity), Wiener masks on the STFT.
-SeparationScores supervised_stft_isnmf(const Config& config, const TLNMFSignals& signals);
+/// Every realisation separated, estimates in data.train's order.
+std::vector<app::SeparatedMixture> supervised_stft_isnmf(const Config& config, const TLNMFSignals& signals);
 
 /// Frequency (Hz) of the spectral peak of each row of `atoms` (zero-padded FFT, parabolic
 /// interpolation of the log-magnitude peak).
@@ -89,9 +104,9 @@ std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double sam
 
 /// The GCM paper's protocol (Sec. III-C): the experiment repeated model.repeats times with
 /// new realisations and initialisations (`first` and `first_dct` are repetition 0); writes
-/// "protocol" into `metrics` and prints mean (std) over repetitions.
-void tlnmf_protocol(const Config& config, const SeparationScores& first, const std::optional<SeparationScores>& first_dct,
-                    const TLNMFSignals& signals, eval::Json& metrics);
+/// "protocol" into `details` (metrics.json's "details") and prints mean (std) over repetitions.
+void tlnmf_protocol(const Config& config, const RealisationScores& first,
+                    const std::optional<RealisationScores>& first_dct, const TLNMFSignals& signals, eval::Json& details);
 
 /// `factorch separate` for tlnmf: loads and checks everything, trains, writes
 /// DIR/sources/<name>.wav and, with references, DIR/metrics.json.

@@ -65,12 +65,12 @@ void add_tlnmf_keys(ConfigSchema& s) {
         "permutation")
       .for_models(m);
   s.add("model.baseline", KeyType::Boolean,
-        "report: also train the fixed-transform baseline (DCT-NMF, learn_phi false) into output.dir/baseline; "
+        "report: also train the fixed-transform baseline (DCT-NMF, learn_phi false) into output.dir/baselines/dct_nmf; "
         "supervised: also supervised IS-NMF on an STFT")
       .def("true").for_models(m);
   s.add("model.repeats", KeyType::Integer,
         "report: run the whole experiment this many times and write mean ± standard deviation of the "
-        "realisation-averaged SDR/SIR/SAR of TL-NMF and of the DCT-NMF baseline to metrics.json (\"protocol\"); "
+        "realisation-averaged SDR/SIR/SAR of TL-NMF and of the DCT-NMF baseline to metrics.json (details.protocol); "
         "repetition i > 0 draws new phases (data.synthetic.seed + i·realisations) and new initialisations "
         "(model.seed + i·restarts). GCM paper: 5")
       .def("1").at_least(1).for_models(m);

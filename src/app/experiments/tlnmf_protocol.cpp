@@ -19,7 +19,7 @@ struct ScoreSpread {
   double overall_mean = 0, overall_std = 0;  // of the mean SDR over sources
 };
 
-ScoreSpread spread_of(const std::vector<SeparationScores>& runs) {
+ScoreSpread spread_of(const std::vector<RealisationScores>& runs) {
   std::vector<torch::Tensor> rows;
   for (const auto& r : runs) rows.push_back(torch::stack({r.sdr, r.sir, r.sar}));
   const torch::Tensor all = torch::stack(rows);  // repeats × 3 × S
@@ -49,11 +49,11 @@ eval::Json spread_json(const ScoreSpread& s, const std::vector<std::string>& nam
   return j;
 }
 
-void print_spread(const char* label, const ScoreSpread& s) {
+void print_spread(const char* label, const ScoreSpread& s, const std::vector<std::string>& names) {
   std::printf("%-22s", label);
   const char* metric[3] = {"SDR", "SIR", "SAR"};
   for (int64_t k = 0; k < s.mean.size(1); ++k) {
-    std::printf("  src%lld", static_cast<long long>(k));
+    std::printf("  %s", k < static_cast<int64_t>(names.size()) ? names[k].c_str() : std::to_string(k).c_str());
     for (int m = 0; m < 3; ++m)
       std::printf(" %s %6.2f (%.2f)", metric[m], s.mean[m][k].item<double>(), s.std[m][k].item<double>());
   }
@@ -62,11 +62,11 @@ void print_spread(const char* label, const ScoreSpread& s) {
 
 }  // namespace
 
-void tlnmf_protocol(const Config& c, const SeparationScores& first, const std::optional<SeparationScores>& first_dct,
-                    const TLNMFSignals& sig, eval::Json& metrics) {
+void tlnmf_protocol(const Config& c, const RealisationScores& first, const std::optional<RealisationScores>& first_dct,
+                    const TLNMFSignals& sig, eval::Json& details) {
   const int64_t repeats = c.integer("model.repeats");
   const std::vector<int64_t> mapping = c.integers("model.component_sources");
-  std::vector<SeparationScores> tl_runs{first}, dct_runs;
+  std::vector<RealisationScores> tl_runs{first}, dct_runs;
   if (first_dct) dct_runs.push_back(*first_dct);
   const int64_t R = sig.mixtures.size(0), restarts = c.integer("model.restarts");
   const auto t0 = std::chrono::steady_clock::now();
@@ -104,13 +104,13 @@ void tlnmf_protocol(const Config& c, const SeparationScores& first, const std::o
               static_cast<long long>(repeats), static_cast<long long>(R));
   const ScoreSpread tl = spread_of(tl_runs);
   protocol.set("tlnmf", spread_json(tl, sig.source_names));
-  print_spread("  TL-NMF:", tl);
+  print_spread("  TL-NMF:", tl, sig.source_names);
   if (!dct_runs.empty()) {
     const ScoreSpread d = spread_of(dct_runs);
     protocol.set("dct_nmf", spread_json(d, sig.source_names));
-    print_spread("  DCT-NMF (fixed Phi):", d);
+    print_spread("  DCT-NMF (fixed Phi):", d, sig.source_names);
   }
-  metrics.set("protocol", protocol);
+  details.set("protocol", protocol);
 }
 
 }  // namespace factorch

@@ -38,35 +38,15 @@ std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double sam
 
 namespace {
 
-eval::Json scores_json(const SeparationScores& s, const std::vector<std::string>& names) {
-  eval::Json j = eval::Json::object(), per = eval::Json::array();
-  for (int64_t k = 0; k < s.sdr.size(0); ++k) {
-    eval::Json e = eval::Json::object();
-    e.set("source", k < static_cast<int64_t>(names.size()) ? names[k] : std::to_string(k));
-    e.set("sdr", s.sdr[k].item<double>()).set("sir", s.sir[k].item<double>()).set("sar", s.sar[k].item<double>());
-    per.push(e);
-  }
-  j.set("sources", per);
-  j.set("mean_sdr", s.sdr.mean().item<double>()).set("mean_sir", s.sir.mean().item<double>());
-  j.set("mean_sar", s.sar.mean().item<double>());
-  return j;
-}
-
-void write_sources(const std::string& dir, const SeparationScores& s, const TLNMFSignals& sig) {
-  const int rate = static_cast<int>(std::lround(sig.sample_rate));
-  io::write_wav((fs::path(dir) / "sources" / "mixture.wav").string(), sig.mixtures[0], rate);
-  for (int64_t k = 0; k < s.estimates.size(1); ++k) {
-    const std::string name = k < static_cast<int64_t>(sig.source_names.size()) ? sig.source_names[k] : std::to_string(k);
-    io::write_wav((fs::path(dir) / "sources" / (name + ".wav")).string(), s.estimates[0][k], rate);
-  }
-}
-
-void print_scores(const char* label, const SeparationScores& s) {
+void print_scores(const char* label, const eval::MetricsTable& t) {
   std::printf("%-26s", label);
-  for (int64_t k = 0; k < s.sdr.size(0); ++k)
-    std::printf("  src%lld SDR %6.2f SIR %6.2f SAR %6.2f", static_cast<long long>(k), s.sdr[k].item<double>(),
-                s.sir[k].item<double>(), s.sar[k].item<double>());
-  std::printf("  | mean SDR %.2f dB\n", s.sdr.mean().item<double>());
+  for (size_t k = 0; k < t.size(); ++k)
+    std::printf("  %s SDR %6.2f SIR %6.2f SAR %6.2f", t.names[k].c_str(), t.sdr[k], t.sir[k], t.sar[k]);
+  std::printf("  | mean SDR %.2f dB\n", t.mean_sdr());
+}
+
+eval::MetricsTable mean_table(const std::vector<eval::MetricsTable>& realisations) {
+  return realisations.size() == 1 ? realisations.front() : eval::mean_over_mixtures(realisations);
 }
 
 }  // namespace
@@ -77,9 +57,10 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
   model->to(torch::kCPU, torch::kFloat64);
   const TLNMFSignals& sig = tlnmf_signals_of(data);
   const std::vector<int64_t> mapping = c.integers("model.component_sources");
-  eval::Json metrics = eval::Json::object();
-  metrics.set("model", model->supervised() ? "supervised TL-NMF" : (model->options.learn_phi() ? "TL-NMF" : "fixed-transform NMF"));
-  metrics.set("sample_rate", sig.sample_rate).set("realisations", static_cast<int64_t>(sig.mixtures.size(0)));
+  // metrics.json is the shared schema (eval/metrics_table.h); TL-NMF's extras go in "details".
+  eval::Json details = eval::Json::object();
+  details.set("model", model->supervised() ? "supervised TL-NMF" : (model->options.learn_phi() ? "TL-NMF" : "fixed-transform NMF"));
+  details.set("sample_rate", sig.sample_rate).set("realisations", static_cast<int64_t>(sig.mixtures.size(0)));
 
   // Atoms: the 8 most energetic rows of Φ (as exported), their peak frequency, and per
   // component the atom with the largest weight in w_k.
@@ -94,7 +75,7 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
     atoms.push(hz);
   }
   std::printf("\n");
-  metrics.set("atom_frequencies_hz", atoms);
+  details.set("atom_frequencies_hz", atoms);
   if (!model->supervised()) {
     eval::Json comp = eval::Json::array();
     const torch::Tensor peak_rows = W.argmax(0);
@@ -104,45 +85,36 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
                   static_cast<long long>(peak_rows[k].item<int64_t>()), cf[k]);
       comp.push(cf[k]);
     }
-    metrics.set("component_frequencies_hz", comp);
+    details.set("component_frequencies_hz", comp);
   }
 
-  std::optional<SeparationScores> mine, dct;
-  if (sig.sources.defined()) {
-    mine = tlnmf_evaluate(*model, sig, mapping);
-    metrics.set("separation", scores_json(*mine, sig.source_names));
-    write_sources(out_dir, *mine, sig);
-    print_scores(model->options.learn_phi() ? "TL-NMF:" : "fixed-transform NMF:", *mine);
-  } else {
-    // No references: write the separated sources of the (single) input.
-    const auto est = tlnmf_separate(*model, sig, 0, mapping);
-    const int rate = static_cast<int>(std::lround(sig.sample_rate));
-    for (size_t k = 0; k < est.size(); ++k)
-      io::write_wav((fs::path(out_dir) / "sources" / ("source" + std::to_string(k) + ".wav")).string(), est[k], rate);
-    std::printf("tlnmf: no references (data.references): sources written, separation not scored\n");
-  }
-
+  // Every realisation separated, the baselines on the same mixtures; scored first (the
+  // protocol needs the scores), then the step writes sources/, baselines/ and metrics.json.
+  const std::vector<app::SeparatedMixture> mine = tlnmf_separated(*model, sig, mapping);
+  std::vector<app::BaselineSeparation> baselines;
   if (c.boolean("model.baseline") && model->options.learn_phi()) {
-    dct = tlnmf_dct_baseline(c, data, mapping, out_dir);
-    if (dct) {
-      const std::string bdir = (fs::path(out_dir) / "baseline").string();
-      write_sources(bdir, *dct, sig);
-      eval::Json bj = eval::Json::object();
-      bj.set("model", "DCT-NMF (fixed Phi)").set("separation", scores_json(*dct, sig.source_names));
-      eval::write_json((fs::path(bdir) / "metrics.json").string(), bj);
-      metrics.set("baseline_dct_nmf", scores_json(*dct, sig.source_names));
-      print_scores("DCT-NMF (fixed Phi):", *dct);
-    }
-    if (model->supervised() && mine) {
-      const SeparationScores ss = supervised_stft_isnmf(c, sig);
-      metrics.set("baseline_stft_isnmf", scores_json(ss, sig.source_names));
-      print_scores("supervised IS-NMF (STFT):", ss);
+    if (auto dct = tlnmf_dct_baseline(c, data, mapping, out_dir)) baselines.push_back({"dct_nmf", std::move(*dct)});
+    if (model->supervised() && sig.sources.defined()) {
+      baselines.push_back({"stft_isnmf", supervised_stft_isnmf(c, sig)});
     } else if (model->supervised()) {
       std::printf("tlnmf: supervised IS-NMF baseline not scored (no reference sources)\n");
     }
   }
-  if (c.integer("model.repeats") > 1 && mine && model->options.learn_phi()) tlnmf_protocol(c, *mine, dct, sig, metrics);
-  eval::write_json((fs::path(out_dir) / "metrics.json").string(), metrics);
+  app::SeparationStepOptions step = tlnmf_step_options(c, *model, sig);
+  app::SeparationScores scores = app::run_separation_step(mine, step, baselines);
+  if (scores.scored) {
+    print_scores(model->options.learn_phi() ? "TL-NMF:" : "fixed-transform NMF:", mean_table(scores.mixtures));
+    std::optional<RealisationScores> dct;
+    for (const auto& b : scores.baselines) {
+      print_scores(b.name == "dct_nmf" ? "DCT-NMF (fixed Phi):" : "supervised IS-NMF (STFT):", mean_table(b.mixtures));
+      if (b.name == "dct_nmf") dct = RealisationScores::of(b.mixtures);
+    }
+    if (c.integer("model.repeats") > 1 && model->options.learn_phi())
+      tlnmf_protocol(c, RealisationScores::of(scores.mixtures), dct, sig, details);
+  }
+  step.out_dir = out_dir;
+  step.details = details;
+  app::write_separation(mine, scores, step, baselines);
 
   if (c.boolean("model.plot")) {
     // Pictures without Python: the 8 most energetic atoms (rows: atoms, columns: samples) and

@@ -25,30 +25,53 @@ std::vector<torch::Tensor> tlnmf_separate(TLNMFImpl& model, const TLNMFSignals& 
   return out;
 }
 
-SeparationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& sig, const std::vector<int64_t>& mapping) {
-  require(sig.sources.defined(), "no reference sources to evaluate against (set data.references)");
-  const int64_t R = sig.mixtures.size(0), S = sig.sources.size(1), T = sig.mixtures.size(1);
-  SeparationScores out;
-  out.sdr = torch::zeros({S}, torch::kFloat64);
-  out.sir = torch::zeros({S}, torch::kFloat64);
-  out.sar = torch::zeros({S}, torch::kFloat64);
-  out.estimates = torch::zeros({R, S, T}, torch::kFloat64);
+std::vector<app::SeparatedMixture> tlnmf_separated(TLNMFImpl& model, const TLNMFSignals& sig,
+                                                   const std::vector<int64_t>& mapping) {
+  const int64_t R = sig.mixtures.size(0);
+  std::vector<app::SeparatedMixture> out;
   for (int64_t r = 0; r < R; ++r) {
-    const auto est = tlnmf_separate(model, sig, r, mapping);
-    require(static_cast<int64_t>(est.size()) == S, "separation gives " + std::to_string(est.size()) +
-                                                       " sources but there are " + std::to_string(S) +
-                                                       " references (set model.component_sources)");
-    const torch::Tensor E = torch::stack(est);
-    const eval::BssEvalResult b = eval::bss_eval_sources(sig.sources[r], E);
-    out.sdr += b.sdr;
-    out.sir += b.sir;
-    out.sar += b.sar;
-    for (int64_t j = 0; j < S; ++j) out.estimates[r][j].copy_(E[b.permutation[j]]);
+    app::SeparatedMixture m;
+    m.name = R > 1 ? "realisation" + std::to_string(r + 1) : "";
+    m.estimates = torch::stack(tlnmf_separate(model, sig, r, mapping));
+    m.mixture = sig.mixtures[r];
+    const int64_t S = m.estimates.size(0);
+    if (model.supervised()) {
+      m.names = sig.source_names;
+    } else {
+      for (int64_t k = 0; k < S; ++k) m.names.push_back("component" + std::to_string(k + 1));
+    }
+    if (sig.sources.defined()) {
+      require(S == sig.sources.size(1), "separation gives " + std::to_string(S) + " sources but there are " +
+                                            std::to_string(sig.sources.size(1)) +
+                                            " references (set model.component_sources)");
+      m.references = sig.sources[r];
+      m.reference_names = sig.source_names;
+    }
+    out.push_back(std::move(m));
   }
-  out.sdr /= R;
-  out.sir /= R;
-  out.sar /= R;
   return out;
+}
+
+app::SeparationStepOptions tlnmf_step_options(const Config& c, const TLNMFImpl& model, const TLNMFSignals& sig) {
+  app::SeparationStepOptions step;
+  step.sample_rate = static_cast<int>(std::lround(sig.sample_rate));
+  step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
+  step.known_assignment = model.supervised();
+  return step;
+}
+
+RealisationScores RealisationScores::of(const std::vector<eval::MetricsTable>& realisations) {
+  require(!realisations.empty(), "no scored realisation");
+  const eval::MetricsTable t = realisations.size() == 1 ? realisations.front() : eval::mean_over_mixtures(realisations);
+  return {torch::tensor(t.sdr, torch::kFloat64), torch::tensor(t.sir, torch::kFloat64),
+          torch::tensor(t.sar, torch::kFloat64)};
+}
+
+RealisationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& sig, const std::vector<int64_t>& mapping) {
+  require(sig.sources.defined(), "no reference sources to evaluate against (set data.references)");
+  app::SeparationStepOptions step;
+  step.known_assignment = model.supervised();
+  return RealisationScores::of(app::run_separation_step(tlnmf_separated(model, sig, mapping), step).mixtures);
 }
 
 app::SeparationResult separate_tlnmf(const Config& c, const app::RunOptions& options) {
@@ -87,21 +110,7 @@ app::SeparationResult separate_tlnmf(const Config& c, const app::RunOptions& opt
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.known_assignment = true;
   step.quiet = options.quiet;
-  const app::SeparationScores scores = app::run_separation_step({m}, step);
-
-  app::SeparationResult out;
-  out.names = m.names;
-  out.out_dir = out_dir;
-  out.estimates = m.estimates;
-  out.has_metrics = scores.scored;
-  if (scores.scored) {
-    const eval::MetricsTable& t = scores.mixtures.front();
-    out.metrics = {torch::tensor(t.sdr, torch::kFloat64), torch::tensor(t.sir, torch::kFloat64),
-                   torch::tensor(t.sar, torch::kFloat64), t.permutation};
-    out.reference_names = t.names;
-    out.table = t;
-  }
-  return out;
+  return app::separation_result({m}, app::run_separation_step({m}, step), out_dir);
 }
 
 }  // namespace factorch
