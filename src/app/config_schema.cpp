@@ -55,6 +55,19 @@ void add_common_keys(ConfigSchema& s) {
   s.add("output.log_frequency", KeyType::Boolean,
         "report.html figures: frequency axes on a log scale (music); factorch report --log-frequency overrides")
       .def("false");
+
+  // factorch separate of long recordings (app/separation_blocks.h).
+  s.add("data.block_seconds", KeyType::Number,
+        "factorch separate: seconds of audio fitted, filtered, written and scored at a time; memory grows "
+        "with it, not with the recording (supervised nmf on a WAV mixture)").def("30").above(0);
+  s.add("data.stream", KeyType::String,
+        "auto: block by block when the mixture is longer than one block; always: even one block; "
+        "never: the whole mixture in memory").choice({"auto", "always", "never"}).def("auto");
+  s.add("output.eval_window", KeyType::Number,
+        "framewise BSS Eval window in seconds (SiSEC/museval: 1); 0: whole-signal scores only")
+      .def("0").at_least(0);
+  s.add("output.eval_hop", KeyType::Number, "framewise BSS Eval hop in seconds (0: the window)")
+      .def("0").at_least(0);
 }
 
 }  // namespace

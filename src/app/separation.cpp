@@ -7,6 +7,7 @@
 #include "factorch/error.h"
 #include "factorch/io/wav.h"
 #include "app/separation_step.h"
+#include "app/separation_blocks.h"
 #include "app/experiments/registry.h"
 
 namespace factorch::app {
@@ -51,18 +52,6 @@ Grouping unsupervised_grouping(const Config& c, int64_t rank, const std::vector<
   return g;
 }
 
-// Runs an in-memory fit and returns its factors (no files).
-NamedTensors fit_factors(const Config& c, const ModelEntry& entry, const torch::Tensor& V, const RunOptions& options) {
-  TrainingData data;
-  data.X = V;
-  RunOptions quiet = options;
-  quiet.write_outputs = false;
-  quiet.resume.reset();
-  const RunResult r = fit_model(c, build_model(entry, c, data), data, quiet, "");
-  require(r.result.ok, "training a source model failed: " + r.result.stop_reason);
-  return r.model->factors();
-}
-
 }  // namespace
 
 SeparationResult run_separation(const Config& c, const RunOptions& options) {
@@ -73,6 +62,8 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
           c.where("model.type") + ": factorch separate works with models of V ≈ WH on an audio representation; "
                                   "model.type " + type + " separates in the report of factorch train");
   if (!has_audio_input(c)) c.fail("data.input", "must be audio (a WAV file or data.synthetic) for factorch separate");
+  // Long recordings: block by block, in memory bounded by data.block_seconds.
+  if (separates_in_blocks(c)) return run_block_separation(c, entry, options);
 
   // Everything is loaded and checked before training or writing anything.
   const AudioRepresentation rep(c);
@@ -96,21 +87,14 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
   RunResult run;
   if (supervised) {
     const int64_t rank = c.integer("model.rank");
-    std::vector<torch::Tensor> dictionaries;
+    const std::vector<torch::Tensor> dictionaries = learn_source_dictionaries(c, entry, rep, audio.training, options);
     for (size_t s = 0; s < audio.training.size(); ++s) {
-      const torch::Tensor Vs = rep.nonnegative(rep.analyse(audio.training[s]));
-      const NamedTensors f = fit_factors(c, entry, Vs, options);
-      require(f.contains("W"), "model.type " + type + " has no dictionary W to separate with");
-      dictionaries.push_back(f["W"].to(torch::kCPU, torch::kFloat64));
       groups.names.push_back(audio.source_names[s]);
       groups.components.emplace_back();
       for (int64_t k = 0; k < rank; ++k) groups.components.back().push_back(static_cast<int64_t>(s) * rank + k);
     }
     // The mixture's activations on the concatenated, fixed dictionaries.
-    Config mix = c;
-    mix.set("model.rank", std::to_string(rank * static_cast<int64_t>(dictionaries.size())), "factorch separate");
-    mix.set("model.fixed_w", "true", "factorch separate");
-    mix.set("model.init", "random", "factorch separate");
+    const Config mix = mixture_fit_config(c, static_cast<int64_t>(dictionaries.size()));
     TrainingData data;
     data.X = V;
     std::shared_ptr<FactorModelImpl> model = build_model(entry, mix, data);
@@ -152,6 +136,8 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.known_assignment = supervised;
   step.quiet = options.quiet;
+  step.eval_window = c.number("output.eval_window");
+  step.eval_hop = c.number("output.eval_hop");
   return separation_result({separated}, run_separation_step({separated}, step), out_dir);
 }
 

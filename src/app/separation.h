@@ -33,6 +33,9 @@ struct SeparationResult {
   std::vector<std::string> reference_names;
   eval::MetricsTable table;        ///< when has_metrics: the scores as metrics.json has them
   std::string out_dir;
+  /// Separated block by block (data.stream, app/separation_blocks.h): `estimates` is
+  /// undefined (the sources are only in the WAV files) and no report.html is drawn.
+  bool streamed = false;
 };
 
 SeparationResult run_separation(const Config& config, const RunOptions& options = {});

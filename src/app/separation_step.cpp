@@ -1,5 +1,6 @@
 #include "app/separation_step.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -94,7 +95,19 @@ eval::MetricsTable score_separation(const SeparatedMixture& m, const SeparationS
   const torch::Tensor ests = m.estimates.to(torch::kCPU, torch::kFloat64);
   if (ests.dim() == 3)
     return eval::metrics_table(eval::bss_eval_images(refs, ests, bss), reference_names, m.names, bss, m.name);
-  return eval::metrics_table(eval::bss_eval_sources(refs, ests, bss), reference_names, m.names, bss, m.name);
+  const eval::BssEvalResult whole = eval::bss_eval_sources(refs, ests, bss);
+  eval::MetricsTable table = eval::metrics_table(whole, reference_names, m.names, bss, m.name);
+  if (options.eval_window > 0) {
+    require(options.sample_rate > 0, "separation: framewise scores need the sample rate");
+    const double rate = options.sample_rate;
+    const int64_t window = std::max<int64_t>(1, std::llround(options.eval_window * rate));
+    const int64_t hop = std::max<int64_t>(1, std::llround((options.eval_hop > 0 ? options.eval_hop : options.eval_window) * rate));
+    eval::BssEvalOptions known = bss;
+    known.compute_permutation = false;
+    const torch::Tensor assigned = ests.index_select(0, torch::tensor(whole.permutation, torch::kLong));
+    table.framewise = eval::framewise_scores(eval::bss_eval_sources_framewise(refs, assigned, window, hop, known), rate);
+  }
+  return table;
 }
 
 SeparationScores run_separation_step(const std::vector<SeparatedMixture>& mixtures, const SeparationStepOptions& o,

@@ -63,6 +63,9 @@ struct SeparationStepOptions {
   int64_t filter_length = 512;  ///< BSS Eval distortion filter taps
   eval::Json details;           ///< "details" of metrics.json (model-specific extras); null: none
   bool quiet = false;           ///< no "no references" line
+  /// Framewise BSS Eval (sources only; needs sample_rate): window and hop in seconds (hop 0:
+  /// the window); 0: none. Estimates are taken in the whole-signal assignment.
+  double eval_window = 0, eval_hop = 0;
 };
 
 struct SeparationScores {

@@ -1,6 +1,9 @@
-// `factorch eval --ref a.wav b.wav --est x.wav y.wav [--out metrics.json]`: BSS Eval
-// SDR/SIR/SAR of estimated sources against references, best permutation by mean SIR.
+// `factorch eval --ref a.wav b.wav --est x.wav y.wav [--out metrics.json] [--window S --hop S]`:
+// BSS Eval SDR/SIR/SAR of estimated sources against references, best permutation by mean
+// SIR; files longer than --block-seconds are read and scored block by block (bounded memory,
+// eval/bss_streaming.h); --window adds framewise scores (SiSEC/museval) to metrics.json.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -11,6 +14,9 @@
 #include "app/report.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
+#include "factorch/eval/bss_streaming.h"
+#include "factorch/eval/metrics_table.h"
+#include "factorch/io/wav_stream.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/wav.h"
 
@@ -20,11 +26,31 @@ namespace {
 
 const char* kEvalUsage =
     "usage: factorch eval --ref REF.wav... --est EST.wav... [--out metrics.json]\n"
+    "                     [--window SECONDS [--hop SECONDS]] [--block-seconds SECONDS]\n"
     "\n"
     "BSS Eval (bss_eval_sources, 512-tap distortion filters) of mono estimates against mono\n"
     "references of the same sample rate and length. Estimates are matched to references by\n"
     "the permutation with the best mean SIR. Prints a table and writes the metrics as JSON\n"
-    "(default metrics.json) and, next to it, report.html with players and spectrograms.\n";
+    "(default metrics.json) and, next to it, report.html with players and spectrograms.\n"
+    "  --window S, --hop S   also framewise scores on windows of S seconds every hop seconds\n"
+    "                        (default hop: the window; SiSEC/museval use 1 and 1), written per\n"
+    "                        frame with their median under \"framewise\" in metrics.json\n"
+    "  --block-seconds S     files longer than S seconds (default 30) are read and scored in\n"
+    "                        blocks of S seconds: memory stays bounded (no report.html then)\n";
+
+// "--window 1.5": a positive number of seconds, or a usage error naming the option.
+double seconds_of(const std::string& option, const std::string& value) {
+  double v = 0;
+  size_t used = 0;
+  try {
+    v = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || !(v > 0) || !std::isfinite(v))
+    throw UsageError("eval", option + " needs a positive number of seconds, not '" + value + "'");
+  return v;
+}
 
 // One line and status 1, like every command's usage errors (cli_support.h).
 int usage_error(const std::string& message) { return report_usage_error(UsageError("eval", message)); }
@@ -45,6 +71,7 @@ std::string db(double v) {
 int eval(const Args& args) {
   std::vector<std::string> refs, ests;
   std::string out = "metrics.json";
+  double window_s = 0, hop_s = 0, block_s = 30;
   std::vector<std::string>* list = nullptr;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -59,6 +86,14 @@ int eval(const Args& args) {
       if (i + 1 >= args.size()) return usage_error("--out needs a path");
       out = args[++i];
       list = nullptr;
+    } else if (a == "--window" || a == "--hop" || a == "--block-seconds") {
+      if (i + 1 >= args.size()) return usage_error(a + " needs a number of seconds");
+      try {
+        (a == "--window" ? window_s : a == "--hop" ? hop_s : block_s) = seconds_of(a, args[++i]);
+      } catch (const UsageError& e) {
+        return report_usage_error(e);
+      }
+      list = nullptr;
     } else if (a.size() > 1 && a[0] == '-' && a != "-") {
       return usage_error("unknown option '" + a + "'");
     } else if (list) {
@@ -71,29 +106,48 @@ int eval(const Args& args) {
   if (refs.size() != ests.size())
     return usage_error(std::to_string(refs.size()) + " reference(s) but " + std::to_string(ests.size()) +
                        " estimate(s)");
+  if (hop_s > 0 && window_s == 0) return usage_error("--hop needs --window");
 
   try {
     io::ReadOptions mono;
     mono.require_mono = true;
-    std::vector<io::Audio> ref_audio, est_audio;
-    for (const auto& p : refs) ref_audio.push_back(io::read_wav(p, mono));
-    for (const auto& p : ests) est_audio.push_back(io::read_wav(p, mono));
-    const io::Audio& first = ref_audio.front();
-    std::vector<torch::Tensor> ref_samples, est_samples;
-    for (auto* group : {&ref_audio, &est_audio})
-      for (const auto& a : *group) {
-        io::require_same_rate(first, a);
-        require(a.frames() == first.frames(), a.path + ": " + std::to_string(a.frames()) +
+    // Headers first: rates and lengths agree before any sample is read.
+    std::vector<io::WavBlockReader> ref_files, est_files;
+    for (const auto& p : refs) ref_files.emplace_back(p, mono);
+    for (const auto& p : ests) est_files.emplace_back(p, mono);
+    const io::WavBlockReader& first = ref_files.front();
+    for (auto* group : {&ref_files, &est_files})
+      for (const auto& f : *group) {
+        require(f.sample_rate() == first.sample_rate(), f.path() + ": sample rate " + std::to_string(f.sample_rate()) +
+                                                            " Hz differs from " + std::to_string(first.sample_rate()) +
+                                                            " Hz of " + first.path());
+        require(f.frames() == first.frames(), f.path() + ": " + std::to_string(f.frames()) +
                                                   " samples differ from the " + std::to_string(first.frames()) +
-                                                  " samples of " + first.path);
+                                                  " samples of " + first.path());
       }
-    for (const auto& a : ref_audio) ref_samples.push_back(a.samples[0]);
-    for (const auto& a : est_audio) est_samples.push_back(a.samples[0]);
+    const int64_t T = first.frames(), S = static_cast<int64_t>(refs.size());
+    const int rate = first.sample_rate();
+    const int64_t block = std::max<int64_t>(1, std::llround(block_s * rate));
+    const bool streamed = T > block;
+    const auto read_all = [&](std::vector<io::WavBlockReader>& files, int64_t start, int64_t count) {
+      std::vector<torch::Tensor> rows;
+      for (auto& f : files) rows.push_back(f.read(start, count)[0]);
+      return torch::stack(rows);
+    };
 
     eval::BssEvalOptions options;
     eval::BssEvalResult result;
     try {
-      result = eval::bss_eval_sources(torch::stack(ref_samples), torch::stack(est_samples), options);
+      if (!streamed) {
+        result = eval::bss_eval_sources(read_all(ref_files, 0, T), read_all(est_files, 0, T), options);
+      } else {
+        eval::BssEvalAccumulator whole(S, options);
+        for (int64_t t = 0; t < T; t += block) {
+          const int64_t n = std::min(block, T - t);
+          whole.add(read_all(ref_files, t, n), read_all(est_files, t, n));
+        }
+        result = whole.result();
+      }
     } catch (const Error& e) {
       // Name the file behind a silent-source complaint ("... reference 1 is silent ...").
       std::string message = e.what();
@@ -104,6 +158,21 @@ int eval(const Args& args) {
           throw Error(ests[k] + ": estimate is silent (all zeros)");
       }
       throw;
+    }
+    eval::MetricsTable table = eval::metrics_table(result, refs, ests, options);
+    if (window_s > 0) {
+      // Frames score each estimate against the reference the whole signal assigned it to.
+      eval::BssEvalOptions known = options;
+      known.compute_permutation = false;
+      const int64_t window = std::max<int64_t>(1, std::llround(window_s * rate));
+      const int64_t hop = std::max<int64_t>(1, std::llround((hop_s > 0 ? hop_s : window_s) * rate));
+      eval::FramewiseBssEval framewise(S, window, hop, known);
+      const auto order = torch::tensor(result.permutation, torch::kLong);
+      for (int64_t t = 0; t < T; t += block) {
+        const int64_t n = std::min(block, T - t);
+        framewise.add(read_all(ref_files, t, n), read_all(est_files, t, n).index_select(0, order));
+      }
+      table.framewise = eval::framewise_scores(framewise.finish(), rate);
     }
 
     const size_t width = 28;
@@ -120,8 +189,21 @@ int eval(const Args& args) {
     for (const auto k : result.permutation) std::printf(" %lld", static_cast<long long>(k));
     std::printf("\n");
 
-    eval::write_json(out, eval::bss_metrics_json(result, refs, ests, options));
+    if (!table.framewise.empty()) {
+      const eval::FramewiseScores& f = table.framewise;
+      std::printf("framewise (%zu frames of %g s, hop %g s), median SDR / SIR / SAR (dB):\n", f.sdr.front().size(),
+                  f.window, f.hop);
+      for (size_t j = 0; j < refs.size(); ++j)
+        std::printf("%s%s%s%s%s\n", fit(refs[j], width).c_str(), fit(ests[result.permutation[j]], width).c_str(),
+                    db(f.median_sdr[j]).c_str(), db(f.median_sir[j]).c_str(), db(f.median_sar[j]).c_str());
+    }
+    eval::write_json(out, eval::metrics_json({table}));
     std::printf("wrote %s\n", out.c_str());
+    if (streamed) {
+      // report.html draws spectrograms of whole files: not for recordings this long.
+      std::printf("report.html not written: the files are longer than --block-seconds\n");
+      return 0;
+    }
     // report.html next to metrics.json: the table, players and spectrograms of the files.
     const std::string dir = std::filesystem::path(out).parent_path().string();
     const std::string page = app::write_run_report_or_warn(dir.empty() ? "." : dir);

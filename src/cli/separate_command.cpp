@@ -18,6 +18,9 @@ const char* kHelp =
     "also DIR/metrics.json (SDR/SIR/SAR).\n"
     "Supervised when data.train gives clean training audio per source (one dictionary of\n"
     "model.rank components each), otherwise output.sources assigns components to sources.\n"
+    "Long recordings (supervised nmf on a WAV) are separated and scored block by block in\n"
+    "bounded memory: data.block_seconds, data.stream; framewise scores:\n"
+    "output.eval_window, output.eval_hop.\n"
     "Every key: factorch config data / factorch config output.\n";
 }  // namespace
 
@@ -62,6 +65,11 @@ int separate(const Args& args) {
                       r.metrics.sir[j].item<double>(), r.metrics.sar[j].item<double>());
       }
       std::printf("wrote %s/metrics.json\n", r.out_dir.c_str());
+    }
+    if (r.streamed) {
+      // report.html draws spectrograms of whole files: not for recordings this long.
+      std::printf("report.html not written: the mixture was separated block by block (data.stream)\n");
+      return 0;
     }
     const std::string page = app::write_run_report_or_warn(r.out_dir);
     if (!page.empty()) std::printf("report: %s\n", page.c_str());

@@ -60,6 +60,36 @@ Json rows_json(const MetricsTable& t) {
   return rows;
 }
 
+Json numbers(const std::vector<double>& v) {
+  Json a = Json::array();
+  for (const double x : v) a.push(Json(x));
+  return a;
+}
+
+Json framewise_json(const MetricsTable& t) {
+  const FramewiseScores& f = t.framewise;
+  Json sources = Json::array();
+  for (size_t j = 0; j < f.sdr.size(); ++j)
+    sources.push(Json::object()
+                     .set("name", j < t.names.size() ? t.names[j] : std::string())
+                     .set("sdr", numbers(f.sdr[j]))
+                     .set("sir", numbers(f.sir[j]))
+                     .set("sar", numbers(f.sar[j]))
+                     .set("median", Json::object()
+                                        .set("sdr", f.median_sdr[j])
+                                        .set("sir", f.median_sir[j])
+                                        .set("sar", f.median_sar[j])));
+  return Json::object()
+      .set("window", f.window)
+      .set("hop", f.hop)
+      .set("frames", static_cast<int64_t>(f.sdr.empty() ? 0 : f.sdr.front().size()))
+      .set("sources", sources)
+      .set("median", Json::object()
+                         .set("sdr", mean(f.median_sdr))
+                         .set("sir", mean(f.median_sir))
+                         .set("sar", mean(f.median_sar)));
+}
+
 // The shape shared by a run and its baselines, appended to `j`.
 Json& add_run(Json& j, const std::vector<MetricsTable>& mixtures) {
   require(!mixtures.empty(), "metrics_json: no scores (no mixture)");
@@ -74,12 +104,29 @@ Json& add_run(Json& j, const std::vector<MetricsTable>& mixtures) {
       each.push(Json::object().set("name", t.mixture).set("sources", rows_json(t)).set("mean", mean_json(t)));
     j.set("mixtures", each);
   }
+  if (mixtures.size() == 1 && !mixtures.front().framewise.empty()) j.set("framewise", framewise_json(mixtures.front()));
   return j;
 }
 
 }  // namespace
 
 double MetricsTable::mean_sdr() const { return mean(sdr); }
+
+FramewiseScores framewise_scores(const FramewiseBssEvalResult& r, double sample_rate) {
+  require(sample_rate > 0, "framewise_scores: the sample rate must be positive");
+  FramewiseScores f;
+  f.window = static_cast<double>(r.window) / sample_rate;
+  f.hop = static_cast<double>(r.hop) / sample_rate;
+  for (int64_t j = 0; j < r.sdr.size(0); ++j) {
+    f.sdr.push_back(to_vector(r.sdr[j]));
+    f.sir.push_back(to_vector(r.sir[j]));
+    f.sar.push_back(to_vector(r.sar[j]));
+  }
+  f.median_sdr = to_vector(r.median(r.sdr));
+  f.median_sir = to_vector(r.median(r.sir));
+  f.median_sar = to_vector(r.median(r.sar));
+  return f;
+}
 
 MetricsTable metrics_table(const BssEvalResult& result, const std::vector<std::string>& reference_names,
                            const std::vector<std::string>& estimate_names, const BssEvalOptions& options,

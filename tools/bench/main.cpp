@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       {"tlnmf", factorch::bench::bench_tlnmf},
       {"distributed", factorch::bench::bench_distributed},
       {"online", factorch::bench::bench_online},
+      {"long_separation", factorch::bench::bench_long_separation},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help")) {
     std::printf("usage: factorch_bench NAME [options]\nbenchmarks:");

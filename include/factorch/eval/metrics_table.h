@@ -9,22 +9,42 @@
 //    "mixtures": [{"name": "mix1", "sources": [...], "mean": {...}}, ...],   // several mixtures only
 //    "baselines": {"dct_nmf": {"metric": ..., "filter_length": ..., "sources": ..., "mean": ...,
 //                              "mixtures": ...}, ...},                         // optional
-//    "details": {...}}                                                        // optional
+//    "details": {...},                                                        // optional
+//    "framewise": {"window": 1.0, "hop": 1.0, "frames": 3600,                  // optional
+//                  "sources": [{"name": "note1", "sdr": [...], "sir": [...], "sar": [...],
+//                               "median": {"sdr": ..., "sir": ..., "sar": ...}}, ...],
+//                  "median": {"sdr": ..., "sir": ..., "sar": ...}}}
 //
 // Scores are in dB; image metrics add "isr" after "sdr". "sources" is one row per reference
 // source: with one mixture its scores; with several, each score's mean over the mixtures
 // ("estimate" then only when it is the same in every mixture) and "mixtures" lists each one.
 // "mean" is always the mean over the rows of "sources", so a reader of a run over one mixture
 // reads a run over N. Non-finite scores are the strings "nan", "inf", "-inf" (metrics_json.h).
+// "framewise" (one mixture, when a window is asked for): BSS Eval on windows of `window`
+// seconds every `hop` seconds (bss_streaming.h, as SiSEC/museval), per frame ("nan": a
+// window where a reference or estimate is silent), each source's median over the frames
+// that are not NaN, and the mean of those medians.
 #include <string>
 #include <vector>
 
 #include "factorch/eval/bss.h"
+#include "factorch/eval/bss_streaming.h"
 #include "factorch/eval/metrics_json.h"
 
 namespace factorch::eval {
 
 inline constexpr const char* kMetricsSchema = "factorch-metrics/1";
+
+/// Per-frame scores of one mixture (empty: not computed).
+struct FramewiseScores {
+  double window = 0, hop = 0;                      ///< seconds
+  std::vector<std::vector<double>> sdr, sir, sar;  ///< [source][frame], NaN in silent frames
+  std::vector<double> median_sdr, median_sir, median_sar;  ///< per source, over the non-NaN frames
+  bool empty() const { return sdr.empty(); }
+};
+
+/// The scores of a framewise evaluation, window and hop in seconds at `sample_rate`.
+FramewiseScores framewise_scores(const FramewiseBssEvalResult& result, double sample_rate);
 
 /// One mixture's scores: one row per reference source.
 struct MetricsTable {
@@ -35,6 +55,7 @@ struct MetricsTable {
   std::vector<std::string> estimates;  ///< the estimate scored against each reference
   std::vector<int64_t> permutation;    ///< index of that estimate among the estimates
   std::vector<double> sdr, isr, sir, sar;  ///< dB, one per row (isr: images only)
+  FramewiseScores framewise;               ///< optional per-frame scores (rows in `names` order)
 
   size_t size() const { return names.size(); }
   double mean_sdr() const;

@@ -1,0 +1,83 @@
+#pragma once
+// Supervised separation of long recordings in memory bounded by the block size
+// (data.block_seconds): the mixture WAV is read, fitted, Wiener-filtered, written and
+// scored one block of STFT (or DCT) frames at a time.
+//   * Activations: with W fixed, the MU updates of H act on each column alone, so fitting
+//     H block by block gives the whole-matrix H (same per-column start, same sweeps). The
+//     start is per column — h_n = mean_f(v_n) / (K·mean(W)), the level that makes WH match
+//     v_n's mean — because a random start drawn over the whole H would depend on the blocks.
+//     Every block runs trainer.max_iter sweeps (trainer.tol does not apply: a per-block
+//     stop would make the result depend on the blocking).
+//   * Wiener + overlap-add: each block's masked frames are synthesised and overlap-added
+//     into a running numerator Σw·y and denominator Σw²; samples before the next block's
+//     first frame are final (no later frame reaches them) and are written, the overlap
+//     (M − hop samples) is carried to the next block. Same formula as signal::overlap_add.
+//   * Output: sources/<name>.wav and mixture.wav through io::WavBlockWriter (temporary
+//     file renamed at the end); metrics.json from eval::BssEvalAccumulator (and the
+//     framewise scores when output.eval_window > 0), fed with the reference WAVs'
+//     blocks as the estimates are produced.
+// data.stream: auto streams when the supervised NMF mixture (a WAV in data.input)
+// is longer than one block; always streams even one block (for tests and checks); never
+// keeps everything in memory (the path of app/separation.cpp).
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "app/audio_data.h"
+#include "app/config.h"
+#include "app/run.h"
+#include "app/separation.h"
+
+namespace factorch {
+struct ModelEntry;
+}
+
+namespace factorch::app {
+
+/// True when `factorch separate` of this config takes the block path; validates the
+/// data.stream and data.block_seconds keys (and, with stream: always, that the model and input allow it).
+bool separates_in_blocks(const Config& config);
+
+/// H (K × N, float64 CPU) of V (F × N) on the fixed dictionary W (F × K): the per-column
+/// start above, then trainer.max_iter MU sweeps of `mix`'s model (model.fixed_w: true) on
+/// the config's device and dtype. Columns are independent: any column split gives the same H.
+torch::Tensor fit_block_activations(const Config& mix, const ModelEntry& entry, const torch::Tensor& W,
+                                    const torch::Tensor& V);
+
+/// Overlap-add of S signals from frames arriving in consecutive blocks (frame_signal's
+/// geometry: frame n starts at sample n·hop − left). push() takes the next M × n frame
+/// blocks (one per source, not yet windowed) and returns the S × count samples that no later
+/// frame can reach, as signal::overlap_add computes them; finish() returns the rest up to
+/// `length`.
+class BlockOverlapAdd {
+ public:
+  BlockOverlapAdd(int64_t sources, const torch::Tensor& window, int64_t hop, int64_t left, int64_t length);
+  torch::Tensor push(const torch::Tensor& frames);  ///< S × M × n → S × (samples now final)
+  torch::Tensor finish();                           ///< the remaining samples (up to length)
+  int64_t emitted() const { return emitted_; }
+
+ private:
+  int64_t S_, M_, hop_, left_, length_;
+  torch::Tensor window_;  // M, float64
+  double tiny_;           // Σw² below this: no frame sees the sample (output 0, as overlap_add)
+  int64_t frames_seen_ = 0, emitted_ = 0;
+  torch::Tensor pending_num_, pending_den_;  // padded positions [frames_seen_·hop, + M − hop): not final yet
+  torch::Tensor emit(const torch::Tensor& num, const torch::Tensor& den, int64_t first_position);
+};
+
+/// One dictionary per source, learnt on its clean training signal (model.rank components
+/// each, the config's model and trainer), float64 CPU: the supervised separation's W blocks.
+std::vector<torch::Tensor> learn_source_dictionaries(const Config& config, const ModelEntry& entry,
+                                                     const AudioRepresentation& representation,
+                                                     const std::vector<torch::Tensor>& training,
+                                                     const RunOptions& options);
+
+/// The config of the mixture's fit: model.rank = rank · sources, model.fixed_w, random init.
+Config mixture_fit_config(const Config& config, int64_t sources);
+
+/// The block path of run_separation (supervised NMF on a WAV mixture).
+SeparationResult run_block_separation(const Config& config, const ModelEntry& entry, const RunOptions& options);
+
+}  // namespace factorch::app
