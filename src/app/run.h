@@ -39,9 +39,9 @@ struct RunOptions {
   bool write_outputs = true;          ///< false: train in memory only (tests, sub-runs)
   bool quiet = false;                 ///< no progress line
   /// Data-parallel run (set by `factorch train` under torchrun or --nproc): each rank reads
-  /// its columns of V (app/column_shard.h); rank 0 writes the outputs, which have the
-  /// layout of a single-process run (per-column factors gathered). Only matrix models
-  /// with per-column factors (nmf so far) can be sharded.
+  /// only its share of the data (the model entry's load_shard); rank 0 writes the outputs,
+  /// which have the layout of a single-process run (per-column factors gathered). Models
+  /// whose entry states capabilities.data_parallel can be sharded.
   std::shared_ptr<distributed::Communicator> communicator;
   /// More callbacks, run after the built-in ones (history, checkpoint, progress) at each
   /// evaluation: e.g. a GUI's progress, or a test's fault injection.
