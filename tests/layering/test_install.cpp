@@ -21,6 +21,13 @@ int shell(const std::string& cmd, const std::string& log) {
 
 }  // namespace
 
+// A sanitized build installs an instrumented library: its consumer must link the runtimes.
+#ifdef FACTORCH_SANITIZED
+const std::string kSanitizerLink = " -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined";
+#else
+const std::string kSanitizerLink;
+#endif
+
 TEST(Install, ExampleConsumerBuildsAgainstTheInstalledPackage) {
   testkit::TempDir dir;
   const std::string cmake = std::string("\"") + testkit::kCmake + "\"";
@@ -34,7 +41,7 @@ TEST(Install, ExampleConsumerBuildsAgainstTheInstalledPackage) {
   // Our warning flags are PRIVATE: the consumer's compile lines must not carry them.
   ASSERT_EQ(shell(cmake + " -S \"" + std::string(testkit::kSourceDir) + "/examples/nmf_from_wav\" -B \"" + build +
                       "\" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=\"" + prefix + "\" -DTorch_DIR=\"" +
-                      testkit::kTorchDir + "\"",
+                      testkit::kTorchDir + "\"" + kSanitizerLink,
                   log),
             0)
       << testkit::read_text(log);
