@@ -17,6 +17,7 @@ namespace {
 
 using detail::next_power_of_two;
 using detail::ratio_db;
+using detail::assigned_result;
 using detail::best_assignment;
 using detail::solve_gram;
 using detail::kMaxPermutedSources;
@@ -92,15 +93,7 @@ BssEvalResult bss_eval_sources(const torch::Tensor& references, const torch::Ten
     }
   }
 
-  const std::vector<int64_t> best = best_assignment(sir, options.compute_permutation);
-  std::vector<double> out_sdr(S), out_sir(S), out_sar(S);
-  for (int64_t j = 0; j < S; ++j) {
-    out_sdr[j] = sdr[best[j]][j];
-    out_sir[j] = sir[best[j]][j];
-    out_sar[j] = sar[best[j]][j];
-  }
-  const auto to_tensor = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); };
-  return BssEvalResult{to_tensor(out_sdr), to_tensor(out_sir), to_tensor(out_sar), best};
+  return assigned_result(sdr, sir, sar, options.compute_permutation);
 }
 
 namespace {

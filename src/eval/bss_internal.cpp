@@ -55,4 +55,18 @@ std::vector<int64_t> best_assignment(const std::vector<std::vector<double>>& sir
   return best;
 }
 
+BssEvalResult assigned_result(const std::vector<std::vector<double>>& sdr, const std::vector<std::vector<double>>& sir,
+                              const std::vector<std::vector<double>>& sar, bool search) {
+  const std::vector<int64_t> best = best_assignment(sir, search);
+  const int64_t S = static_cast<int64_t>(best.size());
+  std::vector<double> out_sdr(S), out_sir(S), out_sar(S);
+  for (int64_t j = 0; j < S; ++j) {
+    out_sdr[j] = sdr[best[j]][j];
+    out_sir[j] = sir[best[j]][j];
+    out_sar[j] = sar[best[j]][j];
+  }
+  const auto to_tensor = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); };
+  return BssEvalResult{to_tensor(out_sdr), to_tensor(out_sir), to_tensor(out_sar), best};
+}
+
 }  // namespace factorch::eval::detail

@@ -3,6 +3,8 @@
 // internal to the eval library, not installed.
 #include <torch/types.h>
 
+#include "factorch/eval/bss.h"
+
 #include <vector>
 
 namespace factorch::eval::detail {
@@ -19,5 +21,10 @@ double ratio_db(double numerator, double denominator);
 
 /// best[j] = the estimate assigned to reference j by the largest mean SIR (sir[estimate][reference]).
 std::vector<int64_t> best_assignment(const std::vector<std::vector<double>>& sir, bool search);
+
+/// The result for the assignment best_assignment picks: scores[estimate][reference] → one
+/// score of each kind per reference.
+BssEvalResult assigned_result(const std::vector<std::vector<double>>& sdr, const std::vector<std::vector<double>>& sir,
+                              const std::vector<std::vector<double>>& sar, bool search);
 
 }  // namespace factorch::eval::detail

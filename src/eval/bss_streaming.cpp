@@ -13,6 +13,7 @@ namespace factorch::eval {
 
 namespace {
 
+using detail::assigned_result;
 using detail::best_assignment;
 using detail::next_power_of_two;
 using detail::ratio_db;
@@ -117,15 +118,7 @@ BssEvalResult BssEvalAccumulator::result() const {
       sar[k][j] = ratio_db(full2, artif2);
     }
   }
-  const std::vector<int64_t> best = best_assignment(sir, options_.compute_permutation);
-  std::vector<double> out_sdr(S), out_sir(S), out_sar(S);
-  for (int64_t j = 0; j < S; ++j) {
-    out_sdr[j] = sdr[best[j]][j];
-    out_sir[j] = sir[best[j]][j];
-    out_sar[j] = sar[best[j]][j];
-  }
-  const auto to_tensor = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); };
-  return BssEvalResult{to_tensor(out_sdr), to_tensor(out_sir), to_tensor(out_sar), best};
+  return assigned_result(sdr, sir, sar, options_.compute_permutation);
 }
 
 // ------------------------------------------------------------------ framewise
