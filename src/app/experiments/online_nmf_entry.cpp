@@ -3,11 +3,13 @@
 #include <filesystem>
 
 #include "app/audio_data.h"
+#include "app/audio_shard.h"
 #include "app/column_shard.h"
 #include "factorch/distributed/communicator.h"
 #include "factorch/error.h"
 #include "factorch/io/npy_columns.h"
 #include "factorch/io/wav.h"
+#include "factorch/signal/frames.h"
 #include "factorch/models/online_nmf.h"
 #include "app/experiments/registry.h"
 
@@ -33,8 +35,8 @@ void add_keys(ConfigSchema& s) {
       .def("1.0e-4").above(0).at_most(1).for_models(kModel);
   s.add("model.inner_iter", KeyType::Integer, "MU steps of each batch's activations per batch").def("20").at_least(1)
       .for_models(kModel);
-  s.add("data.batch_size", KeyType::Integer, "columns (frames) per mini-batch; only one batch (or one WAV file's "
-        "spectrogram) is in memory at a time").def("256").at_least(1).for_models(kModel);
+  s.add("data.batch_size", KeyType::Integer, "columns (frames) per mini-batch (with WAV files, a batch ends at the end of a "
+        "file); only one batch is in memory at a time").def("256").at_least(1).for_models(kModel);
   s.add("data.holdout_every", KeyType::Integer, "every k-th batch is held back: the reported objective is on those "
         "columns").def("10").at_least(2).for_models(kModel);
   s.add("data.holdout_max_columns", KeyType::Integer, "cap of the held-back set: once the held-back batches hold this "
@@ -47,7 +49,11 @@ void add_keys(ConfigSchema& s) {
       .for_models(kModel);
 }
 
-// Spectrogram columns of WAV files, one file in memory at a time (batches end at file ends).
+// Spectrogram columns of WAV files, batch by batch: a batch's columns are computed from only
+// the samples under its frames (app/audio_shard.h: the same columns as analysing the whole
+// file), so one batch is in memory at a time, and skip() moves past a batch without reading
+// it (a data-parallel rank skips the other ranks' batches). Batches end at file ends. The
+// headers are read up front: rates and channels are checked before any column is computed.
 class WavStream : public ColumnStream {
  public:
   WavStream(std::vector<std::string> files, const Config& c) : files_(std::move(files)), rep_(c) {
@@ -56,44 +62,62 @@ class WavStream : public ColumnStream {
     if (c.has("data.channel")) r.channel = static_cast<int>(c.integer("data.channel"));
     r.require_mono = !r.downmix && !r.channel;
     read_ = r;
-    load(0);
-    rows_ = current_.size(0);
+    io::AudioInfo first;
+    for (size_t f = 0; f < files_.size(); ++f) {
+      const io::AudioInfo info = io::read_wav_info(files_[f]);
+      if (f == 0) first = info;
+      require(info.sample_rate == first.sample_rate, files_[f] + ": sample rate " + std::to_string(info.sample_rate) +
+                                                         " Hz differs from " + std::to_string(first.sample_rate) +
+                                                         " Hz of " + files_[0]);
+      require(info.frames >= rep_.frame_length(), files_[f] + ": has " + std::to_string(info.frames) +
+                                                      " samples, fewer than one frame (" +
+                                                      std::to_string(rep_.frame_length()) + ")");
+      if (r.channel)
+        require(*r.channel >= 0 && *r.channel < info.channels,
+                files_[f] + ": has " + std::to_string(info.channels) + " channel(s), no channel " + std::to_string(*r.channel));
+      else if (r.require_mono)
+        require(info.channels == 1, files_[f] + ": has " + std::to_string(info.channels) +
+                                        " channels; set data.channel or data.downmix: true");
+      frames_.push_back(signal::frame_count(info.frames, rep_.frame_length(), rep_.hop()));
+      columns_ += frames_.back();
+    }
+    rows_ = read(0, 0, 1).size(0);
   }
   int64_t rows() const override { return rows_; }
-  void rewind() override {
-    if (file_ != 0) load(0);
-    col_ = 0;
-  }
+  /// Columns of the whole stream (every file's frames).
+  int64_t columns() const { return columns_; }
+  void rewind() override { file_ = 0, col_ = 0; }
   torch::Tensor next(int64_t max_columns) override {
-    while (col_ >= current_.size(1)) {
-      if (file_ + 1 >= files_.size()) return {};
-      load(file_ + 1);
-    }
-    const int64_t n = std::min(max_columns, current_.size(1) - col_);
-    torch::Tensor out = current_.slice(1, col_, col_ + n);
-    col_ += n;
-    return out;
+    const int64_t n = advance(max_columns);
+    return n == 0 ? torch::Tensor() : read(file_, col_ - n, col_);
   }
+  int64_t skip(int64_t max_columns) override { return advance(max_columns); }
 
  private:
-  void load(size_t f) {
-    const io::Audio a = io::read_wav(files_[f], read_);
-    if (rate_ == 0) rate_ = a.sample_rate;
-    require(a.sample_rate == rate_, files_[f] + ": sample rate " + std::to_string(a.sample_rate) + " Hz differs from " +
-                                        std::to_string(rate_) + " Hz of " + files_[0]);
-    current_ = rep_.nonnegative(rep_.analyse(a.samples[0])).to(torch::kFloat64);
-    require(rows_ == 0 || current_.size(0) == rows_, files_[f] + ": spectrogram rows differ");
-    note_columns(current_.size(1));
-    file_ = f;
-    col_ = 0;
+  // Moves past the next ≤ max_columns columns of the current file; how many (0 at the end).
+  int64_t advance(int64_t max_columns) {
+    while (file_ < files_.size() && col_ >= frames_[file_]) ++file_, col_ = 0;
+    if (file_ >= files_.size()) return 0;
+    const int64_t n = std::min(max_columns, frames_[file_] - col_);
+    col_ += n;
+    return n;
+  }
+  torch::Tensor read(size_t f, int64_t begin, int64_t end) {
+    app::ColumnShard frames;
+    frames.begin = begin, frames.end = end, frames.total = frames_[f];
+    const torch::Tensor segment = app::read_frame_segment(files_[f], read_, frames, rep_.frame_length(), rep_.hop())[0];
+    torch::Tensor X = rep_.nonnegative(rep_.analyse_unpadded(segment)).to(torch::kFloat64);
+    require(rows_ == 0 || X.size(0) == rows_, files_[f] + ": spectrogram rows differ");
+    note_columns(X.size(1));
+    return X;
   }
   std::vector<std::string> files_;
   app::AudioRepresentation rep_;
   io::ReadOptions read_;
-  torch::Tensor current_;
-  size_t file_ = 0;
-  int64_t col_ = 0, rows_ = 0;
-  int rate_ = 0;
+  std::vector<int64_t> frames_;  ///< columns of each file
+  int64_t columns_ = 0, rows_ = 0;
+  size_t file_ = 0;  ///< position: column col_ of file file_
+  int64_t col_ = 0;
 };
 
 std::shared_ptr<ColumnStream> open_stream(const Config& c) {
@@ -155,16 +179,15 @@ app::Dataset load_data(const Config& c) {
   return make_dataset(part);
 }
 
-// This rank's batches of a .npy (online_nmf.h: training batch t and held-back batch j belong
-// to rank t mod R and j mod R); the other batches are skipped unread.
+// This rank's batches of a .npy or of WAV files (online_nmf.h: training batch t and held-back
+// batch j belong to rank t mod R and j mod R); the other batches are skipped unread.
 app::Dataset load_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
   require(comm != nullptr, "online_nmf load_shard: no communicator");
-  const std::vector<std::string> inputs = c.has("data.input") ? c.strings("data.input") : std::vector<std::string>{};
-  if (inputs.size() != 1 || fs::path(inputs[0]).extension() != ".npy")
-    c.fail("data.input", "must be one .npy matrix for data-parallel online_nmf (WAV input is not sharded yet)");
   auto part = std::make_shared<OnlineData>();
   part->stream = open_stream(c);
-  const int64_t columns = io::NpyColumnReader(inputs[0]).cols();  // open_stream read its header already
+  const auto* wav = dynamic_cast<const WavStream*>(part->stream.get());
+  // A .npy's header was read by open_stream already.
+  const int64_t columns = wav ? wav->columns() : io::NpyColumnReader(c.strings("data.input")[0]).cols();
   comm->require_same("shapes of data.input", std::to_string(part->stream->rows()) + "x" + std::to_string(columns));
   // A rank that finds bad data in its batches must not leave the others waiting in the
   // all-reduce: the failure is summed with the held-back sum, then reported.
