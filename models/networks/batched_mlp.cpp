@@ -106,8 +106,10 @@ torch::Tensor BatchedImplicitMLPImpl::forward(const torch::Tensor& v) {
     x = v.unsqueeze(0).expand({count, v.size(0), v.size(1)});
   }
   const double w0 = options.omega_0();
-  // sin(ω₀(xW + b)) with ω₀ folded into the product: one kernel per layer.
-  for (size_t i = 0; i < weights.size(); ++i) x = torch::sin(torch::baddbmm(biases[i], x, weights[i], w0, w0));
+  // sin(ω₀(xW + b)) as sin(x(ω₀W) + ω₀b): ω₀ scales the small weights (C × in × width),
+  // not the U × width activations, so neither the forward nor the backward pass makes a
+  // scaled copy of an activation-sized tensor (baddbmm with α = β = 1).
+  for (size_t i = 0; i < weights.size(); ++i) x = torch::sin(torch::baddbmm(biases[i] * w0, x, weights[i] * w0));
   torch::Tensor y = torch::baddbmm(out_bias, x, out_weight);  // C × U × out
   if (options.softplus()) y = torch::softplus(y);
   // U × (C·out); with one output per network a transposed view (no copy).
