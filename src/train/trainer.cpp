@@ -253,15 +253,15 @@ void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const 
       for (size_t i = 0; i < impl_->params.size(); ++i) {
         torch::Tensor& p = impl_->params[i];
         if (!p.grad().defined()) continue;
-        torch::Tensor g = p.grad().clone();
-        const torch::Tensor sign = (g * impl_->rprop_prev[i]).sign();
+        // The gradient is zeroed before the next backward pass: it serves as scratch here.
+        torch::Tensor g = p.mutable_grad();
+        const torch::Tensor sign = g.mul(impl_->rprop_prev[i]).sign_();
+        const torch::Tensor grew = sign > 0, turned = sign < 0;
         torch::Tensor& s = impl_->rprop_step[i];
-        s.mul_(torch::where(sign > 0, torch::full_like(s, 1.2), torch::where(sign < 0, torch::full_like(s, 0.5),
-                                                                                     torch::ones_like(s))))
-            .clamp_(1e-6, 50.0);
-        g.masked_fill_(sign < 0, 0.0);
-        p.sub_(g.sign() * s);
+        s.mul_(torch::ones_like(s).masked_fill_(grew, 1.2).masked_fill_(turned, 0.5)).clamp_(1e-6, 50.0);
+        g.masked_fill_(turned, 0.0);
         impl_->rprop_prev[i].copy_(g);
+        p.addcmul_(g.sign_(), s, -1.0);  // p − sign(g)·s
       }
       // Projected Rprop: where project() clipped the move (an entry held at a bound), the
       // step restarts from its initial size with no sign memory. Otherwise it keeps growing
