@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "app/audio_shard.h"
 #include "factorch/error.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/dct.h"
@@ -95,12 +96,8 @@ signal::HarmonicMixture harmonic_notes(const SyntheticParams& p, uint64_t seed) 
 namespace {
 
 io::Audio read_mono(const Config& c, const std::string& key, const std::string& path) {
-  io::ReadOptions r;
-  if (c.has("data.channel")) r.channel = static_cast<int>(c.integer("data.channel"));
-  r.downmix = c.boolean("data.downmix");
-  r.require_mono = true;
   try {
-    return io::read_wav(path, r);
+    return io::read_wav(path, mono_read_options(c));
   } catch (const Error& e) {
     c.fail(key, e.what());
   }

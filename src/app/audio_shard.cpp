@@ -34,6 +34,14 @@ torch::Tensor FrameSamples::segment(const torch::Tensor& samples) const {
   return out;
 }
 
+io::ReadOptions mono_read_options(const Config& c) {
+  io::ReadOptions r;
+  if (c.has("data.channel")) r.channel = static_cast<int>(c.integer("data.channel"));
+  r.downmix = c.boolean("data.downmix");
+  r.require_mono = true;
+  return r;
+}
+
 torch::Tensor read_frame_segment(const std::string& path, const io::ReadOptions& options, const ColumnShard& shard,
                                  int64_t M, int64_t hop) {
   const io::AudioInfo info = io::read_wav_info(path);
@@ -69,10 +77,7 @@ TrainingData load_audio_column_shard(const Config& c, int rank, int world_size, 
     if (inputs.size() != 1)
       c.fail("data.input", "must be one mixture for model.type " + c.string("model.type") + ", got " +
                                std::to_string(inputs.size()) + " files");
-    io::ReadOptions r;
-    if (c.has("data.channel")) r.channel = static_cast<int>(c.integer("data.channel"));
-    r.downmix = c.boolean("data.downmix");
-    r.require_mono = true;
+    const io::ReadOptions r = mono_read_options(c);
     const int64_t M = rep.frame_length(), hop = rep.hop();
     int64_t total = 0;
     try {

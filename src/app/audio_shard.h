@@ -33,6 +33,9 @@ struct FrameSamples {
   torch::Tensor segment(const torch::Tensor& samples) const;
 };
 
+/// How data.input is read as one signal: data.channel or data.downmix, else a mono file.
+io::ReadOptions mono_read_options(const Config& config);
+
 /// The samples of `path` under the frames of `shard` (channels × span, see FrameSamples):
 /// only [read_begin, read_end) is read. Frame it with FramePadding::None.
 torch::Tensor read_frame_segment(const std::string& path, const io::ReadOptions& options, const ColumnShard& shard,

@@ -5,11 +5,13 @@
 #include <limits>
 
 #include "app/audio_data.h"
+#include "app/audio_shard.h"
 #include "app/column_shard.h"
 #include "factorch/distributed/communicator.h"
 #include "app/data_block.h"
 #include "app/experiments/tlnmf_app.h"
 #include "factorch/error.h"
+#include "factorch/io/wav.h"
 #include "factorch/signal/frames.h"
 #include "factorch/signal/window.h"
 
@@ -107,7 +109,10 @@ void synthesise_notes(const Config& c, bool supervised, TLNMFSignals& sig) {
 
 }  // namespace
 
-TLNMFSignals tlnmf_signals(const Config& c) {
+namespace {
+
+// The framing of data.transform (window, hop), checked for TL-NMF; no signal yet.
+TLNMFSignals tlnmf_framing(const Config& c) {
   TLNMFSignals sig;
   const app::TransformSpec tf = app::transform_spec(c);
   const int64_t M = tf.n_fft;
@@ -115,6 +120,14 @@ TLNMFSignals tlnmf_signals(const Config& c) {
   if (tf.exponent != 2) c.fail("data.transform.exponent", "must be 2 for tlnmf (it models the power |ΦY|²)");
   sig.hop = tf.hop;
   sig.window = signal::window_from_name(tf.window, M, tf.tukey_alpha);
+  return sig;
+}
+
+}  // namespace
+
+TLNMFSignals tlnmf_signals(const Config& c) {
+  TLNMFSignals sig = tlnmf_framing(c);
+  const int64_t M = sig.frame_length();
   const bool supervised = c.string("model.mode") == "supervised";
   if (c.has("data.input")) read_user_audio(c, supervised, M, sig);
   else synthesise_notes(c, supervised, sig);
@@ -132,10 +145,55 @@ app::Dataset load_tlnmf_data(const Config& c) {
   return d;
 }
 
+namespace {
+
+// An unsupervised run on a WAV: this rank's frames from only the samples under them (a seek
+// into the file, app/audio_shard.h), framed as frames() frames the whole signal. The signals
+// keep no mixture (and no references: a data-parallel run trains only, it does not separate).
+app::Dataset load_wav_frames_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
+  if (c.has("data.train"))
+    c.fail("data.train", "is used in supervised mode only (set model.mode: supervised, or remove data.train)");
+  auto sig = std::make_shared<TLNMFSignals>(tlnmf_framing(c));
+  const std::vector<std::string> inputs = app::resolve_audio_paths(c, "data.input", c.strings("data.input"));
+  if (inputs.size() != 1)
+    c.fail("data.input", "must be one mixture for model.type tlnmf, got " + std::to_string(inputs.size()) + " files");
+  const int64_t M = sig->frame_length();
+  io::AudioInfo info;
+  try {
+    info = io::read_wav_info(inputs[0]);
+  } catch (const Error& e) {
+    c.fail("data.input", e.what());
+  }
+  if (info.frames < M)
+    c.fail("data.transform.n_fft", "(" + std::to_string(M) + ") is longer than the signal (" + std::to_string(info.frames) + " samples)");
+  sig->sample_rate = info.sample_rate;
+  const int64_t N = signal::frame_count(info.frames, M, sig->hop);
+  if (N < comm->world_size())
+    c.fail("data.transform.hop", "gives " + std::to_string(N) + " frames, fewer than the " +
+                                     std::to_string(comm->world_size()) + " ranks");
+  comm->require_same("frames of the signal (realisations x frame length x frames)", "1x" + std::to_string(M) + "x" + std::to_string(N));
+  const app::ColumnShard shard = app::ColumnShard::split(N, comm->rank(), comm->world_size());
+  torch::Tensor segment;
+  try {
+    segment = app::read_frame_segment(inputs[0], app::mono_read_options(c), shard, M, sig->hop)[0];
+  } catch (const Error& e) {
+    c.fail("data.input", e.what());
+  }
+  app::Dataset d;
+  d.matrix.X = segment.unfold(0, M, sig->hop).t() * sig->window.to(segment.options()).unsqueeze(1);
+  app::attach_shard(d.matrix, shard, comm);
+  d.part = sig;
+  return d;
+}
+
+}  // namespace
+
 app::Dataset load_tlnmf_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
   require(comm != nullptr, "load_tlnmf_shard: no communicator");
-  // The signals are read (or synthesised) whole, as one process does; only this rank's frames
-  // are made, from the samples under them.
+  if (c.has("data.input") && c.string("model.mode") != "supervised") return load_wav_frames_shard(c, comm);
+  // Embedded signals and supervised runs (whose clean training signals every rank uses): the
+  // signals are read (or synthesised) whole, as one process does; only this rank's frames are
+  // made, from the samples under them.
   auto sig = std::make_shared<TLNMFSignals>(tlnmf_signals(c));
   const int64_t N = sig->frame_count();
   if (N < comm->world_size())
