@@ -10,6 +10,7 @@
 #include <torch/nn/functional/fold.h>
 #include <torch/utils.h>
 
+#include "app/audio_shard.h"
 #include "app/data_block.h"
 #include "app/experiments/registry.h"
 #include "factorch/error.h"
@@ -233,17 +234,9 @@ struct FrameTransform {
   }
 };
 
-io::ReadOptions mono_options(const Config& c) {
-  io::ReadOptions r;
-  if (c.has("data.channel")) r.channel = static_cast<int>(c.integer("data.channel"));
-  r.downmix = c.boolean("data.downmix");
-  r.require_mono = true;
-  return r;
-}
-
 io::WavBlockReader open_reader(const Config& c, const std::string& key, const std::string& path) {
   try {
-    return io::WavBlockReader(path, mono_options(c));
+    return io::WavBlockReader(path, mono_read_options(c));
   } catch (const Error& e) {
     c.fail(key, e.what());
   }
