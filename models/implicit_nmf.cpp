@@ -8,6 +8,7 @@
 
 #include "factorch/error.h"
 #include "factorch/shape_string.h"
+#include "factorch/signal/frequency_glide.h"
 #include "factorch/signal/spectral_kernel.h"
 
 namespace factorch {
@@ -103,6 +104,8 @@ void ImplicitNMFImpl::reset() {
     kernel_train_ = signal::SpectralKernel(options.kernel_window(), options.kernel_n_fft(), options.sample_rate())
                         .matrix(frequencies_, density_grid_);
     kernel_cast_ = torch::Tensor();
+    require(options.kernel_glide() >= 0, "iN-NMF: kernel_glide must be >= 0");
+    kernel_glide_ = register_buffer("kernel_glide", torch::tensor(options.kernel_glide(), torch::kFloat64));
   }
 }
 
@@ -154,8 +157,16 @@ torch::Tensor ImplicitNMFImpl::dictionary(const torch::Tensor& frequencies, int6
   require(n_fft == 0 || n_fft >= 2, "iN-NMF: dictionary(): n_fft must be >= 2, got " + std::to_string(n_fft));
   const torch::Tensor D = density();
   const int64_t n = n_fft > 0 ? n_fft : options.kernel_n_fft();
-  const torch::Tensor K =
+  torch::Tensor K =
       signal::SpectralKernel(options.kernel_window(), n, options.sample_rate()).matrix(frequencies, density_grid_);
+  // Gliding partials: a longer window than the training one sees them further smeared.
+  // The buffer's value (in the model's dtype), so that a reloaded model samples the same templates.
+  const double r = kernel_glide_.item<double>();
+  if (r > 0) {
+    const double d = signal::window_rms_duration(options.kernel_window(), n, options.sample_rate());
+    const double d0 = signal::window_rms_duration(options.kernel_window(), options.kernel_n_fft(), options.sample_rate());
+    if (d > d0) K = torch::mm(K, signal::glide_spread(density_grid_, r * std::sqrt(d * d - d0 * d0)));
+  }
   return through_kernel(K.to(D.options()), D);
 }
 
@@ -325,6 +336,7 @@ NamedTensors ImplicitNMFImpl::factors() {
   if (options.spectral_kernel()) {
     out.insert("D", density().detach());
     out.insert("density_frequencies", density_grid_.detach().clone());
+    out.insert("kernel_glide", kernel_glide_.detach().clone());
   }
   out.insert("H", activations(times_).detach());
   // softplus⁻¹(H) is not bitwise invertible: the raw parameter makes a reload exact.
@@ -380,6 +392,13 @@ void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& v
     if (!torch::equal(torch::softplus(H_), v)) H_.copy_(inverse_softplus(v));
     return;
   }
+  if (name == "kernel_glide") {
+    require(value.numel() == 1 && value.item<double>() >= 0, "iN-NMF kernel_glide must be one number >= 0");
+    if (!options.spectral_kernel()) return;  // a template without a kernel has no glide
+    options.kernel_glide(value.item<double>());
+    kernel_glide_.fill_(value.item<double>());
+    return;
+  }
   if (name == "scale") {
     require(value.numel() == 1 && value.item<double>() > 0, "iN-NMF scale must be one positive number");
     scale_.fill_(value.item<double>());
@@ -431,6 +450,8 @@ void ImplicitNMFImpl::load_dictionary(const NamedTensors& source, const std::str
       throw Error(path + ": " + e.what());
     }
   }
+  // The glide measured on the dictionary's training audio belongs with its densities.
+  if (const torch::Tensor* g = source.find("kernel_glide")) set_factor("kernel_glide", *g);
   const torch::Tensor* c = source.find("coordinates");
   require(c != nullptr, path + ": has no 'coordinates' (not an iN-NMF factors file?)");
   const double duration = duration_;

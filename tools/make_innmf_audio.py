@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Real-ish harmonic audio for the iN-NMF resolution-transfer experiments, 16 kHz mono WAV:
 
-  speech.wav  synthesised speech (espeak-ng, two voices, resampled 22.05 -> 16 kHz by FFT)
+  speech.wav  synthesised speech (espeak-ng, six sentences in two voices, 27 s, resampled
+              22.05 -> 16 kHz by FFT)
   piano.wav   a sampled piano (fluidsynth + the FluidR3 General MIDI soundfont) playing a
-              short phrase with chords, rendered at 16 kHz
+              4 s phrase with chords, repeated in other keys, rendered at 16 kHz
 
-usage: tools/make_innmf_audio.py OUT_DIR [--seconds S]
+usage: tools/make_innmf_audio.py OUT_DIR [--seconds S]   (default 27 s; the first 4 s of each
+are the clips of earlier versions)
 Needs the Debian packages espeak-ng, fluidsynth, fluid-soundfont-gm and python3-numpy.
 """
 import argparse
@@ -52,13 +54,18 @@ def resample(x, rate):
 
 def speech(tmp, seconds):
     parts = []
-    for voice, speed, text in [("en-us", 140, "The quick brown fox jumps over the lazy dog, while we were away."),
-                               ("en+f3", 130, "Open the window and listen to the music of the evening rain.")]:
-        path = os.path.join(tmp, f"{voice}.wav")
+    sentences = [("en-us", 140, "The quick brown fox jumps over the lazy dog, while we were away."),
+                 ("en+f3", 130, "Open the window and listen to the music of the evening rain."),
+                 ("en-us", 150, "A large size in stockings is hard to sell, but the price was right."),
+                 ("en+f3", 140, "She had your dark suit in greasy wash water all year long."),
+                 ("en-us", 135, "Don't ask me to carry an oily rag like that across the garden."),
+                 ("en+f3", 145, "The birch canoe slid on the smooth planks of the old wooden pier.")]
+    for voice, speed, text in sentences:
+        path = os.path.join(tmp, f"{len(parts)}.wav")
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", path, text], check=True)
         x, rate = read_wav(path)
         parts.append(resample(x, rate))
-    x = np.concatenate(parts)
+    x = np.concatenate(parts)  # 27 s of speech in all
     return x[: int(seconds * RATE)]
 
 
@@ -90,11 +97,15 @@ def midi_file(path, notes):
 
 
 def piano(tmp, seconds):
-    # C major phrase: single notes, then two chords (notes overlap, as in music).
+    # C major phrase of 4 s (8 beats): single notes, then two chords (notes overlap, as in
+    # music); longer renderings repeat it in other keys.
     melody = [60, 64, 67, 72, 71, 67, 65, 62]
-    notes = [(0.5 * i, 0.6, p, 90) for i, p in enumerate(melody)]
-    notes += [(4.0 + 0.0, 1.8, p, 80) for p in (48, 60, 64, 67)]
-    notes += [(6.0, 1.8, p, 80) for p in (43, 59, 62, 67)]
+    notes = []
+    for rep, shift in zip(range(int(np.ceil(seconds / 4.0))), [0, 5, -3, 7, 2, -5, 4, -2] * 8):
+        beat = 8.0 * rep
+        notes += [(beat + 0.5 * i, 0.6, p + shift, 90) for i, p in enumerate(melody)]
+        notes += [(beat + 4.0, 1.8, p + shift, 80) for p in (48, 60, 64, 67)]
+        notes += [(beat + 6.0, 1.8, p + shift, 80) for p in (43, 59, 62, 67)]
     mid = os.path.join(tmp, "phrase.mid")
     midi_file(mid, notes)
     out = os.path.join(tmp, "piano_raw.wav")
@@ -108,7 +119,7 @@ def piano(tmp, seconds):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out_dir")
-    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--seconds", type=float, default=27.0)
     a = ap.parse_args()
     os.makedirs(a.out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -437,6 +437,16 @@ double Config::number(const std::string& path) const {
   return v;
 }
 
+std::optional<double> Config::number_or_auto(const std::string& path, bool strict) const {
+  const std::string text = string(path);
+  if (text == "auto") return std::nullopt;
+  double v = 0.0;
+  if (!parse_number(text, v)) fail(path, "must be a number or auto, got '" + text + "'");
+  if (!std::isfinite(v) || (strict ? v <= 0.0 : v < 0.0))
+    fail(path, std::string("must be ") + (strict ? "> 0" : ">= 0") + " or auto, got " + text);
+  return v;
+}
+
 bool Config::boolean(const std::string& path) const {
   bool b;
   const YAML::Node n = node(path);

@@ -84,6 +84,9 @@ class Config {
   std::vector<std::string> strings(const std::string& path) const;
   std::vector<double> numbers(const std::string& path) const;
   std::vector<int64_t> integers(const std::string& path) const;
+  /// A key that is a number or `auto` (computed by the caller): nullopt for auto; a number
+  /// must be finite and >= 0 (> 0 when `strict`), else fail() names the key.
+  std::optional<double> number_or_auto(const std::string& path, bool strict = false) const;
 
   /// "cfg.yaml:4" or "--set model.rank=3" or "cfg.yaml (default)": where a value came from.
   std::string where(const std::string& path) const;

@@ -64,6 +64,10 @@ std::string factor_description(const std::string& model, const std::string& name
     if (name == "times") return "frame / sample times (s)";
     if (name == "coordinates") return "[sample rate, trained f_min, f_max, duration]";
     if (name == "H_raw") return "softplus^-1(H), for an exact reload";
+    if (name == "D") return "spectral densities D_k(nu) (spectral_kernel; W = D seen through the window)";
+    if (name == "density_frequencies") return "frequency grid of D (Hz)";
+    if (name == "kernel_glide") return "relative glide rate of the lines (1/s): extra spread of D at longer windows";
+    if (name == "scale") return "output scale of the implicit activations (H_net)";
     if (name.rfind("W_net.", 0) == 0) return "dictionary network weights";
     if (name.rfind("H_net.", 0) == 0) return "activation network weights";
   }

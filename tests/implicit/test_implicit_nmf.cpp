@@ -18,6 +18,8 @@
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/torch_file.h"
+#include "factorch/signal/frequency_glide.h"
+#include "factorch/signal/spectral_kernel.h"
 #include "factorch/signal/stft.h"
 #include "factorch/models/implicit_nmf.h"
 #include "app/experiments/implicit_nmf_entry.h"
@@ -444,5 +446,75 @@ TEST(ImplicitNMF, RunWritesFactorsAndTransferTable) {
     EXPECT_EQ(e.status, 2) << bad;
     EXPECT_EQ(std::count(e.err.begin(), e.err.end(), '\n'), 1) << bad << ": " << e.err;
     EXPECT_FALSE(fs::exists(tmp.path() / "bad")) << bad;
+  }
+}
+
+TEST(ImplicitNMF, KernelGlideWidensOnlyWindowsLongerThanTheTrainingOne) {
+  // Two models with the same networks, one with a glide rate: the same templates at the
+  // training size and below; above it, the density spread by ν·r·sqrt(d² − d_train²) first.
+  const double fs = 8000.0;
+  const int64_t n_train = 256;
+  auto make = [&](double glide) {
+    ImplicitNMFOptions o(2, fs);
+    o.w_net().width(16).depth(2).n_frequencies(6);
+    o.spectral_kernel(true).kernel_window("sine").kernel_n_fft(n_train).compression(0.5).kernel_glide(glide);
+    torch::manual_seed(3);
+    return std::make_shared<ImplicitNMFImpl>(o, signal::stft_frequencies(n_train, fs),
+                                             torch::arange(10, torch::kFloat64) * 0.016);
+  };
+  const auto gliding = make(0.5), steady = make(0.0);
+  torch::NoGradGuard no_grad;
+  for (const int64_t n : {128, 256}) {
+    const torch::Tensor f = signal::stft_frequencies(n, fs);
+    EXPECT_TRUE(torch::equal(gliding->dictionary(f, n), steady->dictionary(f, n))) << n;
+  }
+  const int64_t n = 1024;
+  const torch::Tensor f = signal::stft_frequencies(n, fs);
+  const torch::Tensor grid = gliding->density_frequencies();
+  const double d = signal::window_rms_duration("sine", n, fs), d0 = signal::window_rms_duration("sine", n_train, fs);
+  const torch::Tensor K = torch::mm(signal::SpectralKernel("sine", n, fs).matrix(f, grid),
+                                    signal::glide_spread(grid, 0.5 * std::sqrt(d * d - d0 * d0)));
+  const torch::Tensor expected = torch::mm(K, gliding->density().to(torch::kFloat64)).clamp_min(1e-30).pow(0.25);
+  EXPECT_TRUE(torch::allclose(gliding->dictionary(f, n).to(torch::kFloat64), expected, 1e-5, 1e-12));
+  EXPECT_FALSE(torch::allclose(steady->dictionary(f, n), gliding->dictionary(f, n), 1e-3, 0));
+  // The rate travels with the factors: set on the steady model, it gives the same templates.
+  const NamedTensors saved = gliding->factors();
+  ASSERT_NE(saved.find("kernel_glide"), nullptr);
+  EXPECT_EQ(saved.find("kernel_glide")->item<double>(), 0.5);
+  steady->set_factor("kernel_glide", *saved.find("kernel_glide"));
+  EXPECT_TRUE(torch::equal(steady->dictionary(f, n), gliding->dictionary(f, n)));
+  EXPECT_THROW(steady->set_factor("kernel_glide", torch::tensor(-1.0)), Error);
+}
+
+TEST(ImplicitNMF, SpectralKernelRunCarriesItsGlideRateToTheExport) {
+  using testkit::error_of;
+  testkit::TempDir tmp;
+  const auto dir = tmp.path() / "run";
+  const std::string kernel = "  spectral_kernel: true\n  export_n_fft: [512]\n";
+  const Config c = Config::parse(toy_yaml(kernel + "  kernel_glide: 0.4\n"), "run.yaml",
+                                 {"trainer.max_iter=20", "output.dir=" + dir.string()});
+  app::RunOptions ro;
+  ro.quiet = true;
+  ASSERT_TRUE(app::run_training(c, ro).result.ok);
+  const auto factors = io::load_tensors_pt((dir / "factors.pt").string());
+  ASSERT_NE(factors.find("kernel_glide"), nullptr);
+  EXPECT_NEAR(factors.find("kernel_glide")->item<double>(), 0.4, 1e-7);  // float32 run
+  // The CLI rebuilds the model from the checkpoint: the same glide, the same templates.
+  auto e = testkit::run_factorch("export run/checkpoint.pt --n-fft 512 --out grid512", tmp.path().string());
+  ASSERT_EQ(e.status, 0) << e.err;
+  EXPECT_LT((io::load_npy(tmp / "grid512/factors/W.npy") - io::load_npy(dir / "dictionary/W_nfft512.npy")).abs().max().item<double>(),
+            1e-12);
+  // auto measures the training audio: steady notes do not glide; the toy's 20 Hz line width
+  // (a random walk of each partial's frequency) does, by about 0.5 /s.
+  const Config a = Config::parse(toy_yaml(kernel), "auto.yaml", {"data.synthetic.linewidth=0"});
+  EXPECT_LT(innmf::kernel_glide(a, innmf::load_signal(a)), 0.05);
+  const Config w = Config::parse(toy_yaml(kernel), "auto.yaml");
+  EXPECT_GT(innmf::kernel_glide(w, innmf::load_signal(w)), 0.2);
+  // Bad values are one-line errors naming the key.
+  for (const char* v : {"fast", "-1"}) {
+    const Config b = Config::parse(toy_yaml(kernel + "  kernel_glide: " + v + "\n"), "bad.yaml");
+    const std::string msg = error_of([&] { innmf::kernel_glide(b, innmf::load_signal(b)); });
+    EXPECT_NE(msg.find("model.kernel_glide"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
   }
 }

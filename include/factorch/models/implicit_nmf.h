@@ -63,6 +63,11 @@ struct ImplicitNMFOptions {
   TORCH_ARG(int64_t, kernel_n_fft) = 0;            ///< training window length (data.transform.n_fft in the app)
   TORCH_ARG(int64_t, kernel_oversampling) = 4;     ///< density grid points per training bin
   TORCH_ARG(double, compression) = 0.5;            ///< data are |STFT|^compression
+  /// Relative glide rate r (1/s) of the lines (signal/frequency_glide.h): at a DFT size whose
+  /// window lasts longer than the training one, D is first spread by a Gaussian of std
+  /// ν·r·sqrt(d² − d_train²) (d: rms durations of the windows), the extra smearing of gliding
+  /// partials that a longer window sees. 0: stationary lines. Kept in the buffer "kernel_glide".
+  TORCH_ARG(double, kernel_glide) = 0.0;
 };
 
 class ImplicitNMFImpl : public FactorModelImpl {
@@ -161,7 +166,7 @@ class ImplicitNMFImpl : public FactorModelImpl {
   // spectral_kernel: density grid (buffer "density_frequencies"), the training kernel on
   // frequencies_ (F × G, float64 CPU, recomputed from the options) and its copy in the
   // parameters' dtype/device.
-  torch::Tensor density_grid_, kernel_train_, kernel_cast_;
+  torch::Tensor density_grid_, kernel_train_, kernel_cast_, kernel_glide_;
 };
 TORCH_MODULE(ImplicitNMF);
 

@@ -8,6 +8,7 @@
 #include "factorch/error.h"
 #include "factorch/io/torch_file.h"
 #include "factorch/models/implicit_nmf.h"
+#include "factorch/signal/frequency_glide.h"
 
 namespace factorch {
 
@@ -51,6 +52,13 @@ void add_innmf_keys(ConfigSchema& s) {
         "W_k(f) = (Σ_ν |Ŵ(f−ν)|² D_k(ν))^(compression/2); at another DFT size (transfer, export) the density is seen "
         "through that size's window, so spectral peaks take the width of the window in use (stft data only)")
       .def("false").for_models(m);
+  s.add("model.kernel_glide", KeyType::String,
+        "spectral_kernel: relative glide rate r (1/s) of the spectral lines, |d log ν/dt|. At a DFT size whose window "
+        "lasts longer than the training one, each density is first spread by a Gaussian of std ν·r·sqrt(d² − d_train²) "
+        "(d: the windows' rms durations), the extra smearing of gliding partials (intonation) that a longer window sees. "
+        "auto: measured on the training audio (frame-to-frame shifts of the lines on a log-frequency grid; ≈ 0.5 for "
+        "speech, ≈ 0.005 for a piano); 0: stationary lines")
+      .def("auto").for_models(m);
   s.add("model.kernel_oversampling", KeyType::Integer, "spectral_kernel: density grid points per training bin "
         "(finer resolves peaks narrower than a training bin, for larger DFT sizes; costs one network evaluation per point)")
       .def("4").at_least(1).for_models(m);
@@ -105,6 +113,16 @@ ImplicitNMFOptions model_options(const Config& c, double sample_rate, bool regul
   return o;
 }
 
+double kernel_glide(const Config& c, const Signal& training) {
+  if (!c.boolean("model.spectral_kernel")) return 0.0;
+  if (const std::optional<double> r = c.number_or_auto("model.kernel_glide")) return *r;
+  const Spectrogram sp = stft_spectrogram(c, training, c.integer("data.transform.n_fft"));
+  const double r = signal::glide_rate(signal::magnitude(sp.complex), sp.frequencies,
+                                      static_cast<double>(sp.options.hop) / training.rate);
+  std::printf("iN-NMF: line glide rate %.3g /s measured on the training audio (model.kernel_glide: auto)\n", r);
+  return r;
+}
+
 }  // namespace innmf
 
 namespace {
@@ -154,7 +172,8 @@ std::shared_ptr<FactorModelImpl> build_innmf(const Config& c, const app::Dataset
   // A data-parallel rank holds some rows only: the grids are the whole run's (load_innmf_shard).
   const torch::Tensor times = own.grid_times.defined() ? own.grid_times : distinct(data.X.select(1, 0));
   const torch::Tensor freqs = own.grid_frequencies.defined() ? own.grid_frequencies : distinct(data.X.select(1, 1));
-  const ImplicitNMFOptions o = model_options(c, rate, regular(times));
+  ImplicitNMFOptions o = model_options(c, rate, regular(times));
+  if (o.spectral_kernel()) o.kernel_glide(kernel_glide(c, own.signal));
   if (o.fixed_dictionary() && !c.has("model.dictionary_from") && !c.has("model.init_from"))
     c.fail("model.fixed_dictionary", "needs model.dictionary_from (the factors.pt of a trained innmf run)");
   torch::manual_seed(static_cast<uint64_t>(c.integer("model.seed")));

@@ -59,6 +59,10 @@ struct Spectrogram {
 /// STFT of size n_fft with the config's window/compression; the hop keeps data.transform.hop/n_fft.
 Spectrogram stft_spectrogram(const Config& config, const Signal& signal, int64_t n_fft);
 
+/// model.kernel_glide for a model learnt on `training`: 0 without spectral_kernel, the
+/// configured number, or (auto) signal::glide_rate of its STFT at data.transform.n_fft.
+double kernel_glide(const Config& config, const Signal& training);
+
 /// (time, frequency, value) rows of a spectrogram.
 torch::Tensor samples_of(const Spectrogram& spectrogram);
 

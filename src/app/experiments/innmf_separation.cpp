@@ -31,10 +31,11 @@ std::vector<std::shared_ptr<ImplicitNMFImpl>> learn_dictionaries(const Config& c
   for (size_t k = 0; k < set.training.size(); ++k) {
     TrainingData d;
     d.rows_are_samples = true;
-    const Spectrogram sp = stft_spectrogram(c, Signal{set.training[k], set.rate, {}}, n_train);
+    const Signal training{set.training[k], set.rate, {}};
+    const Spectrogram sp = stft_spectrogram(c, training, n_train);
     d.X = samples_of(sp);
     ImplicitNMFOptions o = model_options(c, set.rate, true);
-    o.fixed_dictionary(false);
+    o.fixed_dictionary(false).kernel_glide(kernel_glide(c, training));
     torch::manual_seed(seed + k);
     auto m = std::make_shared<ImplicitNMFImpl>(o, sp.frequencies, sp.times);
     m->init_activations(d, seed + k);

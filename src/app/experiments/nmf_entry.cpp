@@ -58,22 +58,6 @@ void add_nmf_keys(ConfigSchema& s) {
 
 namespace {
 
-double positive_or_auto(const Config& c, const std::string& key, double automatic, bool strict) {
-  const std::string text = c.string(key);
-  if (text == "auto") return automatic;
-  double v = 0.0;
-  try {
-    size_t used = 0;
-    v = std::stod(text, &used);
-    if (used != text.size()) throw std::invalid_argument(text);
-  } catch (const std::exception&) {
-    c.fail(key, "must be a number or auto, got '" + text + "'");
-  }
-  if (!std::isfinite(v) || (strict ? v <= 0.0 : v < 0.0))
-    c.fail(key, std::string("must be ") + (strict ? "> 0" : ">= 0") + " or auto, got " + text);
-  return v;
-}
-
 double beta_of(const Config& c) {
   const std::string b = c.string("model.beta");
   return BetaDivergence::from_name(b).beta();
@@ -131,8 +115,8 @@ void apply_variant_options(const Config& c, const TrainingData& data, NMFOptions
   o.ard(ard).ard_prune(c.number("model.ard_prune"));
   if (ard != "none") {
     // A non-finite data mean (bad data) is reported by check_data, not as a bad b.
-    o.ard_lambda(positive_or_auto(c, "model.ard_lambda", lambda_auto, false));
-    o.ard_b(positive_or_auto(c, "model.ard_b", std::isfinite(b_auto) && b_auto > 0 ? b_auto : 1.0, true));
+    o.ard_lambda(c.number_or_auto("model.ard_lambda").value_or(lambda_auto));
+    o.ard_b(c.number_or_auto("model.ard_b", true).value_or(std::isfinite(b_auto) && b_auto > 0 ? b_auto : 1.0));
   }
   o.smooth_h(c.number("model.smooth_h"));
   if (ard != "none" && o.normalise() != "none") c.fail("model.normalise", "must be none with model.ard (ARD is not scale invariant)");
