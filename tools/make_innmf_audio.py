@@ -6,8 +6,8 @@
   piano.wav   a sampled piano (fluidsynth + the FluidR3 General MIDI soundfont) playing a
               4 s phrase with chords, repeated in other keys, rendered at 16 kHz
 
-usage: tools/make_innmf_audio.py OUT_DIR [--seconds S]   (default 27 s; the first 4 s of each
-are the clips of earlier versions)
+usage: tools/make_innmf_audio.py OUT_DIR [--seconds S]   (default 27 s; --seconds 4 writes the
+4 s clips of earlier versions, byte for byte)
 Needs the Debian packages espeak-ng, fluidsynth, fluid-soundfont-gm and python3-numpy.
 """
 import argparse
