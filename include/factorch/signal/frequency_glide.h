@@ -7,7 +7,7 @@
 // expected periodogram is the window's kernel widened by a spread of std ν·r·d. A density
 // learnt at one window length already holds the spread of that length; at a longer window
 // the extra spread has std ν·r·sqrt(d² − d_train²) (spreads add in variance). Speech glides
-// (intonation: r ≈ 0.5 /s measured on synthesised speech), a piano barely (r ≈ 0.005 /s).
+// (intonation: r ≈ 0.5 /s measured on synthesised speech), a piano barely (r ≈ 0.05 /s measured on a rendered piano).
 #include <torch/types.h>
 
 #include <string>

@@ -57,7 +57,7 @@ void add_innmf_keys(ConfigSchema& s) {
         "lasts longer than the training one, each density is first spread by a Gaussian of std ν·r·sqrt(d² − d_train²) "
         "(d: the windows' rms durations), the extra smearing of gliding partials (intonation) that a longer window sees. "
         "auto: measured on the training audio (frame-to-frame shifts of the lines on a log-frequency grid; ≈ 0.5 for "
-        "speech, ≈ 0.005 for a piano); 0: stationary lines")
+        "speech, ≈ 0.05 for a piano); 0: stationary lines")
       .def("auto").for_models(m);
   s.add("model.kernel_oversampling", KeyType::Integer, "spectral_kernel: density grid points per training bin "
         "(finer resolves peaks narrower than a training bin, for larger DFT sizes; costs one network evaluation per point)")
