@@ -189,6 +189,7 @@ int export_(const Args& args) {
 
     const io::Checkpoint ck = io::load_checkpoint(checkpoint);
     NamedTensors factors = ck.factors;
+    int64_t grid_size = 0;  // frequencies W was sampled at (printed even when --only drops them)
     if (!grid.empty()) {
       if (!ck.factors.find("coordinates"))
         throw Error("export: --" + grid + ": model '" + ck.model_type + "' of " + checkpoint +
@@ -215,6 +216,7 @@ int export_(const Args& args) {
         if (item.key() != "W" && item.key() != "frequencies") factors.insert(item.key(), item.value());
       factors.insert("W", W);
       factors.insert("frequencies", f);
+      grid_size = f.numel();
     }
     if (!only.empty()) {
       NamedTensors kept;
@@ -234,7 +236,7 @@ int export_(const Args& args) {
     if (format != "npy") formats.push_back("pt");
     app::export_factors(factors, out, formats);
     std::printf("exported %zu factors of %s to %s", factors.size(), checkpoint.c_str(), out.c_str());
-    if (!grid.empty()) std::printf(" (W sampled at %lld frequencies)", static_cast<long long>(factors["frequencies"].numel()));
+    if (!grid.empty()) std::printf(" (W sampled at %lld frequencies)", static_cast<long long>(grid_size));
     std::printf("\n");
     return 0;
   });

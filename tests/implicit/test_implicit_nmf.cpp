@@ -429,6 +429,12 @@ TEST(ImplicitNMF, RunWritesFactorsAndTransferTable) {
   e = testkit::run_factorch("export run/checkpoint.pt --n-fft 64 --sample-rate 2000 --out half", cwd);
   ASSERT_EQ(e.status, 0) << e.err;
   EXPECT_TRUE(torch::allclose(io::load_npy(tmp / "half/factors/frequencies.npy"), signal::stft_frequencies(64, 2000)));
+  // --only W on a grid keeps W alone (the grid itself is then not written).
+  e = testkit::run_factorch("export run/checkpoint.pt --n-fft 64 --only W --format npy --out only_w", cwd);
+  ASSERT_EQ(e.status, 0) << e.err;
+  EXPECT_NE(e.out.find("W sampled at 33 frequencies"), std::string::npos) << e.out;
+  EXPECT_EQ(io::load_npy(tmp / "only_w/factors/W.npy").size(0), 33);
+  EXPECT_FALSE(fs::exists(tmp.path() / "only_w/factors/frequencies.npy"));
   // Constant-Q centres from the run's data.transform.cqt_* keys (55 Hz, 24 per octave) up to Nyquist.
   e = testkit::run_factorch("export run/checkpoint.pt --cqt --cqt-bins-per-octave 12 --out cqt", cwd);
   ASSERT_EQ(e.status, 0) << e.err;
