@@ -151,7 +151,7 @@ void ImplicitNMFImpl::check_frequencies(const torch::Tensor& f, const std::strin
 
 torch::Tensor ImplicitNMFImpl::dictionary(const torch::Tensor& frequencies, int64_t n_fft) {
   require(frequencies.dim() == 1, "iN-NMF: dictionary() needs a vector of frequencies in Hz");
-  check_frequencies(frequencies, "the requested frequencies");
+  check_frequencies(frequencies, "the requested frequency grid");
   const auto opts = frequencies_.options();
   if (!options.spectral_kernel()) return W_net->forward(frequency_coordinate(frequencies.to(opts)));
   require(n_fft == 0 || n_fft >= 2, "iN-NMF: dictionary(): n_fft must be >= 2, got " + std::to_string(n_fft));
@@ -308,7 +308,7 @@ void ImplicitNMFImpl::check_data(const TrainingData& data) const {
   }
   divergence_.check_data(X.select(1, 2), "iN-NMF data values (column 3)");
   const torch::Tensor t = X.select(1, 0).to(torch::kFloat64), f = X.select(1, 1).to(torch::kFloat64);
-  check_frequencies(f, "the data's frequencies");
+  check_frequencies(f, "the data's frequency grid");
   if (options.activations() == "matrix") {
     const torch::Tensor n = torch::round((t - t0_) / dt_);
     const torch::Tensor off = (t - (t0_ + dt_ * n)).abs() > 1e-3 * dt_;

@@ -147,6 +147,7 @@ int export_(const Args& args) {
           if (comma > start) only.push_back(list.substr(start, comma - start));
           start = comma + 1;
         }
+        if (only.empty()) throw Error("export: --only needs at least one factor name, got '" + list + "'");
       } else if (arg == "--frequencies") {
         set_grid("frequencies");
         frequencies = parse_numbers(arg, a.value());
@@ -236,7 +237,8 @@ int export_(const Args& args) {
     if (format != "npy") formats.push_back("pt");
     app::export_factors(factors, out, formats);
     std::printf("exported %zu factors of %s to %s", factors.size(), checkpoint.c_str(), out.c_str());
-    if (!grid.empty()) std::printf(" (W sampled at %lld frequencies)", static_cast<long long>(grid_size));
+    if (!grid.empty())
+      std::printf(" (W sampled at %lld frequenc%s)", static_cast<long long>(grid_size), grid_size == 1 ? "y" : "ies");
     std::printf("\n");
     return 0;
   });
@@ -266,9 +268,15 @@ int info(const Args& args) {
     }
     std::printf("optimizer   %s\nfactors (factorch export CHECKPOINT --out DIR [--only NAME,...])\n",
                 ck.train_state.optimizer_state.empty() ? "none (MU)" : "saved");
+    // Columns as wide as their longest entry (iN-NMF's network weights have long names and shapes).
+    int name_width = 10, shape_width = 16;
+    for (const auto& f : ck.factors) {
+      name_width = std::max(name_width, static_cast<int>(f.key().size()));
+      shape_width = std::max(shape_width, static_cast<int>(shape_string(f.value()).size()));
+    }
     for (const auto& f : ck.factors) {
       const std::string what = factor_description(ck.model_type, f.key());
-      std::printf("  %-10s %-16s %-8s%s%s\n", f.key().c_str(), shape_string(f.value()).c_str(),
+      std::printf("  %-*s %-*s %-8s%s%s\n", name_width, f.key().c_str(), shape_width, shape_string(f.value()).c_str(),
                   c10::toString(f.value().scalar_type()), what.empty() ? "" : "  ", what.c_str());
     }
     if (ck.factors.find("coordinates"))

@@ -447,7 +447,7 @@ TEST(ImplicitNMF, RunWritesFactorsAndTransferTable) {
   EXPECT_NE(e.out.find("W on any frequency grid"), std::string::npos) << e.out;
   EXPECT_NE(e.out.find("dictionary network weights"), std::string::npos) << e.out;
   for (const std::string bad : {"--frequencies 100,abc", "--frequencies 3000", "--n-fft 1", "--n-fft 256 --cqt",
-                                "--sample-rate 8000", "--only Q"}) {
+                                "--sample-rate 8000", "--only Q", "--only ,"}) {
     e = testkit::run_factorch("export run/checkpoint.pt " + bad + " --out bad", cwd);
     EXPECT_EQ(e.status, 2) << bad;
     EXPECT_EQ(std::count(e.err.begin(), e.err.end(), '\n'), 1) << bad << ": " << e.err;
