@@ -276,6 +276,13 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
     TrainState state = checkpoint->train_state;
     if (trainer_signature(checkpoint->config_yaml) != topt.kind() + "/" + topt.optimizer() || data.sharded())
       state.optimizer_state.clear();
+    // max_iter counts from the start of the first run: say so when the checkpoint is already there.
+    if (state.iteration >= topt.max_iter() && data.counts_shared_terms())
+      std::fprintf(stderr,
+                   "factorch: warning: %s has already run %lld iterations >= trainer.max_iter = %lld (which counts "
+                   "the checkpoint's iterations): nothing to train; set a larger trainer.max_iter to continue\n",
+                   options.resume->c_str(), static_cast<long long>(state.iteration),
+                   static_cast<long long>(topt.max_iter()));
     trainer->set_state(state);
   }
 
