@@ -128,6 +128,21 @@ void NMFImpl::update_penalised_(torch::Tensor& A, const MultilinearTerm& term, c
 
 namespace {
 
+// W's update from its column sums (numerator, denominator): add the other ranks' parts in one
+// all-reduce of both, then the penalty once, then the same ratio as a single process.
+void apply_w_ratio_(torch::Tensor& W_, torch::Tensor numer, torch::Tensor denom, const FactorPenalty& pw,
+                    const TrainingData& data, double exponent) {
+  if (data.sharded()) {
+    torch::Tensor both = torch::stack({numer, denom});
+    data.sum_over_shards(both);
+    numer = both[0];
+    denom = both[1];
+  }
+  if (pw.l1 != 0.0) denom.add_(pw.l1);
+  if (pw.l2 != 0.0) denom.add_(W_, 2.0 * pw.l2);
+  apply_mm_ratio_(W_, numer, denom, exponent);
+}
+
 // Columns per block of the blocked sweep: about 1 MB of V̂ per block (cache-sized), at
 // least 256 columns so that the GEMMs stay efficient.
 int64_t block_columns(int64_t rows, torch::ScalarType dtype) {
@@ -180,15 +195,7 @@ void blocked_mu_sweep_(torch::Tensor& W_, torch::Tensor& H_, const NMFOptions& o
       if (!kl) denom.addmm_(bb, Hb.t());
     }
     if (kl) denom = H_.sum(1).unsqueeze(0).expand({F, K}).contiguous();  // Σ_n h_kn for every row
-    if (data.sharded()) {
-      torch::Tensor both = torch::stack({numer, denom});
-      data.sum_over_shards(both);
-      numer = both[0];
-      denom = both[1];
-    }
-    if (pw.l1 != 0.0) denom.add_(pw.l1);
-    if (pw.l2 != 0.0) denom.add_(W_, 2.0 * pw.l2);
-    apply_mm_ratio_(W_, numer, denom, divergence_.exponent());
+    apply_w_ratio_(W_, numer, denom, pw, data, divergence_.exponent());
   }
   if (!options.fixed_h()) {
     const torch::Tensor kl_denom = kl ? W_.sum(0).unsqueeze(1) : torch::Tensor();  // K×1
@@ -232,16 +239,9 @@ void NMFImpl::mu_step(const TrainingData& data) {
     return;
   }
   if (!options.fixed_w() && data.sharded()) {
-    // Numerator and denominator are sums over columns: add the other ranks' parts (one
-    // all-reduce of both), then the penalty once, then the same ratio as a single process.
+    // Numerator and denominator are sums over columns, summed over the ranks before the penalty.
     auto [numer, denom] = multiplicative_parts(W_, MultilinearTerm{{}, H_, {}}, V, divergence_, {}, data.mask);
-    torch::Tensor both = torch::stack({numer, denom});
-    data.sum_over_shards(both);
-    numer = both[0];
-    denom = both[1];
-    if (pw.l1 != 0.0) denom.add_(pw.l1);
-    if (pw.l2 != 0.0) denom.add_(W_, 2.0 * pw.l2);
-    apply_mm_ratio_(W_, numer, denom, divergence_.exponent());
+    apply_w_ratio_(W_, numer, denom, pw, data, divergence_.exponent());
   } else if (!options.fixed_w()) {
     if (ard) {
       update_penalised_(W_, MultilinearTerm{{}, H_, {}}, data, pw, ard_.weights(W_, H_).unsqueeze(0));
