@@ -36,6 +36,13 @@ torch::Tensor grid_index(const torch::Tensor& grid, const torch::Tensor& values)
   return idx;
 }
 
+// `cache`: `source` in `like`'s dtype and device, converted once.
+const torch::Tensor& cast_like(torch::Tensor& cache, const torch::Tensor& source, const torch::Tensor& like) {
+  if (!cache.defined() || cache.device() != like.device() || cache.scalar_type() != like.scalar_type())
+    cache = source.to(like.options());
+  return cache;
+}
+
 }  // namespace
 
 ImplicitNMFImpl::ImplicitNMFImpl(const ImplicitNMFOptions& options_, const torch::Tensor& frequencies,
@@ -125,9 +132,7 @@ torch::Tensor ImplicitNMFImpl::through_kernel(const torch::Tensor& K, const torc
 torch::Tensor ImplicitNMFImpl::W_on_grid() {
   if (!options.spectral_kernel()) return W_net->forward(frequency_coordinate(frequencies_));
   const torch::Tensor D = density();
-  if (!kernel_cast_.defined() || kernel_cast_.device() != D.device() || kernel_cast_.scalar_type() != D.scalar_type())
-    kernel_cast_ = kernel_train_.to(D.options());
-  return through_kernel(kernel_cast_, D);
+  return through_kernel(cast_like(kernel_cast_, kernel_train_, D), D);
 }
 
 torch::Tensor ImplicitNMFImpl::frequency_coordinate(const torch::Tensor& f) const {
@@ -157,17 +162,66 @@ torch::Tensor ImplicitNMFImpl::dictionary(const torch::Tensor& frequencies, int6
   require(n_fft == 0 || n_fft >= 2, "iN-NMF: dictionary(): n_fft must be >= 2, got " + std::to_string(n_fft));
   const torch::Tensor D = density();
   const int64_t n = n_fft > 0 ? n_fft : options.kernel_n_fft();
-  torch::Tensor K =
-      signal::SpectralKernel(options.kernel_window(), n, options.sample_rate()).matrix(frequencies, density_grid_);
+  return through_kernel(window_kernel(frequencies, n).to(D.options()), D);
+}
+
+torch::Tensor ImplicitNMFImpl::window_kernel(const torch::Tensor& frequencies, int64_t n) const {
+  torch::Tensor K = signal::SpectralKernel(options.kernel_window(), n, options.sample_rate())
+                        .matrix(frequencies.to(torch::kFloat64).cpu(), density_grid_.cpu());
   // Gliding partials: a longer window than the training one sees them further smeared.
   // The buffer's value (in the model's dtype), so that a reloaded model samples the same templates.
   const double r = kernel_glide_.item<double>();
   if (r > 0) {
     const double d = signal::window_rms_duration(options.kernel_window(), n, options.sample_rate());
     const double d0 = signal::window_rms_duration(options.kernel_window(), options.kernel_n_fft(), options.sample_rate());
-    if (d > d0) K = torch::mm(K, signal::glide_spread(density_grid_, r * std::sqrt(d * d - d0 * d0)));
+    if (d > d0) K = torch::mm(K, signal::glide_spread(density_grid_.cpu(), r * std::sqrt(d * d - d0 * d0)));
   }
-  return through_kernel(K.to(D.options()), D);
+  return K;
+}
+
+void ImplicitNMFImpl::add_resolution(int64_t n_fft, const torch::Tensor& frequencies, const torch::Tensor& times) {
+  require(options.spectral_kernel(), "iN-NMF: joint DFT sizes need spectral_kernel (one density seen through each window)");
+  require(options.activations() == "matrix", "iN-NMF: joint DFT sizes need matrix activations (one H per size)");
+  require(n_fft >= 2 && n_fft != options.kernel_n_fft(),
+          "iN-NMF: a joint DFT size must be >= 2 and differ from the training size " + std::to_string(options.kernel_n_fft()) +
+              ", got " + std::to_string(n_fft));
+  for (const auto& j : joint_)
+    require(j.n_fft != n_fft, "iN-NMF: joint DFT size " + std::to_string(n_fft) + " is given twice");
+  require(frequencies.defined() && frequencies.dim() == 1 && frequencies.numel() >= 1 && times.defined() &&
+              times.dim() == 1 && times.numel() >= 1,
+          "iN-NMF: joint DFT size " + std::to_string(n_fft) + " needs nonempty frequency and time grids");
+  Resolution j;
+  j.n_fft = n_fft;
+  const std::string tag = "_nfft" + std::to_string(n_fft);
+  const torch::Tensor f = std::get<0>(torch::sort(frequencies.to(torch::kFloat64).cpu()));
+  const torch::Tensor t = std::get<0>(torch::sort(times.to(torch::kFloat64).cpu()));
+  check_frequencies(f, "the frequency grid of joint DFT size " + std::to_string(n_fft));
+  j.t0 = t[0].item<double>();
+  j.dt = t.size(0) > 1 ? t[1].item<double>() - j.t0 : 1.0;
+  const torch::Tensor expected = j.t0 + j.dt * torch::arange(t.size(0), torch::kFloat64);
+  require(j.dt > 0 && (t - expected).abs().max().item<double>() <= 1e-6 * j.dt + 1e-9,
+          "iN-NMF: joint DFT size " + std::to_string(n_fft) + " needs a regular frame grid");
+  const auto opts = frequencies_.options();
+  j.frequencies = register_buffer("frequencies" + tag, f.to(opts));
+  j.times = register_buffer("times" + tag, t.to(opts));
+  j.H = register_parameter("H" + tag, inverse_softplus(torch::ones({options.rank(), t.size(0)}, opts)),
+                           !options.fixed_activations());
+  joint_.push_back(j);
+  joint_cache_ = {};
+  refresh_joint_kernels();
+}
+
+std::vector<int64_t> ImplicitNMFImpl::joint_n_fft() const {
+  std::vector<int64_t> out;
+  for (const auto& j : joint_) out.push_back(j.n_fft);
+  return out;
+}
+
+void ImplicitNMFImpl::refresh_joint_kernels() {
+  for (auto& j : joint_) {
+    j.kernel = window_kernel(j.frequencies, j.n_fft);
+    j.kernel_cast = torch::Tensor();
+  }
 }
 
 torch::Tensor ImplicitNMFImpl::frame_index(const torch::Tensor& t) const {
@@ -219,7 +273,78 @@ torch::Tensor ImplicitNMFImpl::H_on_grid() {
   return (scale_ * H_net->forward((times_ / duration_ - 0.5).unsqueeze(1))).t();
 }
 
+torch::Tensor ImplicitNMFImpl::group_of(const torch::Tensor& n_fft_column) const {
+  const torch::Tensor n = n_fft_column.to(torch::kFloat64);
+  torch::Tensor group = torch::full(n.sizes(), -1, n.options().dtype(torch::kLong));
+  group.masked_fill_(n.eq(static_cast<double>(options.kernel_n_fft())), 0);
+  for (size_t r = 0; r < joint_.size(); ++r) group.masked_fill_(n.eq(static_cast<double>(joint_[r].n_fft)), static_cast<int64_t>(r + 1));
+  const torch::Tensor bad = group.lt(0);
+  if (bad.any().item<bool>()) {
+    const int64_t row = bad.nonzero()[0][0].item<int64_t>();
+    std::string sizes = std::to_string(options.kernel_n_fft());
+    for (const auto& j : joint_) sizes += ", " + std::to_string(j.n_fft);
+    throw Error("iN-NMF data: row " + std::to_string(row) + " has DFT size (column 4) " + num(n[row].item<double>()) +
+                ", not one this model trains on (" + sizes + ")");
+  }
+  return group;
+}
+
+const ImplicitNMFImpl::JointIndex& ImplicitNMFImpl::joint_index_of(const torch::Tensor& samples) {
+  JointIndex& g = joint_cache_;
+  if (g.samples.defined() && g.samples.unsafeGetTensorImpl() == samples.unsafeGetTensorImpl() &&
+      g.version == static_cast<int64_t>(samples._version()) && g.samples.device() == frequencies_.device())
+    return g;
+  g = {};
+  const torch::Tensor group = group_of(samples.select(1, 3));
+  std::vector<torch::Tensor> all_rows;
+  for (size_t r = 0; r <= joint_.size(); ++r) {
+    const torch::Tensor rows = group.eq(static_cast<int64_t>(r)).nonzero().flatten();
+    const torch::Tensor part = samples.index_select(0, rows);
+    const torch::Tensor& freqs = r == 0 ? frequencies_ : joint_[r - 1].frequencies;
+    const double t0 = r == 0 ? t0_ : joint_[r - 1].t0, dt = r == 0 ? dt_ : joint_[r - 1].dt;
+    const int64_t N = r == 0 ? times_.size(0) : joint_[r - 1].times.size(0);
+    const torch::Tensor f_index = grid_index(freqs, part.select(1, 1).to(freqs.scalar_type()));
+    require(f_index.defined() || rows.numel() == 0,
+            "iN-NMF data: rows of DFT size " + std::to_string(r == 0 ? options.kernel_n_fft() : joint_[r - 1].n_fft) +
+                " are off that size's frequency bins");
+    const torch::Tensor t_index =
+        torch::round((part.select(1, 0).to(torch::kFloat64) - t0) / dt).to(torch::kLong).clamp_(0, N - 1);
+    g.rows.push_back(rows);
+    g.flat.push_back(rows.numel() ? (f_index.cpu() * N + t_index.cpu()).to(samples.device()) : rows);
+    all_rows.push_back(rows);
+  }
+  const torch::Tensor cat = torch::cat(all_rows);
+  if (!cat.equal(torch::arange(samples.size(0), cat.options()))) g.order = torch::argsort(cat);
+  g.samples = samples;
+  g.version = static_cast<int64_t>(samples._version());
+  return g;
+}
+
+torch::Tensor ImplicitNMFImpl::predict_joint(const torch::Tensor& samples) {
+  const JointIndex& g = joint_index_of(samples);
+  // One density, seen through each size's window; V̂ of each size as one product, then a gather.
+  const torch::Tensor D = density();
+  std::vector<torch::Tensor> parts;
+  for (size_t r = 0; r <= joint_.size(); ++r) {
+    if (g.rows[r].numel() == 0) continue;
+    torch::Tensor V;
+    if (r == 0) {
+      V = torch::mm(through_kernel(cast_like(kernel_cast_, kernel_train_, D), D), H_on_grid());
+    } else {
+      Resolution& j = joint_[r - 1];
+      V = torch::mm(through_kernel(cast_like(j.kernel_cast, j.kernel, D), D), torch::softplus(j.H));
+    }
+    V = V.flatten();
+    parts.push_back(g.flat[r].numel() == V.numel() && g.flat[r].equal(torch::arange(V.numel(), g.flat[r].options()))
+                        ? V
+                        : V.index_select(0, g.flat[r]));
+  }
+  const torch::Tensor V = torch::cat(parts);
+  return g.order.defined() ? V.index_select(0, g.order) : V;
+}
+
 torch::Tensor ImplicitNMFImpl::predict(const torch::Tensor& samples) {
+  if (samples.size(1) == 4) return predict_joint(samples);
   const GridIndex& g = grid_index_of(samples);
   if (g.flat_index.defined()) {
     // Samples covering most of the training grid (a spectrogram) or of a band of its bins:
@@ -252,7 +377,9 @@ torch::Tensor ImplicitNMFImpl::predict(const torch::Tensor& samples) {
 void ImplicitNMFImpl::project() {
   if (!H_.defined() || options.h_floor() <= 0 || !H_.requires_grad()) return;
   torch::NoGradGuard no_grad;
-  H_.clamp_min_(std::log(std::expm1(options.h_floor())));  // softplus⁻¹(h_floor)
+  const double floor = std::log(std::expm1(options.h_floor()));  // softplus⁻¹(h_floor)
+  H_.clamp_min_(floor);
+  for (auto& j : joint_) j.H.clamp_min_(floor);
 }
 
 torch::Tensor ImplicitNMFImpl::reconstruct() { return torch::mm(W_on_grid(), activations(times_)); }
@@ -262,10 +389,10 @@ torch::Tensor ImplicitNMFImpl::loss(const TrainingData& data) {
   const torch::Tensor V = predict(data.X);  // fills grid_cache_ for data.X
   if (!mask.defined() && divergence_.beta() == 1.0 && divergence_.eps() == 0.0) {
     // KL = Σ V̂ − x·log V̂ + Σ x·log x − x: the data term is computed once per data tensor.
-    GridIndex& g = grid_cache_;
+    torch::Tensor& constant = data.X.size(1) == 4 ? joint_cache_.kl_constant : grid_cache_.kl_constant;
     const torch::Tensor x = data.X.select(1, 2);
-    if (!g.kl_constant.defined()) g.kl_constant = (at::xlogy(x, x) - x).sum();
-    return (V - at::xlogy(x, V)).sum() + g.kl_constant;
+    if (!constant.defined()) constant = (at::xlogy(x, x) - x).sum();
+    return (V - at::xlogy(x, V)).sum() + constant;
   }
   return divergence_.value(data.X.select(1, 2), V, mask);
 }
@@ -283,7 +410,29 @@ void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) 
   };
   const double target = mean_of(X.select(1, 2));
   require(target > 0, "iN-NMF: the data values are all zero");
-  if (options.activations() == "matrix") {
+  if (options.activations() == "matrix" && X.size(1) == 4) {
+    // Joint sizes: each size's activations match the mean of its own rows (|X| grows with
+    // the window length). Sums and counts over every rank's rows.
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    std::vector<torch::Tensor> R;
+    for (size_t r = 0; r <= joint_.size(); ++r) {
+      torch::Tensor& H = r == 0 ? H_ : joint_[r - 1].H;
+      R.push_back(at::rand({options.rank(), H.size(1)}, gen, torch::kFloat64).add_(0.5).to(H.options()));
+      H.copy_(inverse_softplus(R.back()));
+    }
+    const torch::Tensor V = predict(X);
+    const JointIndex& g = joint_index_of(X);
+    for (size_t r = 0; r <= joint_.size(); ++r) {
+      torch::Tensor sums = torch::stack({X.select(1, 2).index_select(0, g.rows[r]).sum(), V.index_select(0, g.rows[r]).sum()})
+                               .to(torch::kFloat64);
+      data.sum_over_shards(sums);
+      const double value = sums[0].item<double>(), model = sums[1].item<double>();
+      if (value <= 0) continue;  // no rows of this size (anywhere): its H stays at its random start
+      torch::Tensor& H = r == 0 ? H_ : joint_[r - 1].H;
+      H.copy_(inverse_softplus(R[r] * (value / std::max(model, 1e-30))));
+    }
+    joint_cache_ = {};
+  } else if (options.activations() == "matrix") {
     // H spans the whole frame grid (times_ is the global grid in a data-parallel run).
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const torch::Tensor R = at::rand({options.rank(), times_.size(0)}, gen, torch::kFloat64).add_(0.5).to(H_.options());
@@ -298,8 +447,11 @@ void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) 
 
 void ImplicitNMFImpl::check_data(const TrainingData& data) const {
   const torch::Tensor& X = data.X;
-  require(X.defined() && X.dim() == 2 && X.size(1) == 3,
-          "iN-NMF data must be S×3 rows (time s, frequency Hz, value), got " + (X.defined() ? shape_string(X) : "nothing"));
+  const bool joint = X.defined() && X.dim() == 2 && X.size(1) == 4;
+  require(X.defined() && X.dim() == 2 && (X.size(1) == 3 || (joint && !joint_.empty())),
+          std::string("iN-NMF data must be S×3 rows (time s, frequency Hz, value)") +
+              (joint_.empty() ? "" : " or S×4 rows (…, DFT size) for joint DFT sizes") + ", got " +
+              (X.defined() ? shape_string(X) : "nothing"));
   require(X.size(0) >= 1, "iN-NMF data has no samples");
   const torch::Tensor finite = X.slice(1, 0, 2).isfinite().all(1);
   if (!finite.all().item<bool>()) {
@@ -309,15 +461,31 @@ void ImplicitNMFImpl::check_data(const TrainingData& data) const {
   divergence_.check_data(X.select(1, 2), "iN-NMF data values (column 3)");
   const torch::Tensor t = X.select(1, 0).to(torch::kFloat64), f = X.select(1, 1).to(torch::kFloat64);
   check_frequencies(f, "the data's frequency grid");
+  // Each row's frame grid: the training size's, or (S×4) that of its own DFT size.
+  const torch::Tensor group = joint ? group_of(X.select(1, 3)) : torch::zeros({X.size(0)}, torch::kLong);
   if (options.activations() == "matrix") {
-    const torch::Tensor n = torch::round((t - t0_) / dt_);
-    const torch::Tensor off = (t - (t0_ + dt_ * n)).abs() > 1e-3 * dt_;
-    const torch::Tensor outside = (n < 0) | (n > times_.size(0) - 1) | off;
-    if (outside.any().item<bool>()) {
-      const int64_t row = outside.nonzero()[0][0].item<int64_t>();
-      throw Error("iN-NMF data: time " + num(t[row].item<double>()) + " s (row " + std::to_string(row) +
-                  ") is not on the model's frame grid t0 + n·dt (t0 = " + num(t0_) + " s, dt = " + num(dt_) + " s, " +
-                  std::to_string(times_.size(0)) + " frames); irregular times need activations: implicit");
+    for (size_t r = 0; r <= joint_.size(); ++r) {
+      const torch::Tensor rows = group.eq(static_cast<int64_t>(r)).nonzero().flatten();
+      if (rows.numel() == 0) continue;
+      const double t0 = r == 0 ? t0_ : joint_[r - 1].t0, dt = r == 0 ? dt_ : joint_[r - 1].dt;
+      const int64_t N = r == 0 ? times_.size(0) : joint_[r - 1].times.size(0);
+      const torch::Tensor tr = t.index_select(0, rows);
+      const torch::Tensor n = torch::round((tr - t0) / dt);
+      const torch::Tensor off = (tr - (t0 + dt * n)).abs() > 1e-3 * dt;
+      const torch::Tensor outside = (n < 0) | (n > N - 1) | off;
+      if (outside.any().item<bool>()) {
+        const int64_t i = outside.nonzero()[0][0].item<int64_t>(), row = rows[i].item<int64_t>();
+        throw Error("iN-NMF data: time " + num(t[row].item<double>()) + " s (row " + std::to_string(row) +
+                    ") is not on the model's frame grid t0 + n·dt (t0 = " + num(t0) + " s, dt = " + num(dt) + " s, " +
+                    std::to_string(N) + " frames" + (r == 0 ? "" : " of DFT size " + std::to_string(joint_[r - 1].n_fft)) +
+                    "); irregular times need activations: implicit");
+      }
+      if (r == 0) continue;
+      const torch::Tensor& bins = joint_[r - 1].frequencies;
+      if (!grid_index(bins.to(torch::kFloat64).cpu(), f.index_select(0, rows).cpu()).defined())
+        throw Error("iN-NMF data: rows of DFT size " + std::to_string(joint_[r - 1].n_fft) +
+                    " are off that size's frequency bins (" + std::to_string(bins.size(0)) + " bins up to " +
+                    num(bins[-1].item<double>()) + " Hz)");
     }
   }
   if (data.mask.defined())
@@ -341,6 +509,13 @@ NamedTensors ImplicitNMFImpl::factors() {
   out.insert("H", activations(times_).detach());
   // softplus⁻¹(H) is not bitwise invertible: the raw parameter makes a reload exact.
   if (H_.defined()) out.insert("H_raw", H_.detach().clone());
+  const torch::Tensor D = joint_.empty() ? torch::Tensor() : density().detach();
+  for (auto& j : joint_) {
+    const std::string tag = "_nfft" + std::to_string(j.n_fft);
+    out.insert("W" + tag, through_kernel(cast_like(j.kernel_cast, j.kernel, D), D));
+    out.insert("H" + tag, torch::softplus(j.H).detach());
+    out.insert("H_raw" + tag, j.H.detach().clone());
+  }
   out.insert("frequencies", frequencies_.detach().clone());
   out.insert("times", times_.detach().clone());
   out.insert("coordinates", coordinates());
@@ -371,11 +546,26 @@ void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& v
       kernel_train_ = signal::SpectralKernel(options.kernel_window(), options.kernel_n_fft(), options.sample_rate())
                           .matrix(frequencies_, density_grid_);
       kernel_cast_ = torch::Tensor();
+      refresh_joint_kernels();
     }
     f_lo_ = c[1].item<double>();
     f_hi_ = c[2].item<double>();
     if (options.activations() == "implicit") duration_ = c[3].item<double>();
     warned_range_ = false;
+    return;
+  }
+  for (auto& j : joint_) {
+    const std::string tag = "_nfft" + std::to_string(j.n_fft);
+    if (name == "W" + tag || name == "frequencies" + tag || name == "times" + tag) return;
+    if (name != "H" + tag && name != "H_raw" + tag) continue;
+    require(value.sizes() == j.H.sizes(), name + " is " + shape_string(value) + " but the model needs " + shape_string(j.H));
+    if (name == "H_raw" + tag) {
+      j.H.copy_(value.to(j.H.options()));
+      return;
+    }
+    require((value >= 0).all().item<bool>(), name + " must be nonnegative");
+    const torch::Tensor v = value.to(j.H.options());
+    if (!torch::equal(torch::softplus(j.H), v)) j.H.copy_(inverse_softplus(v));
     return;
   }
   torch::Tensor target;
@@ -397,6 +587,7 @@ void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& v
     if (!options.spectral_kernel()) return;  // a template without a kernel has no glide
     options.kernel_glide(value.item<double>());
     kernel_glide_.fill_(value.item<double>());
+    refresh_joint_kernels();
     return;
   }
   if (name == "scale") {
@@ -463,7 +654,12 @@ void ImplicitNMFImpl::pretty_print(std::ostream& stream) const {
   stream << "factorch::ImplicitNMF(K=" << options.rank() << ", fs=" << options.sample_rate()
          << " Hz, F=" << frequencies_.size(0) << ", N=" << times_.size(0) << ", activations=" << options.activations()
          << ", divergence=" << divergence_.name() << (options.separate_networks() ? ", one network per component" : "")
-         << (options.fixed_dictionary() ? ", fixed dictionary" : "") << ")";
+         << (options.fixed_dictionary() ? ", fixed dictionary" : "");
+  if (!joint_.empty()) {
+    stream << ", trained at n_fft " << options.kernel_n_fft();
+    for (const auto& j : joint_) stream << " + " << j.n_fft;
+  }
+  stream << ")";
 }
 
 }  // namespace factorch

@@ -20,11 +20,20 @@
 // coordinates of a batch (a lookup into the training grid when possible) and gathers, so a
 // mini-batch costs O(S·K) plus O(F) network evaluations.
 //
+// Joint resolutions (spectral_kernel, matrix activations): add_resolution(n, …) also trains
+// the one density on the spectrogram of the same signal at DFT size n, with its own
+// activations "H_nfft<n>". Such data has a fourth column, the DFT size of each row's analysis
+// (S×4: time, frequency, value, n_fft); S×3 rows are all at the training size kernel_n_fft.
+// A density trained on one size learns its lines where that size's bins put them; seen
+// through two windows, it has to put them where both agree (configs/innmf_speech.yaml).
+//
 // Loss: the shared β-divergence (KL by default) between values and V̂, summed over samples.
 // No MU form (autograd only). Resolution transfer: load the W_net.* weights and the
 // "coordinates" of a trained model into a model built for other data, fixed_dictionary, and
 // fit only H (see load_dictionary()).
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <torch/arg.h>
 #include <torch/nn/pimpl.h>
@@ -104,6 +113,15 @@ class ImplicitNMFImpl : public FactorModelImpl {
   void set_factor(const std::string& name, const torch::Tensor& value) override;
   void pretty_print(std::ostream& stream) const override;
 
+  /// Joint training (spectral_kernel and matrix activations only): the model also fits data
+  /// rows whose fourth column is `n_fft` (≠ kernel_n_fft), on that size's bins `frequencies`
+  /// (Hz) and regular frame times `times` (s), with its own activations: parameter
+  /// "H_nfft<n>" (raw, softplus as H), buffers "frequencies_nfft<n>", "times_nfft<n>".
+  /// Call before init_activations() and before an optimiser sees the parameters.
+  void add_resolution(int64_t n_fft, const torch::Tensor& frequencies, const torch::Tensor& times);
+  /// The DFT sizes added by add_resolution, in order.
+  std::vector<int64_t> joint_n_fft() const;
+
   /// W sampled at `frequencies` (Hz, any grid) → F × K, ≥ 0. Error outside [0, fs/2].
   /// With spectral_kernel, as seen through the analysis window of size `n_fft` (0: the
   /// training size); without, `n_fft` is ignored.
@@ -150,6 +168,36 @@ class ImplicitNMFImpl : public FactorModelImpl {
   torch::Tensor W_on_grid();  // F × K on frequencies_
   torch::Tensor through_kernel(const torch::Tensor& K, const torch::Tensor& D) const;
   torch::Tensor frequency_coordinate(const torch::Tensor& f) const;
+  // |window|² kernel of DFT size n at `f` on the density grid, with the glide spread of a
+  // window longer than the training one (float64 CPU).
+  torch::Tensor window_kernel(const torch::Tensor& f, int64_t n) const;
+
+  // A further training DFT size (add_resolution).
+  struct Resolution {
+    int64_t n_fft = 0;
+    torch::Tensor frequencies, times;  // buffers: its bins (Hz) and frame times (s)
+    torch::Tensor H;                   // parameter: raw K × N_n activations
+    double t0 = 0, dt = 1;
+    torch::Tensor kernel, kernel_cast; // F_n × G (float64 CPU) and its copy in the parameters' dtype
+  };
+  std::vector<Resolution> joint_;
+  void refresh_joint_kernels();
+  // S×4 rows: per resolution (0: the training size, r: joint_[r − 1]) the rows it holds and
+  // their flat index into its V̂ (F_n × N_n); `order` puts the groups back in row order.
+  struct JointIndex {
+    torch::Tensor samples;
+    int64_t version = -1;
+    std::vector<torch::Tensor> rows, flat;
+    torch::Tensor order;  // undefined when the rows are already grouped in resolution order
+    torch::Tensor kl_constant;
+  };
+  JointIndex joint_cache_;
+  const JointIndex& joint_index_of(const torch::Tensor& samples);
+  torch::Tensor predict_joint(const torch::Tensor& samples);
+  // (W of group r on its bins, H of group r on its frames)
+  std::pair<torch::Tensor, torch::Tensor> group_factors(size_t r);
+  // Group of each row's fourth column (0 = the training size); throws naming the row otherwise.
+  torch::Tensor group_of(const torch::Tensor& n_fft_column) const;
   torch::Tensor frame_index(const torch::Tensor& t) const;
   void check_frequencies(const torch::Tensor& f, const std::string& what) const;
 

@@ -1,6 +1,8 @@
 // iN-NMF's registry entry (model.type: innmf): its model.* keys, the builder and the entry.
 // Data: innmf_data.cpp; report of `factorch train`: innmf_report.cpp; `factorch separate`
 // (the paper's Algorithm 2 at any window size): innmf_separation.cpp.
+#include <algorithm>
+
 #include "app/data_block.h"
 #include "app/experiments/implicit_nmf_entry.h"
 #include "app/experiments/registry.h"
@@ -59,6 +61,12 @@ void add_innmf_keys(ConfigSchema& s) {
         "auto: measured on the training audio (frame-to-frame shifts of the lines on a log-frequency grid; ≈ 0.5 for "
         "speech, ≈ 0.05 for a piano); 0: stationary lines")
       .def("auto").for_models(m);
+  s.add("model.joint_n_fft", KeyType::IntegerList,
+        "spectral_kernel: further DFT sizes of the same audio on which the one density is trained together with "
+        "data.transform.n_fft (one activation matrix per size). A density learnt at one size puts its lines where that "
+        "size's bins place them; seen through two windows it must put them where both agree, and every size between "
+        "transfers (configs/innmf_speech.yaml). Costs about one training per size")
+      .def("[]").for_models(m);
   s.add("model.kernel_oversampling", KeyType::Integer, "spectral_kernel: density grid points per training bin "
         "(finer resolves peaks narrower than a training bin, for larger DFT sizes; costs one network evaluation per point)")
       .def("4").at_least(1).for_models(m);
@@ -113,6 +121,26 @@ ImplicitNMFOptions model_options(const Config& c, double sample_rate, bool regul
   return o;
 }
 
+void check_joint_n_fft(const Config& c, const std::string& representation, int64_t shortest_signal) {
+  const std::vector<int64_t> joint = c.integers("model.joint_n_fft");
+  if (joint.empty()) return;
+  if (!c.boolean("model.spectral_kernel"))
+    c.fail("model.joint_n_fft", "needs model.spectral_kernel: true (one density seen through each size's window)");
+  if (representation != "stft") c.fail("model.joint_n_fft", "needs STFT data (data.transform.kind: stft)");
+  if (c.string("model.activations") == "implicit")
+    c.fail("model.joint_n_fft", "needs matrix activations (one H per DFT size), but model.activations is implicit");
+  const int64_t n_train = c.integer("data.transform.n_fft");
+  for (size_t i = 0; i < joint.size(); ++i) {
+    const int64_t n = joint[i];
+    if (n < 2 || n > shortest_signal)
+      c.fail("model.joint_n_fft", std::to_string(n) + " is not a DFT size between 2 and the training signal's " +
+                                      std::to_string(shortest_signal) + " samples");
+    if (n == n_train) c.fail("model.joint_n_fft", std::to_string(n) + " is data.transform.n_fft, trained on anyway");
+    const auto before = joint.begin() + static_cast<std::ptrdiff_t>(i);
+    if (std::find(joint.begin(), before, n) != before) c.fail("model.joint_n_fft", std::to_string(n) + " is given twice");
+  }
+}
+
 double kernel_glide(const Config& c, const Signal& training) {
   if (!c.boolean("model.spectral_kernel")) return 0.0;
   if (const std::optional<double> r = c.number_or_auto("model.kernel_glide")) return *r;
@@ -149,6 +177,7 @@ void check_report_keys(const Config& c, const InnmfData& own) {
         c.fail("model.transfer_n_fft", std::to_string(n) + " is not a DFT size between 2 and the signal's " +
                                            std::to_string(own.signal.signal.size(0)) + " samples");
   }
+  check_joint_n_fft(c, own.representation, own.signal.signal.size(0));
   if (!c.integers("model.separation_n_fft").empty()) {
     if (!own.separation)
       c.fail("model.separation_n_fft", "needs clean sources: the embedded toy (data.synthetic) or data.input with "
@@ -165,13 +194,15 @@ std::shared_ptr<FactorModelImpl> build_innmf(const Config& c, const app::Dataset
   if (c.string("trainer.kind") != "autograd")
     c.fail("trainer.kind", "must be autograd for model.type innmf (networks have no multiplicative update), got " +
                                c.string("trainer.kind"));
-  if (data.X.dim() != 2 || data.X.size(1) != 3) c.fail("data.input", "iN-NMF needs S×3 (time, frequency, value) samples");
+  if (data.X.dim() != 2 || data.X.size(1) != (c.integers("model.joint_n_fft").empty() ? 3 : 4))
+    c.fail("data.input", "iN-NMF needs S×3 (time, frequency, value) samples");
   if (!data.X.isfinite().all().item<bool>()) c.fail("data.input", "has NaN or Inf samples");
   check_report_keys(c, own);
   const double rate = own.rate;
   // A data-parallel rank holds some rows only: the grids are the whole run's (load_innmf_shard).
-  const torch::Tensor times = own.grid_times.defined() ? own.grid_times : distinct(data.X.select(1, 0));
-  const torch::Tensor freqs = own.grid_frequencies.defined() ? own.grid_frequencies : distinct(data.X.select(1, 1));
+  const torch::Tensor main_rows = training_size_rows(c, data.X);
+  const torch::Tensor times = own.grid_times.defined() ? own.grid_times : distinct(main_rows.select(1, 0));
+  const torch::Tensor freqs = own.grid_frequencies.defined() ? own.grid_frequencies : distinct(main_rows.select(1, 1));
   ImplicitNMFOptions o = model_options(c, rate, regular(times));
   if (o.spectral_kernel()) o.kernel_glide(kernel_glide(c, own.signal));
   if (o.fixed_dictionary() && !c.has("model.dictionary_from") && !c.has("model.init_from"))
@@ -182,6 +213,11 @@ std::shared_ptr<FactorModelImpl> build_innmf(const Config& c, const app::Dataset
     model = std::make_shared<ImplicitNMFImpl>(o, freqs, times);
   } catch (const Error& e) {
     c.fail("data.sample_rate", e.what());
+  }
+  try {
+    add_joint_sizes(c, *model, own.signal);
+  } catch (const Error& e) {
+    c.fail("model.joint_n_fft", e.what());
   }
   if (c.has("model.dictionary_from")) {
     const std::string path = c.string("model.dictionary_from");

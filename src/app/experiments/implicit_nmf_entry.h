@@ -66,6 +66,17 @@ double kernel_glide(const Config& config, const Signal& training);
 /// (time, frequency, value) rows of a spectrogram.
 torch::Tensor samples_of(const Spectrogram& spectrogram);
 
+/// The training samples of `signal`: its STFT at data.transform.n_fft, and with
+/// model.joint_n_fft also at each of those sizes, every row then carrying its DFT size in a
+/// fourth column (ImplicitNMFImpl::add_resolution).
+torch::Tensor stft_training_samples(const Config& config, const Signal& signal);
+/// model.joint_n_fft: adds each size's grids (and activations) to `model`, for `signal`.
+void add_joint_sizes(const Config& config, ImplicitNMFImpl& model, const Signal& signal);
+/// model.joint_n_fft against the config and the shortest training signal (samples), before training.
+void check_joint_n_fft(const Config& config, const std::string& representation, int64_t shortest_signal);
+/// The rows of the training size (all rows of S×3 data).
+torch::Tensor training_size_rows(const Config& config, const torch::Tensor& samples);
+
 /// The model options of a config (rank, divergence, networks, activations mode).
 ImplicitNMFOptions model_options(const Config& config, double sample_rate, bool regular_times);
 

@@ -126,6 +126,34 @@ torch::Tensor samples_of(const Spectrogram& sp) {
   return signal::time_frequency_samples(sp.V, sp.frequencies, sp.times);
 }
 
+torch::Tensor stft_training_samples(const Config& c, const Signal& s) {
+  const int64_t n_train = c.integer("data.transform.n_fft");
+  const std::vector<int64_t> joint = c.integers("model.joint_n_fft");
+  if (joint.empty()) return samples_of(stft_spectrogram(c, s, n_train));
+  // A fourth column names each row's DFT size: the model keeps one H per size.
+  std::vector<int64_t> sizes{n_train};
+  sizes.insert(sizes.end(), joint.begin(), joint.end());
+  std::vector<torch::Tensor> parts;
+  for (const int64_t n : sizes) {
+    const torch::Tensor X = samples_of(stft_spectrogram(c, s, n));
+    parts.push_back(torch::cat({X, torch::full({X.size(0), 1}, static_cast<double>(n), X.options())}, 1));
+  }
+  return torch::cat(parts);
+}
+
+void add_joint_sizes(const Config& c, ImplicitNMFImpl& model, const Signal& s) {
+  for (const int64_t n : c.integers("model.joint_n_fft")) {
+    const Spectrogram sp = stft_spectrogram(c, s, n);
+    model.add_resolution(n, sp.frequencies, sp.times);
+  }
+}
+
+torch::Tensor training_size_rows(const Config& c, const torch::Tensor& X) {
+  if (X.size(1) != 4) return X;
+  const double n_train = static_cast<double>(c.integer("data.transform.n_fft"));
+  return X.index_select(0, X.select(1, 3).eq(n_train).nonzero().flatten());
+}
+
 
 SeparationSet toy_separation_set(const Config& c) {
   // Two "instruments" of two notes each, with different harmonic structures; dictionaries are
@@ -160,6 +188,7 @@ app::Dataset load_innmf_dataset(const Config& c) {
   app::Dataset out;
   TrainingData& data = out.matrix;
   data.rows_are_samples = true;
+  if (part->representation != "stft") check_joint_n_fft(c, part->representation, 0);
   if (part->representation == "samples") {
     if (!c.has("data.sample_rate"))
       c.fail("data.sample_rate", "is required with a samples .npy (it sets the frequency range up to Nyquist)");
@@ -195,7 +224,8 @@ app::Dataset load_innmf_dataset(const Config& c) {
       if (n_fft > part->signal.signal.size(0))
         c.fail("data.transform.n_fft", std::to_string(n_fft) + " exceeds the signal's " +
                                            std::to_string(part->signal.signal.size(0)) + " samples");
-      data.X = samples_of(stft_spectrogram(c, part->signal, n_fft));
+      check_joint_n_fft(c, part->representation, part->signal.signal.size(0));
+      data.X = stft_training_samples(c, part->signal);
     } else {
       const app::TransformSpec tf = app::transform_spec(c);
       signal::ConstantQOptions o;
@@ -281,6 +311,7 @@ app::Dataset load_innmf_shard(const Config& c, const std::shared_ptr<distributed
   int64_t total = 0;
   app::ColumnShard shard;
   if (representation(c) == "samples") {
+    check_joint_n_fft(c, "samples", 0);
     if (!c.has("data.sample_rate"))
       c.fail("data.sample_rate", "is required with a samples .npy (it sets the frequency range up to Nyquist)");
     part = std::make_shared<InnmfData>();
@@ -317,8 +348,10 @@ app::Dataset load_innmf_shard(const Config& c, const std::shared_ptr<distributed
   out.matrix.rows_are_samples = true;
   comm->require_same("the number of samples of data.input", std::to_string(total));
   // The model's grids are the whole run's: a rank's rows hold only some times (or bins).
-  part->grid_times = distinct_over_ranks(out.matrix.X.select(1, 0), *comm);
-  part->grid_frequencies = distinct_over_ranks(out.matrix.X.select(1, 1), *comm);
+  // The model's grids are those of the training size (joint sizes bring their own).
+  const torch::Tensor main_rows = training_size_rows(c, out.matrix.X);
+  part->grid_times = distinct_over_ranks(main_rows.select(1, 0), *comm);
+  part->grid_frequencies = distinct_over_ranks(main_rows.select(1, 1), *comm);
   app::attach_shard(out.matrix, shard, comm);
   out.part = part;
   return out;

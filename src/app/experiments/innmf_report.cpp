@@ -3,6 +3,7 @@
 // re-trained per size), the separation report (innmf_separation.cpp) and PNGs of the factors
 // (io/png.h; tools/plot_innmf.py draws matplotlib figures). Everything comes from the run's
 // InnmfData: nothing is loaded again here.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -69,11 +70,13 @@ std::vector<TransferRow> transfer_table(const Config& c, ImplicitNMFImpl& model,
 
 namespace {
 
-void write_transfer(const std::vector<TransferRow>& rows, int64_t trained, const std::string& out_dir) {
+void write_transfer(const std::vector<TransferRow>& rows, const std::vector<int64_t>& trained, const std::string& out_dir) {
   std::ostringstream csv;
   csv << "n_fft,bins,frames,kl_innmf_transferred,kl_nmf_per_size,ratio\n";
-  std::printf("resolution transfer (iN-NMF W learnt at n_fft = %lld, only H fitted; NMF re-trained per size), KL:\n",
-              static_cast<long long>(trained));
+  std::string sizes;
+  for (const int64_t n : trained) sizes += (sizes.empty() ? "" : " + ") + std::to_string(n);
+  std::printf("resolution transfer (iN-NMF W learnt at n_fft = %s, only H fitted; NMF re-trained per size), KL:\n",
+              sizes.c_str());
   std::printf("  %7s %6s %7s %14s %14s %8s\n", "n_fft", "bins", "frames", "iN-NMF", "NMF", "ratio");
   auto rows_json = eval::Json::array();
   for (const auto& r : rows) {
@@ -82,7 +85,8 @@ void write_transfer(const std::vector<TransferRow>& rows, int64_t trained, const
                   static_cast<long long>(r.bins), static_cast<long long>(r.frames), r.innmf, r.nmf, r.ratio);
     csv << line;
     std::printf("  %7lld %6lld %7lld %14.6g %14.6g %8.4f%s\n", static_cast<long long>(r.n_fft), static_cast<long long>(r.bins),
-                static_cast<long long>(r.frames), r.innmf, r.nmf, r.ratio, r.n_fft == trained ? "  (training size)" : "");
+                static_cast<long long>(r.frames), r.innmf, r.nmf, r.ratio,
+                std::find(trained.begin(), trained.end(), r.n_fft) != trained.end() ? "  (training size)" : "");
     auto j = eval::Json::object();
     j.set("n_fft", r.n_fft).set("bins", r.bins).set("frames", r.frames);
     j.set("kl_innmf_transferred", r.innmf).set("kl_nmf_per_size", r.nmf).set("ratio", r.ratio);
@@ -90,7 +94,9 @@ void write_transfer(const std::vector<TransferRow>& rows, int64_t trained, const
   }
   io::write_file_atomically((fs::path(out_dir) / "transfer.csv").string(), csv.str());
   auto root = eval::Json::object();
-  root.set("trained_n_fft", trained).set("rows", rows_json);
+  auto joint = eval::Json::array();
+  for (size_t i = 1; i < trained.size(); ++i) joint.push(trained[i]);
+  root.set("trained_n_fft", trained.front()).set("joint_n_fft", joint).set("rows", rows_json);
   eval::write_json((fs::path(out_dir) / "transfer.json").string(), root);
 }
 
@@ -140,7 +146,9 @@ void report_innmf(const Config& c, FactorModelImpl& base, const app::Dataset& da
   const std::vector<int64_t> sizes = c.integers("model.transfer_n_fft");
   if (!sizes.empty()) {
     const auto rows = transfer_table(c, model, own.signal, sizes, c.integer("model.report_iter"));
-    write_transfer(rows, c.integer("data.transform.n_fft"), out_dir);
+    std::vector<int64_t> trained{c.integer("data.transform.n_fft")};
+    for (const int64_t n : model.joint_n_fft()) trained.push_back(n);
+    write_transfer(rows, trained, out_dir);
   }
   if (own.separation && !c.integers("model.separation_n_fft").empty()) separation_report(c, *own.separation, out_dir);
   if (c.boolean("model.plot")) write_pictures(model, out_dir);

@@ -3,6 +3,7 @@
 // (the separation report of `factorch train`), through one function, separate_at_sizes.
 // The separation step (masks → sources → metrics.json) is kept in write_separation below, so
 // that moving to the shared separation step is one change.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -33,11 +34,12 @@ std::vector<std::shared_ptr<ImplicitNMFImpl>> learn_dictionaries(const Config& c
     d.rows_are_samples = true;
     const Signal training{set.training[k], set.rate, {}};
     const Spectrogram sp = stft_spectrogram(c, training, n_train);
-    d.X = samples_of(sp);
+    d.X = stft_training_samples(c, training);
     ImplicitNMFOptions o = model_options(c, set.rate, true);
     o.fixed_dictionary(false).kernel_glide(kernel_glide(c, training));
     torch::manual_seed(seed + k);
     auto m = std::make_shared<ImplicitNMFImpl>(o, sp.frequencies, sp.times);
+    add_joint_sizes(c, *m, training);
     m->init_activations(d, seed + k);
     app::RunOptions ro;
     ro.write_outputs = false;
@@ -121,6 +123,9 @@ void check_sizes(const Config& c, const SeparationSet& set, const std::vector<in
     if (n_train > set.training[k].size(0))
       c.fail("data.transform.n_fft", std::to_string(n_train) + " exceeds the " + std::to_string(set.training[k].size(0)) +
                                          " samples of the training audio of " + set.names[k]);
+  int64_t shortest = set.mixture.size(0);
+  for (const auto& t : set.training) shortest = std::min(shortest, t.size(0));
+  check_joint_n_fft(c, "stft", shortest);
   for (const int64_t n : sizes) {
     if (n < 16) c.fail("model.separation_n_fft", "sizes must be >= 16, got " + std::to_string(n));
     if (n > set.mixture.size(0))
