@@ -309,8 +309,10 @@ const ImplicitNMFImpl::JointIndex& ImplicitNMFImpl::joint_index_of(const torch::
                 " are off that size's frequency bins");
     const torch::Tensor t_index =
         torch::round((part.select(1, 0).to(torch::kFloat64) - t0) / dt).to(torch::kLong).clamp_(0, N - 1);
+    const torch::Tensor flat = rows.numel() ? (f_index.cpu() * N + t_index.cpu()).to(samples.device()) : rows;
     g.rows.push_back(rows);
-    g.flat.push_back(rows.numel() ? (f_index.cpu() * N + t_index.cpu()).to(samples.device()) : rows);
+    g.flat.push_back(flat);
+    g.whole.push_back(flat.numel() == freqs.size(0) * N && flat.equal(torch::arange(flat.numel(), flat.options())));
     all_rows.push_back(rows);
   }
   const torch::Tensor cat = torch::cat(all_rows);
@@ -335,9 +337,7 @@ torch::Tensor ImplicitNMFImpl::predict_joint(const torch::Tensor& samples) {
       V = torch::mm(through_kernel(cast_like(j.kernel_cast, j.kernel, D), D), torch::softplus(j.H));
     }
     V = V.flatten();
-    parts.push_back(g.flat[r].numel() == V.numel() && g.flat[r].equal(torch::arange(V.numel(), g.flat[r].options()))
-                        ? V
-                        : V.index_select(0, g.flat[r]));
+    parts.push_back(g.whole[r] ? V : V.index_select(0, g.flat[r]));
   }
   const torch::Tensor V = torch::cat(parts);
   return g.order.defined() ? V.index_select(0, g.order) : V;

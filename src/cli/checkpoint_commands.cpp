@@ -69,6 +69,13 @@ std::string factor_description(const std::string& model, const std::string& name
     if (name == "kernel_glide") return "relative glide rate of the lines (1/s): extra spread of D at longer windows";
     if (name == "scale") return "output scale of the implicit activations (H_net)";
     if (name.rfind("W_net.", 0) == 0) return "dictionary network weights";
+    // model.joint_n_fft: every further training size keeps its own activations.
+    if (const size_t at = name.find("_nfft"); at != std::string::npos) {
+      const std::string base = name.substr(0, at), n = name.substr(at + 5);
+      if (base == "W") return "templates seen through the window of joint training size " + n;
+      if (base == "H") return "activations at joint training size " + n;
+      if (base == "H_raw") return "softplus^-1(H) at joint training size " + n + ", for an exact reload";
+    }
     if (name.rfind("H_net.", 0) == 0) return "activation network weights";
   }
   if (name == "W") return "dictionary";

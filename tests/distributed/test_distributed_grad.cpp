@@ -105,6 +105,34 @@ TEST(DistributedGrad, InnmfWithTwoAndThreeRanksGivesTheSingleProcessNetworks) {
   }
 }
 
+TEST(DistributedGrad, InnmfJointSizesWithTwoAndThreeRanksGivesTheSingleProcessModel) {
+  SKIP_WITHOUT_C10D();
+  TempDir dir;
+  const std::string d = dir.path().string();
+  // model.joint_n_fft: the rows of both sizes (S×4, 128 then 256) are split across ranks, so
+  // a rank may hold rows of one size only, or of both; each size's activations are scaled by
+  // the sums of its rows over every rank. Bound as above.
+  testkit::write_text(dir / "c.yaml",
+                      "model: {type: innmf, rank: 2, width: 8, depth: 1, n_frequencies: 3, seed: 5, plot: false, "
+                      "spectral_kernel: true, kernel_glide: 0, joint_n_fft: [256]}\n"
+                      "data:\n"
+                      "  synthetic: {signal: note_sequence, sample_rate: 4000, frequencies: [220, 330], seconds: 0.5, harmonics: 3}\n"
+                      "  transform: {n_fft: 128, window: sine, exponent: 0.5}\n"
+                      "trainer: {kind: autograd, optimizer: adam, lr: 0.01, max_iter: 25, tol: 0, dtype: float64, "
+                      "progress: never, threads: 1, dist_timeout: 60}\n"
+                      "output: {dir: out}\n");
+  const auto single = testkit::run_factorch("train c.yaml --out single --quiet", d);
+  ASSERT_EQ(single.status, 0) << single.err;
+  for (int ranks : {2, 3}) {
+    const std::string out = "r" + std::to_string(ranks);
+    const auto run = testkit::run_factorch("train c.yaml --out " + out + " --quiet --nproc " + std::to_string(ranks), d);
+    ASSERT_EQ(run.status, 0) << run.err;
+    const double err = max_factor_error(d + "/" + out, d + "/single", "joint sizes, " + out);
+    std::printf("innmf joint sizes, %d ranks: max relative error %.3g\n", ranks, err);
+    EXPECT_LT(err, 1e-9) << ranks << " ranks";
+  }
+}
+
 TEST(DistributedGrad, InnmfRefusesFewerSamplesThanRanks) {
   SKIP_WITHOUT_C10D();
   TempDir dir;

@@ -188,6 +188,7 @@ class ImplicitNMFImpl : public FactorModelImpl {
     torch::Tensor samples;
     int64_t version = -1;
     std::vector<torch::Tensor> rows, flat;
+    std::vector<bool> whole;  // group r's rows are its whole V̂, bin-major: no gather
     torch::Tensor order;  // undefined when the rows are already grouped in resolution order
     torch::Tensor kl_constant;
   };
