@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <vector>
 #include <sstream>
 
@@ -51,6 +52,24 @@ double max_factor_error(const std::string& a_dir, const std::string& b_dir, cons
   return worst;
 }
 
+// Trains DIR/c.yaml in one process (DIR/single) and on each number of `ranks` (DIR/r<N>), and
+// expects every factor of each run within `tol` (relative) of the single process's; `also`
+// checks more of each run (its output folder's name).
+void expect_ranks_match_single_process(const std::string& d, const std::vector<int>& ranks, const std::string& what,
+                                       double tol, const std::function<void(const std::string&)>& also = {}) {
+  const auto single = testkit::run_factorch("train c.yaml --out single --quiet", d);
+  ASSERT_EQ(single.status, 0) << what << ": " << single.err;
+  for (int n : ranks) {
+    const std::string out = "r" + std::to_string(n);
+    const auto run = testkit::run_factorch("train c.yaml --out " + out + " --quiet --nproc " + std::to_string(n), d);
+    ASSERT_EQ(run.status, 0) << what << ", " << out << ": " << run.err;
+    const double err = max_factor_error(d + "/" + out, d + "/single", what + ", " + out);
+    std::printf("%s, %d ranks: max relative error %.3g\n", what.c_str(), n, err);
+    EXPECT_LT(err, tol) << what << ", " << n << " ranks";
+    if (also) also(out);
+  }
+}
+
 // S = F·N (time, frequency, value) samples of a nonnegative rank-2 spectrogram on a regular
 // frame grid, bin-major; 16·22 = 352 rows: shards 176/176 and 118/117/117 (uneven, so a
 // mean over a rank's rows instead of a sum would weigh the ranks differently) — and the same
@@ -92,16 +111,7 @@ TEST(DistributedGrad, InnmfWithTwoAndThreeRanksGivesTheSingleProcessNetworks) {
   for (const Case& k : {Case{"S.npy", "adam", {2, 3}}, Case{"S.npy", "rprop", {3}}, Case{"S_shuffled.npy", "adam", {3}}}) {
     const std::string what = k.input + " " + k.optimizer;
     testkit::write_text(dir / "c.yaml", innmf_config(k.input, k.optimizer));
-    const auto single = testkit::run_factorch("train c.yaml --out single --quiet", d);
-    ASSERT_EQ(single.status, 0) << single.err;
-    for (int ranks : k.ranks) {
-      const std::string out = "r" + std::to_string(ranks);
-      const auto run = testkit::run_factorch("train c.yaml --out " + out + " --quiet --nproc " + std::to_string(ranks), d);
-      ASSERT_EQ(run.status, 0) << what << ": " << run.err;
-      const double err = max_factor_error(d + "/" + out, d + "/single", what + ", " + out);
-      std::printf("innmf %s, %d ranks: max relative error %.3g\n", what.c_str(), ranks, err);
-      EXPECT_LT(err, tol) << what << ", " << ranks << " ranks";
-    }
+    expect_ranks_match_single_process(d, k.ranks, "innmf " + what, tol);
   }
 }
 
@@ -121,16 +131,7 @@ TEST(DistributedGrad, InnmfJointSizesWithTwoAndThreeRanksGivesTheSingleProcessMo
                       "trainer: {kind: autograd, optimizer: adam, lr: 0.01, max_iter: 25, tol: 0, dtype: float64, "
                       "progress: never, threads: 1, dist_timeout: 60}\n"
                       "output: {dir: out}\n");
-  const auto single = testkit::run_factorch("train c.yaml --out single --quiet", d);
-  ASSERT_EQ(single.status, 0) << single.err;
-  for (int ranks : {2, 3}) {
-    const std::string out = "r" + std::to_string(ranks);
-    const auto run = testkit::run_factorch("train c.yaml --out " + out + " --quiet --nproc " + std::to_string(ranks), d);
-    ASSERT_EQ(run.status, 0) << run.err;
-    const double err = max_factor_error(d + "/" + out, d + "/single", "joint sizes, " + out);
-    std::printf("innmf joint sizes, %d ranks: max relative error %.3g\n", ranks, err);
-    EXPECT_LT(err, 1e-9) << ranks << " ranks";
-  }
+  expect_ranks_match_single_process(d, {2, 3}, "innmf joint sizes", 1e-9);
 }
 
 TEST(DistributedGrad, InnmfRefusesFewerSamplesThanRanks) {
@@ -182,19 +183,12 @@ TEST(DistributedGrad, TlnmfWithTwoAndThreeRanksGivesTheSingleProcessFactors) {
                         Case{"1.004", "", "", {2, 3}, 1e-10},
                         Case{"1.012", ", objective: is, phi_update: cayley, lambda: 0.1", "", {3}, 1e-10}}) {
     testkit::write_text(dir / "c.yaml", tlnmf_config(k.seconds, k.model, k.data));
-    const auto single = testkit::run_factorch("train c.yaml --out single --quiet", d);
-    ASSERT_EQ(single.status, 0) << single.err;
-    for (int ranks : k.ranks) {
-      const std::string out = "r" + std::to_string(ranks), what = k.seconds + k.model + ", " + out;
-      const auto run = testkit::run_factorch("train c.yaml --out " + out + " --quiet --nproc " + std::to_string(ranks), d);
-      ASSERT_EQ(run.status, 0) << what << ": " << run.err;
-      const double err = max_factor_error(d + "/" + out, d + "/single", what);
-      std::printf("tlnmf %s: max relative error %.3g\n", what.c_str(), err);
-      EXPECT_LT(err, k.tol) << what;
+    const std::string what = "tlnmf " + k.seconds + k.model;
+    expect_ranks_match_single_process(d, k.ranks, what, k.tol, [&](const std::string& out) {
       // The history (objective summed over ranks) has the single process's length.
       const std::string h1 = testkit::read_text(d + "/single/history.csv"), hr = testkit::read_text(d + "/" + out + "/history.csv");
-      EXPECT_EQ(std::count(h1.begin(), h1.end(), '\n'), std::count(hr.begin(), hr.end(), '\n')) << what;
-    }
+      EXPECT_EQ(std::count(h1.begin(), h1.end(), '\n'), std::count(hr.begin(), hr.end(), '\n')) << what << ", " << out;
+    });
   }
   // A checkpoint of the 3-rank run (cayley) resumes on 2 ranks and on 1 process alike.
   const auto two = testkit::run_factorch("train c.yaml --out a2 --quiet --nproc 2 --resume r3/checkpoint.pt --set trainer.max_iter=16", d);
@@ -224,16 +218,7 @@ TEST(DistributedGrad, TlnmfOnAWavReadsOnlyItsFramesAndGivesTheSingleProcessFacto
                       "data: {input: mix.wav, transform: {window: tukey, tukey_alpha: 0.1, n_fft: 32, hop: 16}}\n"
                       "trainer: {kind: mu, max_iter: 12, tol: 0, dtype: float64, progress: never, threads: 1, dist_timeout: 60}\n"
                       "output: {dir: out}\n");
-  const auto single = testkit::run_factorch("train c.yaml --out single --quiet", d);
-  ASSERT_EQ(single.status, 0) << single.err;
-  for (int ranks : {2, 3}) {
-    const std::string out = "r" + std::to_string(ranks);
-    const auto run = testkit::run_factorch("train c.yaml --out " + out + " --quiet --nproc " + std::to_string(ranks), d);
-    ASSERT_EQ(run.status, 0) << out << ": " << run.err;
-    const double err = max_factor_error(d + "/" + out, d + "/single", "WAV, " + out);
-    std::printf("tlnmf on a WAV, %d ranks: max relative error %.3g\n", ranks, err);
-    EXPECT_LT(err, 1e-10) << ranks << " ranks";
-  }
+  expect_ranks_match_single_process(d, {2, 3}, "tlnmf on a WAV", 1e-10);
 }
 
 TEST(DistributedGrad, TlnmfRefusesFewerFramesThanRanks) {

@@ -64,8 +64,8 @@ void add_innmf_keys(ConfigSchema& s) {
   s.add("model.joint_n_fft", KeyType::IntegerList,
         "spectral_kernel: further DFT sizes of the same audio on which the one density is trained together with "
         "data.transform.n_fft (one activation matrix per size). A density learnt at one size puts its lines where that "
-        "size's bins place them; seen through two windows it must put them where both agree, and every size between "
-        "transfers (configs/innmf_speech.yaml). Costs about one training per size")
+        "size's bins place them; seen through two windows it must put them where both agree, and the sizes between, "
+        "never seen, transfer better too (configs/innmf_speech.yaml). Costs about one training per size")
       .def("[]").for_models(m);
   s.add("model.kernel_oversampling", KeyType::Integer, "spectral_kernel: density grid points per training bin "
         "(finer resolves peaks narrower than a training bin, for larger DFT sizes; costs one network evaluation per point)")
