@@ -71,8 +71,11 @@ TEST(SeparateInnmf, DictionariesLearntAtOneSizeSeparateAtAnother) {
     std::printf("iN-NMF trained at n_fft 256, separating at 512: SDR %.2f dB\n", s);
     EXPECT_GT(s, 12.0);  // measured 27.6 / 15.6 dB (mean 21.6) on 1 core: a 3.6 dB margin below the worse source
   }
-  // Without references: the sources, and one line instead of metrics.
-  testkit::write_text(dir / "noref.yaml", kModel +
+  // Without references: the sources, and one line instead of metrics. (These dictionaries
+  // are learnt on 256 and 512 together, model.joint_n_fft, through the same path.)
+  std::string joint = kModel;
+  joint.replace(joint.find("separation_n_fft: [512]}"), 24, "separation_n_fft: [512], spectral_kernel: true, joint_n_fft: [512]}");
+  testkit::write_text(dir / "noref.yaml", joint +
                                               "data:\n"
                                               "  input: mix.wav\n"
                                               "  train: {bright: [train_bright.wav], dull: [train_dull.wav]}\n"
@@ -83,6 +86,7 @@ TEST(SeparateInnmf, DictionariesLearntAtOneSizeSeparateAtAnother) {
   EXPECT_TRUE(fs::exists(dir.path() / "out_noref/sources/dull.wav"));
   EXPECT_FALSE(fs::exists(dir.path() / "out_noref/metrics.json"));
   EXPECT_NE(n.out.find("no references: metrics.json not written"), std::string::npos) << n.out;
+  EXPECT_NE(n.out.find("learning the implicit dictionary of dull at n_fft = 256 + 512"), std::string::npos) << n.out;
 }
 
 TEST(SeparateInnmf, BadInputsStopBeforeAnyOutput) {
@@ -98,6 +102,9 @@ TEST(SeparateInnmf, BadInputsStopBeforeAnyOutput) {
       {"data: {input: mix.wav, train: {bright: [train_bright.wav], dull: [train_dull.wav]}}\n"
        "model: {type: innmf, rank: 2, separation_n_fft: [256, 16384]}\n",
        "model.separation_n_fft"},
+      {"data: {input: mix.wav, train: {bright: [train_bright.wav], dull: [train_dull.wav]}}\n"
+       "model: {type: innmf, rank: 2, spectral_kernel: true, joint_n_fft: [8192]}\n",
+       "model.joint_n_fft 8192 is not a DFT size between 2 and the training signal's 4000 samples"},
       {"data: {input: mix.wav, train: {bright: [train_bright.wav], dull: [train_dull.wav]}, transform: {kind: cqt}}\n",
        "data.transform.kind must be stft"},
   };

@@ -44,8 +44,9 @@ std::vector<std::shared_ptr<ImplicitNMFImpl>> learn_dictionaries(const Config& c
     app::RunOptions ro;
     ro.write_outputs = false;
     ro.quiet = true;
-    std::printf("separation: learning the implicit dictionary of %s at n_fft = %lld\n", set.names[k].c_str(),
-                static_cast<long long>(n_train));
+    std::string sizes = std::to_string(n_train);
+    for (const int64_t n : m->joint_n_fft()) sizes += " + " + std::to_string(n);
+    std::printf("separation: learning the implicit dictionary of %s at n_fft = %s\n", set.names[k].c_str(), sizes.c_str());
     const app::RunResult rr = app::fit_model(c, m, d, ro, "");
     require(rr.result.ok, "separation: training the dictionary of " + set.names[k] + " failed: " + rr.result.stop_reason);
     m->to(torch::kCPU, torch::kFloat64);
