@@ -43,6 +43,13 @@ const torch::Tensor& cast_like(torch::Tensor& cache, const torch::Tensor& source
   return cache;
 }
 
+// Whether an index built for the tensor `cached` (at `version`) still describes `samples`:
+// the same tensor, unmodified since, on the model's device.
+bool still_valid(const torch::Tensor& cached, int64_t version, const torch::Tensor& samples, const torch::Device& device) {
+  return cached.defined() && cached.unsafeGetTensorImpl() == samples.unsafeGetTensorImpl() &&
+         version == static_cast<int64_t>(samples._version()) && cached.device() == device;
+}
+
 }  // namespace
 
 ImplicitNMFImpl::ImplicitNMFImpl(const ImplicitNMFOptions& options_, const torch::Tensor& frequencies,
@@ -243,9 +250,7 @@ torch::Tensor ImplicitNMFImpl::activations(const torch::Tensor& times) {
 
 const ImplicitNMFImpl::GridIndex& ImplicitNMFImpl::grid_index_of(const torch::Tensor& samples) {
   GridIndex& g = grid_cache_;
-  if (g.samples.defined() && g.samples.unsafeGetTensorImpl() == samples.unsafeGetTensorImpl() &&
-      g.version == static_cast<int64_t>(samples._version()) && g.samples.device() == frequencies_.device())
-    return g;
+  if (still_valid(g.samples, g.version, samples, frequencies_.device())) return g;
   g = {};
   const torch::Tensor t = samples.select(1, 0), f = samples.select(1, 1);
   g.f_index = grid_index(frequencies_, f);
@@ -291,9 +296,7 @@ torch::Tensor ImplicitNMFImpl::group_of(const torch::Tensor& n_fft_column) const
 
 const ImplicitNMFImpl::JointIndex& ImplicitNMFImpl::joint_index_of(const torch::Tensor& samples) {
   JointIndex& g = joint_cache_;
-  if (g.samples.defined() && g.samples.unsafeGetTensorImpl() == samples.unsafeGetTensorImpl() &&
-      g.version == static_cast<int64_t>(samples._version()) && g.samples.device() == frequencies_.device())
-    return g;
+  if (still_valid(g.samples, g.version, samples, frequencies_.device())) return g;
   g = {};
   const torch::Tensor group = group_of(samples.select(1, 3));
   std::vector<torch::Tensor> all_rows;

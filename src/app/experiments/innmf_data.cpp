@@ -347,8 +347,8 @@ app::Dataset load_innmf_shard(const Config& c, const std::shared_ptr<distributed
   }
   out.matrix.rows_are_samples = true;
   comm->require_same("the number of samples of data.input", std::to_string(total));
-  // The model's grids are the whole run's: a rank's rows hold only some times (or bins).
-  // The model's grids are those of the training size (joint sizes bring their own).
+  // The model's grids are the whole run's: a rank's rows hold only some times (or bins). They
+  // are the training size's (model.joint_n_fft's sizes bring their own, from the signal).
   const torch::Tensor main_rows = training_size_rows(c, out.matrix.X);
   part->grid_times = distinct_over_ranks(main_rows.select(1, 0), *comm);
   part->grid_frequencies = distinct_over_ranks(main_rows.select(1, 1), *comm);
