@@ -273,6 +273,19 @@ TEST(ImplicitNMF, CudaMatchesCpu) {
   ro.write_outputs = false;
   ro.quiet = true;
   EXPECT_TRUE(app::fit_model(c, model, data, ro, "").result.ok);
+  // Joint DFT sizes (S×4 rows, a kernel and an H per size): the CPU's loss, then a run.
+  const Config j = Config::parse(toy_yaml("  spectral_kernel: true\n  joint_n_fft: [512]\n"), "joint.yaml",
+                                 {"trainer.device=cuda", "trainer.max_iter=50"});
+  const app::Dataset jd = e.load_data(j);
+  auto on_cpu = e.build(j, jd), on_gpu = e.build(j, jd);
+  on_cpu->to(torch::kFloat64);
+  on_gpu->to(torch::kCUDA, torch::kFloat64);
+  TrainingData joint_gpu = jd.matrix;
+  joint_gpu.X = joint_gpu.X.to(torch::kCUDA, torch::kFloat64);
+  const double l_cpu = on_cpu->loss(jd.matrix).item<double>(), l_gpu = on_gpu->loss(joint_gpu).item<double>();
+  EXPECT_NEAR(l_gpu, l_cpu, 1e-9 * std::abs(l_cpu));
+  TrainingData joint_data = jd.matrix;
+  EXPECT_TRUE(app::fit_model(j, e.build(j, jd), joint_data, ro, "").result.ok);
 }
 
 TEST(ImplicitNMF, BadInputGivesOneLineErrors) {
