@@ -50,7 +50,27 @@ bool still_valid(const torch::Tensor& cached, int64_t version, const torch::Tens
          version == static_cast<int64_t>(samples._version()) && cached.device() == device;
 }
 
+// Matrix activations from a factor: `raw` itself ("…H_raw…"), or H = softplus(raw) for a
+// nonnegative H, keeping a raw value set before when it already gives H (a factors.pt holds
+// both, and softplus⁻¹ is not bitwise invertible).
+void set_matrix_activations(torch::Tensor raw, const std::string& name, const torch::Tensor& value, bool is_raw) {
+  require(value.sizes() == raw.sizes(), name + " is " + shape_string(value) + " but the model needs " + shape_string(raw));
+  const torch::Tensor v = value.to(raw.options());
+  if (is_raw) {
+    raw.copy_(v);
+    return;
+  }
+  require((value >= 0).all().item<bool>(), name + " must be nonnegative");
+  if (!torch::equal(torch::softplus(raw), v)) raw.copy_(inverse_softplus(v));
+}
+
 }  // namespace
+
+ImplicitNMFImpl::SizeView ImplicitNMFImpl::size_view(size_t r) const {
+  if (r == 0) return {options.kernel_n_fft(), frequencies_, t0_, dt_, times_.size(0), H_};
+  const Resolution& j = joint_[r - 1];
+  return {j.n_fft, j.frequencies, j.t0, j.dt, j.times.size(0), j.H};
+}
 
 ImplicitNMFImpl::ImplicitNMFImpl(const ImplicitNMFOptions& options_, const torch::Tensor& frequencies,
                                  const torch::Tensor& times)
@@ -303,19 +323,17 @@ const ImplicitNMFImpl::JointIndex& ImplicitNMFImpl::joint_index_of(const torch::
   for (size_t r = 0; r <= joint_.size(); ++r) {
     const torch::Tensor rows = group.eq(static_cast<int64_t>(r)).nonzero().flatten();
     const torch::Tensor part = samples.index_select(0, rows);
-    const torch::Tensor& freqs = r == 0 ? frequencies_ : joint_[r - 1].frequencies;
-    const double t0 = r == 0 ? t0_ : joint_[r - 1].t0, dt = r == 0 ? dt_ : joint_[r - 1].dt;
-    const int64_t N = r == 0 ? times_.size(0) : joint_[r - 1].times.size(0);
-    const torch::Tensor f_index = grid_index(freqs, part.select(1, 1).to(freqs.scalar_type()));
+    const SizeView v = size_view(r);
+    const int64_t N = v.frames;
+    const torch::Tensor f_index = grid_index(v.frequencies, part.select(1, 1).to(v.frequencies.scalar_type()));
     require(f_index.defined() || rows.numel() == 0,
-            "iN-NMF data: rows of DFT size " + std::to_string(r == 0 ? options.kernel_n_fft() : joint_[r - 1].n_fft) +
-                " are off that size's frequency bins");
+            "iN-NMF data: rows of DFT size " + std::to_string(v.n_fft) + " are off that size's frequency bins");
     const torch::Tensor t_index =
-        torch::round((part.select(1, 0).to(torch::kFloat64) - t0) / dt).to(torch::kLong).clamp_(0, N - 1);
+        torch::round((part.select(1, 0).to(torch::kFloat64) - v.t0) / v.dt).to(torch::kLong).clamp_(0, N - 1);
     const torch::Tensor flat = rows.numel() ? (f_index.cpu() * N + t_index.cpu()).to(samples.device()) : rows;
     g.rows.push_back(rows);
     g.flat.push_back(flat);
-    g.whole.push_back(flat.numel() == freqs.size(0) * N && flat.equal(torch::arange(flat.numel(), flat.options())));
+    g.whole.push_back(flat.numel() == v.frequencies.size(0) * N && flat.equal(torch::arange(flat.numel(), flat.options())));
     all_rows.push_back(rows);
   }
   const torch::Tensor cat = torch::cat(all_rows);
@@ -419,7 +437,7 @@ void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) 
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     std::vector<torch::Tensor> R;
     for (size_t r = 0; r <= joint_.size(); ++r) {
-      torch::Tensor& H = r == 0 ? H_ : joint_[r - 1].H;
+      torch::Tensor H = size_view(r).H;
       R.push_back(at::rand({options.rank(), H.size(1)}, gen, torch::kFloat64).add_(0.5).to(H.options()));
       H.copy_(inverse_softplus(R.back()));
     }
@@ -431,8 +449,7 @@ void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) 
       data.sum_over_shards(sums);
       const double value = sums[0].item<double>(), model = sums[1].item<double>();
       if (value <= 0) continue;  // no rows of this size (anywhere): its H stays at its random start
-      torch::Tensor& H = r == 0 ? H_ : joint_[r - 1].H;
-      H.copy_(inverse_softplus(R[r] * (value / std::max(model, 1e-30))));
+      size_view(r).H.copy_(inverse_softplus(R[r] * (value / std::max(model, 1e-30))));
     }
     joint_cache_ = {};
   } else if (options.activations() == "matrix") {
@@ -470,8 +487,9 @@ void ImplicitNMFImpl::check_data(const TrainingData& data) const {
     for (size_t r = 0; r <= joint_.size(); ++r) {
       const torch::Tensor rows = group.eq(static_cast<int64_t>(r)).nonzero().flatten();
       if (rows.numel() == 0) continue;
-      const double t0 = r == 0 ? t0_ : joint_[r - 1].t0, dt = r == 0 ? dt_ : joint_[r - 1].dt;
-      const int64_t N = r == 0 ? times_.size(0) : joint_[r - 1].times.size(0);
+      const SizeView v = size_view(r);
+      const double t0 = v.t0, dt = v.dt;
+      const int64_t N = v.frames;
       const torch::Tensor tr = t.index_select(0, rows);
       const torch::Tensor n = torch::round((tr - t0) / dt);
       const torch::Tensor off = (tr - (t0 + dt * n)).abs() > 1e-3 * dt;
@@ -480,15 +498,14 @@ void ImplicitNMFImpl::check_data(const TrainingData& data) const {
         const int64_t i = outside.nonzero()[0][0].item<int64_t>(), row = rows[i].item<int64_t>();
         throw Error("iN-NMF data: time " + num(t[row].item<double>()) + " s (row " + std::to_string(row) +
                     ") is not on the model's frame grid t0 + n·dt (t0 = " + num(t0) + " s, dt = " + num(dt) + " s, " +
-                    std::to_string(N) + " frames" + (r == 0 ? "" : " of DFT size " + std::to_string(joint_[r - 1].n_fft)) +
+                    std::to_string(N) + " frames" + (r == 0 ? "" : " of DFT size " + std::to_string(v.n_fft)) +
                     "); irregular times need activations: implicit");
       }
       if (r == 0) continue;
-      const torch::Tensor& bins = joint_[r - 1].frequencies;
+      const torch::Tensor& bins = v.frequencies;
       if (!grid_index(bins.to(torch::kFloat64).cpu(), f.index_select(0, rows).cpu()).defined())
-        throw Error("iN-NMF data: rows of DFT size " + std::to_string(joint_[r - 1].n_fft) +
-                    " are off that size's frequency bins (" + std::to_string(bins.size(0)) + " bins up to " +
-                    num(bins[-1].item<double>()) + " Hz)");
+        throw Error("iN-NMF data: rows of DFT size " + std::to_string(v.n_fft) + " are off that size's frequency bins (" +
+                    std::to_string(bins.size(0)) + " bins up to " + num(bins[-1].item<double>()) + " Hz)");
     }
   }
   if (data.mask.defined())
@@ -561,28 +578,13 @@ void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& v
     const std::string tag = "_nfft" + std::to_string(j.n_fft);
     if (name == "W" + tag || name == "frequencies" + tag || name == "times" + tag) return;
     if (name != "H" + tag && name != "H_raw" + tag) continue;
-    require(value.sizes() == j.H.sizes(), name + " is " + shape_string(value) + " but the model needs " + shape_string(j.H));
-    if (name == "H_raw" + tag) {
-      j.H.copy_(value.to(j.H.options()));
-      return;
-    }
-    require((value >= 0).all().item<bool>(), name + " must be nonnegative");
-    const torch::Tensor v = value.to(j.H.options());
-    if (!torch::equal(torch::softplus(j.H), v)) j.H.copy_(inverse_softplus(v));
+    set_matrix_activations(j.H, name, value, name == "H_raw" + tag);
     return;
   }
   torch::Tensor target;
   if (name == "H" || name == "H_raw") {
     require(H_.defined(), "iN-NMF factor " + name + " exists only with activations: matrix");
-    require(value.sizes() == H_.sizes(), name + " is " + shape_string(value) + " but the model needs " + shape_string(H_));
-    const torch::Tensor v = value.to(H_.options());
-    if (name == "H_raw") {
-      H_.copy_(v);
-      return;
-    }
-    require((value >= 0).all().item<bool>(), "H must be nonnegative");
-    // Keep an exact H_raw set before (a factors.pt holds both) instead of its rounded inverse.
-    if (!torch::equal(torch::softplus(H_), v)) H_.copy_(inverse_softplus(v));
+    set_matrix_activations(H_, name, value, name == "H_raw");
     return;
   }
   if (name == "kernel_glide") {

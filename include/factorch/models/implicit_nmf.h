@@ -181,6 +181,16 @@ class ImplicitNMFImpl : public FactorModelImpl {
     torch::Tensor kernel, kernel_cast; // F_n × G (float64 CPU) and its copy in the parameters' dtype
   };
   std::vector<Resolution> joint_;
+  // Training size r of S×4 data (0: kernel_n_fft, r ≥ 1: joint_[r − 1]): its DFT size, bins,
+  // regular frame grid and raw activations (handles sharing the model's tensors).
+  struct SizeView {
+    int64_t n_fft;
+    torch::Tensor frequencies;
+    double t0, dt;
+    int64_t frames;
+    torch::Tensor H;
+  };
+  SizeView size_view(size_t r) const;
   void refresh_joint_kernels();
   // S×4 rows: per resolution (0: the training size, r: joint_[r − 1]) the rows it holds and
   // their flat index into its V̂ (F_n × N_n); `order` puts the groups back in row order.
