@@ -65,10 +65,13 @@ void add_innmf_keys(ConfigSchema& s) {
         "spectral_kernel: further DFT sizes of the same audio on which the one density is trained together with "
         "data.transform.n_fft (one activation matrix per size). A density learnt at one size puts its lines where that "
         "size's bins place them; seen through two windows it must put them where both agree, and the sizes between, "
-        "never seen, transfer better too (configs/innmf_speech.yaml). Costs about one training per size")
+        "never seen, transfer better too (configs/innmf_speech.yaml). Costs about one training per size; "
+        "raise kernel_oversampling with the longest size")
       .def("[]").for_models(m);
   s.add("model.kernel_oversampling", KeyType::Integer, "spectral_kernel: density grid points per training bin "
-        "(finer resolves peaks narrower than a training bin, for larger DFT sizes; costs one network evaluation per point)")
+        "(finer resolves peaks narrower than a training bin, for larger DFT sizes; costs one network evaluation per point). "
+        "With joint_n_fft, about 4 per bin of the longest size: 8 for 1024 + 2048 took a piano's steady lines from "
+        "1.16 to 1.11-1.13x per-size NMF (configs/innmf_speech.yaml)")
       .def("4").at_least(1).for_models(m);
   s.add("model.export_n_fft", KeyType::IntegerList, "report: write dictionary/W_nfft<N>.npy, W sampled on the bins of these DFT sizes")
       .def("[]").for_models(m);
