@@ -30,6 +30,18 @@ TLNMFImpl::TLNMFImpl(const TLNMFOptions& o)
 
 torch::Tensor TLNMFImpl::frames3(const torch::Tensor& X) { return X.dim() == 2 ? X.unsqueeze(0) : X; }
 
+torch::Tensor TLNMFImpl::transformed(const TrainingData& data) {
+  auto product = [&] { return torch::matmul(Phi_, frames3(data.X).to(Phi_.options())); };
+  if (torch::GradMode::is_enabled() && Phi_.requires_grad()) return product();
+  TransformCache& c = transform_cache_;
+  if (c.X.defined() && c.frames.is_same(data.X) && c.frames_version == data.X._version() &&
+      c.phi_version == Phi_._version() && c.phi_storage == Phi_.data_ptr() && c.X.options().dtype() == Phi_.dtype() &&
+      c.X.device() == Phi_.device())
+    return c.X;
+  c = {data.X, product(), data.X._version(), Phi_._version(), Phi_.data_ptr()};
+  return c.X;
+}
+
 int64_t TLNMFImpl::total_frames(const TrainingData& data) const {
   return data.sharded() ? data.shard->total : options.n_frames();
 }
@@ -130,7 +142,7 @@ static torch::Tensor objective_terms(const TLNMFOptions& o, const BetaDivergence
 }
 
 torch::Tensor TLNMFImpl::loss(const TrainingData& data) {
-  const torch::Tensor X = torch::matmul(Phi_, frames3(data.X));
+  const torch::Tensor X = transformed(data);
   const torch::Tensor V = X.pow(2).mean(0);
   return objective_terms(options, divergence_, V, torch::mm(W(), H_), H_, ref_sizes_);
 }
@@ -146,7 +158,7 @@ double TLNMFImpl::objective(const TrainingData& data) {
 
 void TLNMFImpl::update_nmf(const TrainingData& data) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor V = torch::matmul(Phi_, frames3(data.X)).pow(2).mean(0);
+  const torch::Tensor V = transformed(data).pow(2).mean(0);
   // gcm = ½·D_IS + const in (W, H): the penalty weighs twice as much relative to D_IS.
   const double scale = options.objective() == "gcm" ? 2.0 : 1.0;
   const double M = static_cast<double>(options.frame_length());
@@ -182,12 +194,11 @@ void TLNMFImpl::update_nmf(const TrainingData& data) {
 int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
   if (!options.learn_phi() || steps <= 0) return 0;
   torch::NoGradGuard no_grad;
-  const torch::Tensor Y = frames3(data.X).to(Phi_.options());
-  const double R = static_cast<double>(Y.size(0));
+  torch::Tensor X = transformed(data);
+  const double R = static_cast<double>(X.size(0));
   const double eps = options.eps();
   const bool gcm = options.objective() == "gcm";
   const double c = gcm ? 0.5 : 1.0;  // J = c·Σ (V+ε)/(V̂+ε) + (terms without V in gcm)
-  torch::Tensor X = torch::matmul(Phi_, Y);
   torch::Tensor V = X.pow(2).mean(0);
   torch::Tensor Xref = supervised() ? torch::mm(Phi_, Yref_) : torch::Tensor();
   torch::Tensor Vhat = supervised() ? torch::mm(Xref.pow(2), H_) : torch::mm(W_, H_);

@@ -71,7 +71,9 @@ TEST(TLNMF, PhiUpdatesStayOrthogonalAndSatisfyArmijo) {
       EXPECT_GT(accepted, 50) << update << " precondition " << pre;
       for (const PhiStepRecord& r : m->phi_log()) {
         EXPECT_LT(r.slope, 0.0);
-        if (r.accepted) EXPECT_LE(r.f1, r.f0 + r.c1 * r.step * r.slope) << update;
+        if (r.accepted) {
+          EXPECT_LE(r.f1, r.f0 + r.c1 * r.step * r.slope) << update;
+        }
       }
     }
   }
@@ -110,6 +112,40 @@ TEST(TLNMF, PhiGradientMatchesAutogradAndFiniteDifferences) {
       EXPECT_NEAR(fd, an, 1e-5 * (1 + std::abs(an))) << objective << (supervised ? " supervised" : "");
     }
   }
+}
+
+TEST(TLNMF, KeptProductPhiYFollowsEveryChangeOfPhiAndTheFrames) {
+  // The model keeps ΦY between calls (the MU, the Φ step and the objective share it). The
+  // reference is the autograd loss, which always multiplies afresh.
+  TrainingData d = small_data(5, 2, 8, 12);
+  auto m = small_model(d, 3, "gcm", "qn");
+  auto fresh = [&](const TrainingData& data) { return m->loss(data).item<double>(); };
+  ASSERT_TRUE(m->Phi().requires_grad());
+  const double J0 = m->objective(d);
+  EXPECT_DOUBLE_EQ(J0, fresh(d));
+  EXPECT_DOUBLE_EQ(m->objective(d), J0);
+  {
+    torch::NoGradGuard ng;
+    d.X.mul_(1.5);  // the same tensor, changed in place
+  }
+  EXPECT_DOUBLE_EQ(m->objective(d), fresh(d));
+  EXPECT_GT(std::abs(m->objective(d) - J0), 1e-3 * std::abs(J0));
+  TrainingData other;
+  other.X = d.X * 0.5;  // another tensor
+  EXPECT_DOUBLE_EQ(m->objective(other), fresh(other));
+  ASSERT_GE(m->update_phi(d, 3), 1);  // Φ ← QΦ
+  EXPECT_DOUBLE_EQ(m->objective(d), fresh(d));
+  m->update_nmf(d);
+  EXPECT_DOUBLE_EQ(m->objective(d), fresh(d));
+  m->set_factor("Phi", orthogonal::random_orthogonal(8, 3));
+  EXPECT_DOUBLE_EQ(m->objective(d), fresh(d));
+  m->project();
+  EXPECT_DOUBLE_EQ(m->objective(d), fresh(d));
+  const double J64 = m->objective(d);
+  m->to(torch::kFloat32);
+  EXPECT_NEAR(m->objective(d), J64, 1e-5 * std::abs(J64));
+  m->to(torch::kFloat64);
+  EXPECT_DOUBLE_EQ(m->objective(d), fresh(d));
 }
 
 TEST(TLNMF, EigenExponentialTakesTheSameStepsAsMatrixExp) {

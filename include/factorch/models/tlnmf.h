@@ -137,6 +137,12 @@ class TLNMFImpl : public FactorModelImpl {
  private:
   struct Parts;  // X = ΦY, V, WH and the derived quantities of one evaluation
   static torch::Tensor frames3(const torch::Tensor& X);
+  /// X = Φ·Y for the frames of `data` (R×M×N). Without autograd the last one is kept while
+  /// neither Φ nor those frames change (same tensor, same version counters, same storage):
+  /// the MU of W and H, the Φ step and the objective each need it, and it is the largest
+  /// product of an MU sweep. Only products computed from Φ are kept, never the step's QX, so
+  /// no rounding drift builds up between X and Φ over the sweeps.
+  torch::Tensor transformed(const TrainingData& data);
   int64_t total_frames(const TrainingData& data) const;  // N of the whole run (all ranks)
   double objective_of(const torch::Tensor& V, const torch::Tensor& Vhat) const;
   torch::Tensor sorted_rows() const;  // permutation used by factors()
@@ -144,6 +150,11 @@ class TLNMFImpl : public FactorModelImpl {
   BetaDivergence divergence_;
   orthogonal::Retraction retraction_;
   torch::Tensor Phi_, W_, H_, Yref_;
+  struct TransformCache {
+    torch::Tensor frames, X;  // frames: the data's tensor itself (held, so its address is not reused)
+    int64_t frames_version = -1, phi_version = -1;
+    const void* phi_storage = nullptr;
+  } transform_cache_;
   std::vector<int64_t> ref_sizes_;
   std::shared_ptr<const DataShard> shard_;  // data-parallel: factors() orders Φ's rows by global energy
   double next_step_ = 0.0;  // adaptive Armijo: first step of the next line search (0: armijo_step)
