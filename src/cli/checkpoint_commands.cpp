@@ -243,7 +243,8 @@ int export_(const Args& args) {
     if (format != "pt") formats.push_back("npy");
     if (format != "npy") formats.push_back("pt");
     app::export_factors(factors, out, formats);
-    std::printf("exported %zu factors of %s to %s", factors.size(), checkpoint.c_str(), out.c_str());
+    std::printf("exported %zu factor%s of %s to %s", factors.size(), factors.size() == 1 ? "" : "s", checkpoint.c_str(),
+                out.c_str());
     if (!grid.empty())
       std::printf(" (W sampled at %lld frequenc%s)", static_cast<long long>(grid_size), grid_size == 1 ? "y" : "ies");
     std::printf("\n");

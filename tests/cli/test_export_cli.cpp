@@ -45,6 +45,7 @@ TEST(ExportCli, EveryModelsArtefactsListedAndExported) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(torch::equal(io::load_npy(dir / "tl/factors/Phi.npy"), *tl.find("Phi")));
   EXPECT_FALSE(fs::exists(dir.path() / "tl/factors/W.npy"));  // --only keeps Φ alone
+  EXPECT_NE(r.out.find("exported 1 factor of tl.pt"), std::string::npos) << r.out;
   // Grid sampling needs a dictionary on a continuous frequency axis.
   r = testkit::run_factorch("export tl.pt --n-fft 64 --out grid", cwd);
   EXPECT_EQ(r.status, 2);

@@ -197,8 +197,10 @@ std::shared_ptr<FactorModelImpl> build_innmf(const Config& c, const app::Dataset
   if (c.string("trainer.kind") != "autograd")
     c.fail("trainer.kind", "must be autograd for model.type innmf (networks have no multiplicative update), got " +
                                c.string("trainer.kind"));
-  if (data.X.dim() != 2 || data.X.size(1) != (c.integers("model.joint_n_fft").empty() ? 3 : 4))
-    c.fail("data.input", "iN-NMF needs S×3 (time, frequency, value) samples");
+  const bool joint = !c.integers("model.joint_n_fft").empty();
+  if (data.X.dim() != 2 || data.X.size(1) != (joint ? 4 : 3))
+    c.fail("data.input", joint ? "iN-NMF with model.joint_n_fft needs S×4 (time, frequency, value, n_fft) samples"
+                               : "iN-NMF needs S×3 (time, frequency, value) samples");
   if (!data.X.isfinite().all().item<bool>()) c.fail("data.input", "has NaN or Inf samples");
   check_report_keys(c, own);
   const double rate = own.rate;
