@@ -141,7 +141,7 @@ class TLNMFImpl : public FactorModelImpl {
   /// neither Φ nor those frames change (same tensor, same version counters, same storage):
   /// the MU of W and H, the Φ step and the objective each need it, and it is the largest
   /// product of an MU sweep. Only products computed from Φ are kept, never the step's QX, so
-  /// no rounding drift builds up between X and Φ over the sweeps.
+  /// no rounding drift builds up between X and Φ over the sweeps. Costs one array of X's size.
   torch::Tensor transformed(const TrainingData& data);
   int64_t total_frames(const TrainingData& data) const;  // N of the whole run (all ranks)
   double objective_of(const torch::Tensor& V, const torch::Tensor& Vhat) const;
