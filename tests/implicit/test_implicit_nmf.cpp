@@ -655,9 +655,9 @@ TEST(ImplicitNMF, TrainingOnTwoSizesTransfersSteadyLinesToTheSizesBetween) {
     return out;
   };
   const std::vector<double> single = ratios("single", "[]"), joint = ratios("joint", "[1024]");
-  // The default grid has 4 density points per 256 bin, 1 per 1024 bin: too coarse for a line
-  // that 1024 resolves. 16 per 256 bin (4 per 1024 bin) fits it; 768 gains most (measured
-  // 1.30 / 1.28 / 1.17 against 1.41 / 1.31 / 1.34).
+  // 4 density points per 256 bin are 1 per 1024 bin: too coarse for a line that 1024 resolves.
+  // 16 per 256 bin (4 per 1024 bin, what kernel_oversampling: auto gives here) fits it; 768
+  // gains most (measured 1.30 / 1.28 / 1.17 against 1.41 / 1.31 / 1.34).
   const std::vector<double> fine = ratios("fine", "[1024]", 16);
   ASSERT_EQ(single.size(), 3u);
   ASSERT_EQ(joint.size(), 3u);
@@ -678,9 +678,24 @@ TEST(ImplicitNMF, TrainingOnTwoSizesTransfersSteadyLinesToTheSizesBetween) {
   const auto factors = io::load_tensors_pt((tmp.path() / "joint/factors.pt").string());
   ASSERT_NE(factors.find("H_nfft1024"), nullptr);
   EXPECT_EQ(factors.find("W_nfft1024")->size(0), 513);
+  EXPECT_EQ(factors.find("density_frequencies")->size(0), 256 * 4 / 2 + 1);
+  EXPECT_EQ(io::load_tensors_pt((tmp.path() / "fine/factors.pt").string()).find("density_frequencies")->size(0),
+            256 * 16 / 2 + 1);
   std::ofstream(tmp.path() / "cfg.yaml") << toy_yaml(model + "  joint_n_fft: [1024]\n");
   auto e = testkit::run_factorch("train cfg.yaml -q --set trainer.max_iter=10 --out a", tmp.path().string());
   ASSERT_EQ(e.status, 0) << e.err;
+  // kernel_oversampling: auto (the default) is 4 per bin of the longest size: 16 per 256 bin here.
+  EXPECT_EQ(io::load_tensors_pt((tmp.path() / "a/factors.pt").string()).find("density_frequencies")->size(0),
+            256 * 16 / 2 + 1);
+  for (const std::string bad : {"0", "2.5", "many", "-4"}) {
+    e = testkit::run_factorch("train cfg.yaml -q --set trainer.max_iter=10 --set model.kernel_oversampling=" + bad +
+                                  " --out bad",
+                              tmp.path().string());
+    EXPECT_EQ(e.status, 2) << bad << ": " << e.err;
+    EXPECT_NE(e.err.find("model.kernel_oversampling"), std::string::npos) << bad << ": " << e.err;
+    EXPECT_EQ(std::count(e.err.begin(), e.err.end(), '\n'), 1) << bad << ": " << e.err;
+    EXPECT_FALSE(fs::exists(tmp.path() / "bad")) << bad;
+  }
   e = testkit::run_factorch("train cfg.yaml -q --resume a/checkpoint.pt --set trainer.max_iter=20 --out b", tmp.path().string());
   EXPECT_EQ(e.status, 0) << e.err;
   // Sizes it cannot train on are one-line errors naming the key, before any training.

@@ -2,6 +2,7 @@
 // Data: innmf_data.cpp; report of `factorch train`: innmf_report.cpp; `factorch separate`
 // (the paper's Algorithm 2 at any window size): innmf_separation.cpp.
 #include <algorithm>
+#include <cmath>
 
 #include "app/data_block.h"
 #include "app/experiments/implicit_nmf_entry.h"
@@ -65,14 +66,16 @@ void add_innmf_keys(ConfigSchema& s) {
         "spectral_kernel: further DFT sizes of the same audio on which the one density is trained together with "
         "data.transform.n_fft (one activation matrix per size). A density learnt at one size puts its lines where that "
         "size's bins place them; seen through two windows it must put them where both agree, and the sizes between, "
-        "never seen, transfer better too (configs/innmf_speech.yaml). Costs about one training per size; "
-        "raise kernel_oversampling with the longest size")
+        "never seen, transfer better too (configs/innmf_speech.yaml). Costs about one training per size, and "
+        "model.kernel_oversampling: auto refines the density grid with the longest size")
       .def("[]").for_models(m);
-  s.add("model.kernel_oversampling", KeyType::Integer, "spectral_kernel: density grid points per training bin "
-        "(finer resolves peaks narrower than a training bin, for larger DFT sizes; costs one network evaluation per point). "
-        "With joint_n_fft, about 4 per bin of the longest size: 8 for 1024 + 2048 took a piano's steady lines from "
-        "1.16 to 1.11-1.13x per-size NMF (configs/innmf_speech.yaml)")
-      .def("4").at_least(1).for_models(m);
+  s.add("model.kernel_oversampling", KeyType::String,
+        "spectral_kernel: density grid points per training bin, a positive integer or auto: 4 per bin of the longest "
+        "training size (data.transform.n_fft and model.joint_n_fft), i.e. 4 without joint sizes and 8 for 1024 + 2048. "
+        "Finer resolves peaks narrower than a bin of the longest window: at 4 per 1024 bin (2 per 2048 bin) a piano's "
+        "steady lines gave 1.16x per-size NMF at the unseen sizes, at 8 1.11-1.13x (configs/innmf_speech.yaml). "
+        "Costs one network evaluation per point")
+      .def("auto").for_models(m);
   s.add("model.export_n_fft", KeyType::IntegerList, "report: write dictionary/W_nfft<N>.npy, W sampled on the bins of these DFT sizes")
       .def("[]").for_models(m);
   s.add("model.export_frequencies", KeyType::NumberList, "report: write dictionary/W_custom.npy, W sampled at these frequencies (Hz)")
@@ -119,12 +122,27 @@ ImplicitNMFOptions model_options(const Config& c, double sample_rate, bool regul
     if (representation(c) != "stft")
       c.fail("model.spectral_kernel", "needs STFT data (data.transform.kind: stft; the kernel is that of the STFT window)");
     o.spectral_kernel(true).kernel_window(c.string("data.transform.window")).kernel_n_fft(c.integer("data.transform.n_fft"));
-    o.kernel_oversampling(c.integer("model.kernel_oversampling")).compression(c.number("data.transform.exponent"));
+    o.kernel_oversampling(kernel_oversampling(c)).compression(c.number("data.transform.exponent"));
   }
   return o;
 }
 
+int64_t kernel_oversampling(const Config& c) {
+  const std::string key = "model.kernel_oversampling";
+  if (const std::optional<double> v = c.number_or_auto(key, true)) {
+    if (*v != std::floor(*v) || *v > 1024) c.fail(key, "must be a positive integer (at most 1024) or auto, got " + c.string(key));
+    return static_cast<int64_t>(*v);
+  }
+  // auto: 4 points per bin of the longest window trained on (a line must fall between points
+  // finer than that window's bins, see the key's help).
+  const int64_t n = c.integer("data.transform.n_fft");
+  int64_t longest = n;
+  for (int64_t j : c.integers("model.joint_n_fft")) longest = std::max(longest, j);
+  return (4 * longest + n - 1) / n;
+}
+
 void check_joint_n_fft(const Config& c, const std::string& representation, int64_t shortest_signal) {
+  kernel_oversampling(c);  // its value is checked wherever the joint sizes are, before any data is read
   const std::vector<int64_t> joint = c.integers("model.joint_n_fft");
   if (joint.empty()) return;
   if (!c.boolean("model.spectral_kernel"))

@@ -72,7 +72,11 @@ torch::Tensor samples_of(const Spectrogram& spectrogram);
 torch::Tensor stft_training_samples(const Config& config, const Signal& signal);
 /// model.joint_n_fft: adds each size's grids (and activations) to `model`, for `signal`.
 void add_joint_sizes(const Config& config, ImplicitNMFImpl& model, const Signal& signal);
-/// model.joint_n_fft against the config and the shortest training signal (samples), before training.
+/// model.kernel_oversampling: the integer given, or for auto 4 points per bin of the longest
+/// training size (data.transform.n_fft, model.joint_n_fft), rounded up. One-line error otherwise.
+int64_t kernel_oversampling(const Config& config);
+/// model.joint_n_fft (and model.kernel_oversampling) against the config and the shortest
+/// training signal (samples), before training.
 void check_joint_n_fft(const Config& config, const std::string& representation, int64_t shortest_signal);
 /// The rows of the training size (all rows of S×3 data).
 torch::Tensor training_size_rows(const Config& config, const torch::Tensor& samples);
