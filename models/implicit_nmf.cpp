@@ -10,6 +10,7 @@
 #include "factorch/shape_string.h"
 #include "factorch/signal/frequency_glide.h"
 #include "factorch/signal/spectral_kernel.h"
+#include "factorch/unmodified.h"
 
 namespace factorch {
 
@@ -46,8 +47,7 @@ const torch::Tensor& cast_like(torch::Tensor& cache, const torch::Tensor& source
 // Whether an index built for the tensor `cached` (at `version`) still describes `samples`:
 // the same tensor, unmodified since, on the model's device.
 bool still_valid(const torch::Tensor& cached, int64_t version, const torch::Tensor& samples, const torch::Device& device) {
-  return cached.defined() && cached.unsafeGetTensorImpl() == samples.unsafeGetTensorImpl() &&
-         version == static_cast<int64_t>(samples._version()) && cached.device() == device;
+  return unmodified_since(cached, version, samples) && cached.device() == device;
 }
 
 // Matrix activations from a factor: `raw` itself ("…H_raw…"), or H = softplus(raw) for a

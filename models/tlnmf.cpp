@@ -10,6 +10,7 @@
 #include "factorch/penalty.h"
 #include "factorch/signal/dct.h"
 #include "factorch/signal/wiener.h"
+#include "factorch/unmodified.h"
 
 namespace factorch {
 
@@ -34,9 +35,9 @@ torch::Tensor TLNMFImpl::transformed(const TrainingData& data) {
   auto product = [&] { return torch::matmul(Phi_, frames3(data.X).to(Phi_.options())); };
   if (torch::GradMode::is_enabled() && Phi_.requires_grad()) return product();
   TransformCache& c = transform_cache_;
-  if (c.X.defined() && c.frames.is_same(data.X) && c.frames_version == data.X._version() &&
-      c.phi_version == Phi_._version() && c.phi_storage == Phi_.data_ptr() && c.X.options().dtype() == Phi_.dtype() &&
-      c.X.device() == Phi_.device())
+  if (c.X.defined() && unmodified_since(c.frames, c.frames_version, data.X) &&
+      c.phi_version == Phi_._version() && c.phi_storage == Phi_.data_ptr() &&
+      c.X.options().dtype() == Phi_.dtype() && c.X.device() == Phi_.device())
     return c.X;
   c = {data.X, product(), data.X._version(), Phi_._version(), Phi_.data_ptr()};
   return c.X;
