@@ -15,11 +15,25 @@ NpyColumnReader::NpyColumnReader(const std::string& path) : path_(path), in_(pat
   const int64_t size = static_cast<int64_t>(in_.tellg());
   require(size >= 0, path + ": cannot open");
   in_.seekg(0);
-  // The header alone (bounded by kMaxNpyHeader), never an allocation the size a corrupt
-  // header claims.
-  std::string prefix(static_cast<size_t>(std::min<int64_t>(size, 12 + kMaxNpyHeader)), '\0');
+  // The header alone: the preamble (magic, version, length field), then the length it names
+  // (bounded by kMaxNpyHeader): never an allocation the size a corrupt header claims, and no
+  // read into the data, of which a data-parallel rank reads only its columns (reading a
+  // fixed 1 MiB prefix made every rank read the first MiB of V).
+  std::string prefix(static_cast<size_t>(std::min<int64_t>(size, 12)), '\0');
   in_.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
   require(in_.gcount() == static_cast<std::streamsize>(prefix.size()), path + ": read error");
+  const bool v1 = prefix.size() >= 10 && static_cast<unsigned char>(prefix[6]) == 1;
+  if (v1 || prefix.size() == 12) {
+    int64_t length = 0;
+    for (int b = v1 ? 1 : 3; b >= 0; --b) length = (length << 8) | static_cast<unsigned char>(prefix[8 + b]);
+    const int64_t want = std::min<int64_t>(size, (v1 ? 10 : 12) + std::min<int64_t>(length, kMaxNpyHeader));
+    const size_t have = prefix.size();
+    if (want > static_cast<int64_t>(have)) {
+      prefix.resize(static_cast<size_t>(want));
+      in_.read(prefix.data() + have, static_cast<std::streamsize>(prefix.size() - have));
+      require(in_.gcount() == static_cast<std::streamsize>(prefix.size() - have), path + ": read error");
+    }
+  }
   const NpyHeader h = parse_npy_header(prefix, path);
   require(h.dtype == torch::kFloat64 || h.dtype == torch::kFloat32,
           path + ": streaming needs a little-endian float32/float64 .npy");
