@@ -2,6 +2,9 @@
 """Opens RUN_DIR/report.html in headless Chromium (Selenium + chromedriver) and checks:
 no console errors, every <img> decoded (naturalWidth > 0), every <audio> loaded its metadata
 with the duration of its WAV file, and the metrics tables show every value of metrics.json.
+First, without a browser, the page's HTML must have an <audio> player for the run's mixture
+and every WAV in sources/, and a metrics table for metrics.json when the run has one
+(these fail with status 1 even where the browser check is skipped).
 
 usage: check_report_in_browser.py RUN_DIR [--screenshot PNG [--height PIXELS]]
 (--screenshot: the whole page, or its top PIXELS, 1100 pixels wide)
@@ -16,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from html.parser import HTMLParser
 
 SKIP = 77
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
@@ -68,6 +72,51 @@ def shown_matches(text, value):
     return text == str(value)
 
 
+class PageParts(HTMLParser):
+    """The src of every <audio> and the data-file of every metrics table (div.metrics)."""
+
+    def __init__(self):
+        super().__init__()
+        self.audio, self.tables, self.keys = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "audio" and a.get("src"):
+            self.audio.append(urllib.parse.unquote(a["src"]))
+        if tag == "div" and "metrics" in (a.get("class") or "").split():
+            self.tables.append(a.get("data-file"))
+        if "data-key" in a:
+            self.keys.append(a["data-key"])
+
+
+def static_problems(run_dir):
+    """What the page's HTML lacks, without a browser."""
+    with open(os.path.join(run_dir, "report.html"), encoding="utf-8") as f:
+        page = PageParts()
+        page.feed(f.read())
+    problems = []
+    players = {os.path.normpath(os.path.join(run_dir, src)) for src in page.audio}
+    wavs = [os.path.join(run_dir, "mixture.wav")] if os.path.exists(os.path.join(run_dir, "mixture.wav")) else []
+    sources = os.path.join(run_dir, "sources")
+    if os.path.isdir(sources):  # (the report plays sources/*.wav but its mixture.wav copy once)
+        wavs += [os.path.join(sources, n) for n in sorted(os.listdir(sources)) if n.endswith(".wav") and n != "mixture.wav"]
+    if wavs and not page.audio:
+        problems.append("no <audio> on the page, but the run has %d WAV file(s)" % len(wavs))
+    for wav in wavs:
+        if os.path.normpath(wav) not in players:
+            problems.append("no <audio> plays %s" % os.path.relpath(wav, run_dir))
+    metrics = os.path.join(run_dir, "metrics.json")
+    if os.path.exists(metrics):
+        if "metrics.json" not in page.tables:
+            problems.append("no metrics table (div.metrics data-file=\"metrics.json\") on the page")
+        else:
+            with open(metrics) as f:
+                missing = [p for p, _ in leaves(json.load(f)) if p not in page.keys]
+            if missing:
+                problems.append("metrics.json values without a cell: %s" % ", ".join(missing[:5]))
+    return problems
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -75,6 +124,11 @@ def main():
     run_dir = os.path.abspath(sys.argv[1])
     shot = sys.argv[sys.argv.index("--screenshot") + 1] if "--screenshot" in sys.argv else None
     shot_height = int(sys.argv[sys.argv.index("--height") + 1]) if "--height" in sys.argv else None
+    problems = static_problems(run_dir)
+    if problems:
+        for p in problems:
+            print("FAIL:", p)
+        return 1
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -95,7 +149,6 @@ def main():
                  "--window-size=1100,1500", "--user-data-dir=" + profile):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    problems = []
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     try:
         driver.set_page_load_timeout(60)

@@ -3,8 +3,6 @@
 // metric cells, `factorch report`, and the page in headless Chromium.
 #include <gtest/gtest.h>
 
-#include <cairo.h>
-
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -16,32 +14,15 @@
 #include "app/plot/figure.h"
 
 #include "../test_support.h"
+#include "../png_pixels.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace factorch;
 
-struct Png {
-  int width = 0, height = 0;
-  std::vector<uint32_t> rgb;  // 0xRRGGBB per pixel, row-major from the top
-};
-
-Png read_png(const std::string& path) {
-  cairo_surface_t* s = cairo_image_surface_create_from_png(path.c_str());
-  Png p;
-  if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS) {
-    p.width = cairo_image_surface_get_width(s);
-    p.height = cairo_image_surface_get_height(s);
-    const int stride = cairo_image_surface_get_stride(s);
-    const unsigned char* data = cairo_image_surface_get_data(s);
-    for (int y = 0; y < p.height; ++y)
-      for (int x = 0; x < p.width; ++x)
-        p.rgb.push_back(reinterpret_cast<const uint32_t*>(data + y * stride)[x] & 0xFFFFFF);
-  }
-  cairo_surface_destroy(s);
-  return p;
-}
+using testkit::Png;
+using testkit::read_png;
 
 uint32_t packed(const std::array<uint8_t, 3>& c) { return (uint32_t(c[0]) << 16) | (uint32_t(c[1]) << 8) | c[2]; }
 
@@ -165,9 +146,26 @@ TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
   wav("sources/mixture.wav", 0.3);
   const torch::Tensor Q = std::get<0>(torch::linalg_qr(torch::randn({64, 64}, torch::kFloat64)));
   io::save_npy(dir / "factors/Phi.npy", Q);
+  // Each figure draws its data: the share of coloured pixels (not frame, text, background),
+  // measured 0.054 (atoms), 0.112 (atom spectra), 0.626 (W), 0.130 (templates), 0.348
+  // (score bars); a blank or frame-only figure has none. Bounds at 3/4 of these.
+  auto coloured = [&](const std::string& f) {
+    const Png png = read_png(dir / f);
+    if (png.width == 0) return 0.0;
+    const double share = static_cast<double>(testkit::coloured_pixels(png)) / png.rgb.size();
+    std::printf("%s: %.3f of the pixels coloured\n", f.c_str(), share);
+    return share;
+  };
   const auto tl = files();
   EXPECT_NE(std::find(tl.begin(), tl.end(), "figures/atoms.png"), tl.end());
   EXPECT_NE(std::find(tl.begin(), tl.end(), "figures/atom_spectra.png"), tl.end());
+  EXPECT_GT(coloured("figures/atoms.png"), 0.04);
+  EXPECT_GT(coloured("figures/atom_spectra.png"), 0.084);
+  // The atoms are Φ's rows: another Φ, another picture.
+  const Png atoms = read_png(dir / "figures/atoms.png");
+  io::save_npy(dir / "factors/Phi.npy", torch::flip(Q, {0}));
+  files();
+  EXPECT_NE(read_png(dir / "figures/atoms.png").rgb, atoms.rgb);
 
   fs::remove_all(dir.path() / "factors");
   fs::remove_all(dir.path() / "sources");
@@ -177,6 +175,8 @@ TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
   io::save_npy(dir / "dictionary/W_fine.npy", torch::rand({200, 2}, torch::kFloat64));
   io::save_npy(dir / "dictionary/frequencies_fine.npy", torch::linspace(0, 4000, 200, torch::kFloat64));
   EXPECT_EQ(files(), (std::vector<std::string>{"figures/W.png", "figures/templates.png"}));
+  EXPECT_GT(coloured("figures/W.png"), 0.47);
+  EXPECT_GT(coloured("figures/templates.png"), 0.098);
   EXPECT_FALSE(fs::exists(dir.path() / "figures/atoms.png")) << "figures of an older report must not linger";
 
   fs::remove_all(dir.path() / "factors");
@@ -187,6 +187,7 @@ TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
     {"sdr": {"low": 9.1, "high": 9.5, "mean": 9.3}, "method": "NMF", "layers": "20"},
     {"sdr": {"low": 10.1, "high": 11.5, "mean": 10.8}, "method": "DL-NMF", "layers": "180,20"}]}})");
   EXPECT_EQ(files(), (std::vector<std::string>{"figures/scores.png"}));
+  EXPECT_GT(coloured("figures/scores.png"), 0.26);
   const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
   EXPECT_NE(html.find("data-key=\"details/table/1/sdr/high\">11.50<"), std::string::npos) << html.substr(0, 4000);
 }
@@ -219,8 +220,25 @@ TEST(RunReportCli, SeparateWritesReportRebuiltByReportCommandAndCheckedInChromiu
   EXPECT_EQ(bad.status, 2);
   EXPECT_EQ(bad.err, "factorch: error: nowhere: not a directory\n");
 
-  const int status = testkit::run_python(std::string(testkit::kSourceDir) + "/tests/app/check_report_in_browser.py",
-                                         (dir / "run"));
+  // The checker refuses a page without its players or without its metrics table, browser or
+  // not (status 1, not the skip status 77).
+  const std::string checker = std::string(testkit::kSourceDir) + "/tests/app/check_report_in_browser.py";
+  ASSERT_TRUE(fs::exists(dir.path() / "run/metrics.json"));
+  ASSERT_NE(first.find("<audio"), std::string::npos);
+  auto erase_all = [](std::string html, const std::string& open, const std::string& close) {
+    for (size_t at = html.find(open); at != std::string::npos; at = html.find(open, at))
+      html.erase(at, html.find(close, at) + close.size() - at);
+    return html;
+  };
+  for (const auto& [name, html] : {std::pair<std::string, std::string>{"no_audio", erase_all(first, "<audio", "</audio>")},
+                                   {"no_metrics", erase_all(first, "<div class=\"metrics\" data-file=\"metrics.json\"", "</div>")}}) {
+    ASSERT_NE(html, first) << name;
+    fs::copy(dir.path() / "run", dir.path() / name, fs::copy_options::recursive);
+    testkit::write_text(dir / (name + "/report.html"), html);
+    const int broken = testkit::run_python(checker, dir / name);
+    EXPECT_EQ(WIFEXITED(broken) ? WEXITSTATUS(broken) : -1, 1) << name;
+  }
+  const int status = testkit::run_python(checker, (dir / "run"));
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (code == 77) GTEST_SKIP() << "headless Chromium check skipped: chromium, chromium-driver or python3-selenium "
                                   "not installed (tools/test.sh installs them)";

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "../test_support.h"
+#include "../png_pixels.h"
 #include "app/report.h"
 #include "factorch/io/npy.h"
 
@@ -25,12 +26,38 @@ std::string input_caption(const testkit::TempDir& dir, const torch::Tensor& V) {
 
 TEST(ReportInput, AWideVIsDrawnFromMeansOfColumnBlocks) {
   testkit::TempDir dir;
-  // 5000 columns → groups of ceil(5000 / 2048) = 3 columns.
-  EXPECT_NE(input_caption(dir, torch::rand({4, 5000}, torch::kFloat64)).find("means of 3 columns"), std::string::npos);
+  // 5000 columns → groups of ceil(5000 / 2048) = 3 columns. Rows at 0, −10, −20, −30 dB; in
+  // the left half every column has its row's level, in the right half the first column of a
+  // group has 3 times it and the other two 0: the means are the same everywhere, so the
+  // picture must be that of a narrow V of the row levels alone. A figure that drew one column
+  // of each group (or all 5000 squeezed) would colour the right half otherwise.
+  const torch::Tensor levels = torch::tensor({1.0, 0.1, 0.01, 0.001}, torch::kFloat64).view({4, 1});
+  torch::Tensor wide = levels.expand({4, 5000}).clone();
+  for (int64_t j = 2502; j + 3 <= 5000; j += 3) {  // (2502 = 3 · 834: whole groups)
+    wide.select(1, j).mul_(3);
+    wide.slice(1, j + 1, j + 3).zero_();
+  }
+  EXPECT_NE(input_caption(dir, wide).find("means of 3 columns"), std::string::npos);
+  const auto drawn = testkit::colour_counts(testkit::read_png(dir / "figures/input.png"));
+  EXPECT_EQ(input_caption(dir, levels.expand({4, 100}).clone()).find("means of"), std::string::npos);
+  const auto narrow = testkit::colour_counts(testkit::read_png(dir / "figures/input.png"));
+  // The four row colours fill most of the plot: each covers as many pixels in both pictures
+  // (measured: equal counts, 55 226 to 56 660 pixels each).
+  int64_t rows = 0;
+  for (const auto& [colour, n] : narrow) {
+    const bool grey = (colour >> 16) == ((colour >> 8) & 0xFF) && ((colour >> 8) & 0xFF) == (colour & 0xFF);
+    if (n < 2000 || grey) continue;  // the background, frame and text are not data
+    ++rows;
+    const auto it = drawn.find(colour);
+    const int64_t m = it == drawn.end() ? 0 : it->second;
+    std::printf("colour %06x: %lld pixels narrow, %lld wide\n", colour, static_cast<long long>(n), static_cast<long long>(m));
+    EXPECT_NEAR(static_cast<double>(m), static_cast<double>(n), 0.02 * n) << std::hex << colour;
+  }
+  EXPECT_EQ(rows, 4);
   // A narrow V is drawn as it is; a negative V gets no figure, as before.
-  const std::string narrow = input_caption(dir, torch::rand({4, 100}, torch::kFloat64));
-  EXPECT_NE(narrow.find("The input matrix V"), std::string::npos) << narrow;
-  EXPECT_EQ(narrow.find("means of"), std::string::npos) << narrow;
+  const std::string narrow_caption = input_caption(dir, torch::rand({4, 100}, torch::kFloat64));
+  EXPECT_NE(narrow_caption.find("The input matrix V"), std::string::npos) << narrow_caption;
+  EXPECT_EQ(narrow_caption.find("means of"), std::string::npos) << narrow_caption;
   EXPECT_EQ(input_caption(dir, -torch::rand({4, 100}, torch::kFloat64)), "(no input figure)");
 }
 

@@ -148,7 +148,13 @@ TEST(SeparationBlocks, CliSeveralBlocksEqualOneBlock) {
       const double x = a["sources"][j][key].get<double>(), y = b["sources"][j][key].get<double>();
       EXPECT_LT(std::abs(x - y) / std::max(1.0, std::abs(y)), 1e-7) << key << " " << j;
     }
-  EXPECT_GT(a["sources"][0]["sdr"].get<double>(), 10.0);  // it separates (measured ~30 dB)
+  // It separates: measured 42.37 / 42.79 dB (one block and several alike); floors 1.3 dB
+  // under them (thread count and BLAS change the MU iterates' rounding, not the result).
+  const double floor[] = {41.0, 41.5};
+  for (size_t j = 0; j < 2; ++j) {
+    std::printf("several blocks: source %zu SDR %.2f dB\n", j, a["sources"][j]["sdr"].get<double>());
+    EXPECT_GT(a["sources"][j]["sdr"].get<double>(), floor[j]) << j;
+  }
   // Framewise: ⌊(1.5 − 0.25 + 0.25)/0.25⌋ = 6 windows, and their medians.
   ASSERT_TRUE(a.contains("framewise"));
   EXPECT_EQ(a["framewise"]["frames"].get<int>(), 6);

@@ -67,9 +67,12 @@ TEST(SeparateInnmf, DictionariesLearntAtOneSizeSeparateAtAnother) {
   EXPECT_EQ(a.frames(), kRate);
   const auto sdr = sdrs_of(testkit::read_text(dir / "out/metrics.json"));
   ASSERT_GE(sdr.size(), 2u);
-  for (double s : sdr) {
-    std::printf("iN-NMF trained at n_fft 256, separating at 512: SDR %.2f dB\n", s);
-    EXPECT_GT(s, 12.0);  // measured 27.6 / 15.6 dB (mean 21.6) on 1 core: a 3.6 dB margin below the worse source
+  // Measured 27.84 / 15.21 dB on 2 threads (27.6 / 15.6 on 1): a floor per source, about
+  // 1 dB under the lower of the two.
+  const double floor[] = {26.6, 14.2};
+  for (size_t j = 0; j < 2; ++j) {
+    std::printf("iN-NMF trained at n_fft 256, separating at 512: SDR %.2f dB\n", sdr[j]);
+    EXPECT_GT(sdr[j], floor[j]) << "source " << j;
   }
   // Without references: the sources, and one line instead of metrics. (These dictionaries
   // are learnt on 256 and 512 together, model.joint_n_fft, through the same path.)

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "../test_support.h"
@@ -73,9 +74,11 @@ TEST(SeparateLayered, LnmfSeparatesTheUsersWavs) {
     EXPECT_TRUE(fs::exists(dir.path() / f)) << f;
   const auto sdr = sdrs_of(testkit::read_text(dir / "out/metrics.json"));
   ASSERT_EQ(sdr.size(), 2u);
-  for (double s : sdr) {
-    std::printf("lnmf separate: SDR %.2f dB\n", s);
-    EXPECT_GT(s, 28.0);  // measured 34.33 (low), 35.10 (high); margin ~6 dB
+  // Measured 34.33 (low), 35.10 (high) dB, the same on 1 and 2 threads: floors 1 dB under.
+  const double floor[] = {33.3, 34.1};
+  for (size_t j = 0; j < 2; ++j) {
+    std::printf("lnmf separate: SDR %.2f dB\n", sdr[j]);
+    EXPECT_GT(sdr[j], floor[j]) << "source " << j;
   }
   // Two mixtures (the same audio twice): sources/<mixture>/<name>.wav, and the per-source
   // means over the mixtures equal the single mixture's scores (the same model, deterministic).
@@ -121,10 +124,22 @@ TEST(SeparateLayered, DlnmfTrainsDiscriminativelyThenSeparatesTheInput) {
   for (const char* f : {"out/sources/low.wav", "out/sources/high.wav", "out/checkpoint.pt", "out/history.csv"})
     EXPECT_TRUE(fs::exists(dir.path() / f)) << f;
   const auto sdr = sdrs_of(testkit::read_text(dir / "out/metrics.json"));
+  // The same run without discriminative rounds (trainer.max_iter 0): the L-NMF it starts from.
+  const auto l = testkit::run_factorch("separate sep.yaml --set trainer.max_iter=0 --out lnmf", dir.path().string());
+  ASSERT_EQ(l.status, 0) << l.err;
+  const auto lnmf = sdrs_of(testkit::read_text(dir / "lnmf/metrics.json"));
   ASSERT_EQ(sdr.size(), 2u);
-  for (double s : sdr) {
-    std::printf("dlnmf separate: SDR %.2f dB\n", s);
-    EXPECT_GT(s, 28.0);  // measured 35.33 (low), 36.16 (high); margin ~7 dB
+  ASSERT_EQ(lnmf.size(), 2u);
+  // Measured 35.33 (low), 36.16 (high) dB; without the rounds 36.06 / 36.89 dB. On this easy
+  // toy the discriminative rounds (patience 0: the last round is kept) cost 0.73 dB: they
+  // are asserted to change the separation, not to improve it (DLNMF.OrderingAndExports-
+  // OnSyntheticSpeakers asserts the improvement, 1.75 / 1.84 dB, on the speakers toy).
+  // A no-op discriminative stage gives the same SDR to the last digit.
+  const double floor[] = {34.3, 35.1};
+  for (size_t j = 0; j < 2; ++j) {
+    std::printf("dlnmf separate: SDR %.2f dB, without the discriminative rounds %.2f dB\n", sdr[j], lnmf[j]);
+    EXPECT_GT(sdr[j], floor[j]) << "source " << j;
+    EXPECT_GT(std::abs(sdr[j] - lnmf[j]), 0.35) << "source " << j;
   }
 }
 

@@ -130,8 +130,8 @@ TEST(ImplicitNMF, TransferredDictionaryFitsOtherDftSizes) {
   for (const auto& r : rows) {
     std::printf("transfer n_fft %lld: iN-NMF %.4f NMF %.4f ratio %.3f\n", static_cast<long long>(r.n_fft), r.innmf, r.nmf,
                 r.ratio);
-    // measured 1.04 (128), 1.25 (512: only 9 frames)
-    EXPECT_LT(r.ratio, 1.45) << "n_fft " << r.n_fft;
+    // Measured 1.037 (128) and 1.250 (512: only 9 frames); bounds a few hundredths above.
+    EXPECT_LT(r.ratio, r.n_fft == 128 ? 1.07 : 1.29) << "n_fft " << r.n_fft;
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "../png_pixels.h"
 #include "../test_support.h"
 #include "app/run.h"
 #include "app/config.h"
@@ -35,8 +36,23 @@ TEST(Piano, DemoConfigWritesPicturesAndLosslessComponents) {
                                       "data.synthetic.event_seconds=0.25", "data.transform.n_fft=256", "data.transform.hop=64",
                                       "output.dir=" + (dir / "run")});
   app::run_training(c, {});
-  for (const std::string f : {"spectrogram.png", "W.png", "H.png", "component_0.png", "component_7.png"})
-    EXPECT_TRUE(std::filesystem::exists(dir / ("run/pictures/" + f))) << f;
+  // Every picture draws data (a heatmap of many colours, not a blank or flat image), and the
+  // eight component spectrograms are eight different pictures.
+  std::vector<std::vector<uint32_t>> components;
+  for (int k = 0; k < 8; ++k) {
+    const std::string f = "component_" + std::to_string(k) + ".png";
+    const testkit::Png png = testkit::read_png(dir / ("run/pictures/" + f));
+    ASSERT_GT(png.width, 0) << f;
+    for (const auto& other : components) EXPECT_NE(png.rgb, other) << f << " repeats an earlier component";
+    components.push_back(png.rgb);
+  }
+  for (const std::string f : {"spectrogram.png", "W.png", "H.png", "component_0.png", "component_7.png"}) {
+    const testkit::Png png = testkit::read_png(dir / ("run/pictures/" + f));
+    ASSERT_GT(png.width, 0) << f;
+    const size_t colours = testkit::colour_counts(png).size();
+    std::printf("%s: %dx%d, %zu colours\n", f.c_str(), png.width, png.height, colours);
+    EXPECT_GT(colours, 200u) << f;  // measured 325 (W) to 607 (spectrogram)
+  }
   EXPECT_TRUE(std::filesystem::exists(dir / "run/components.json"));
   // Wiener masks sum to one: the component signals add up to the mixture.
   signal::PianoOptions o;
