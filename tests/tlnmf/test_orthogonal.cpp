@@ -86,7 +86,7 @@ TEST(Orthogonal, TaylorExponentialScalesAndKeepsTheHalvedSteps) {
   // A 60×60 direction with ‖E‖₂ = 1 (scaled by its largest eigenvalue pair, a closed form:
   // E = P·blockdiag(θ_k J)·Pᵀ, exp(tE) blockwise rotations). Steps up to t = 40 need up to six
   // squarings (τ·ν ≤ 1.09); every one matches the closed form to 1e-13 (measured ≤ 2e-14; with
-  // too few squarings, θ₁₈ = 10, the error at t = 40 is ≈ 1e-2), and the steps t/2, t/4, …
+  // too few squarings, θ₁₈ = 10, the error at t = 40 is 1.8e-4), and the steps t/2, t/4, …
   // come back as the very matrices the squaring chain made (shrink ½ costs no product).
   const int64_t M = 60;
   const torch::Tensor J = torch::tensor({0.0, -1.0, 1.0, 0.0}, torch::kFloat64).view({2, 2});
@@ -109,13 +109,16 @@ TEST(Orthogonal, TaylorExponentialScalesAndKeepsTheHalvedSteps) {
     EXPECT_LT(orthogonality_error(Q), 3e-13) << "t " << t;  // Frobenius, 60×60: measured 1.1e-13 at t = 40
   }
   const SkewTaylorExponential X(E);
-  torch::Tensor next = X(40.0);  // ν ≥ ‖E‖₂ = 1, 40 > 1.09·2^5: at least six squarings from τ ≤ 40/64
+  const torch::Tensor Q40 = X(40.0);  // ν ≥ ‖E‖₂ = 1, 40 > 1.09·2^5: at least six squarings from τ ≤ 40/64
+  torch::Tensor next = Q40;
   for (const double t : {20.0, 10.0, 5.0, 2.5, 1.25, 0.625}) {
     const torch::Tensor Q = X(t);
-    EXPECT_TRUE(torch::equal(torch::mm(Q, Q), next)) << "t " << t;  // the chain's own matrix, not a new one
+    EXPECT_TRUE(torch::equal(torch::mm(Q, Q), next)) << "t " << t;  // the chain's matrices
     EXPECT_LT((Q - closed(t).second).abs().max().item<double>(), 1e-13) << "t " << t;
     next = Q;
   }
+  // Looked up, not recomputed: the chain is still the one X(40) made.
+  EXPECT_EQ(X(40.0).data_ptr(), Q40.data_ptr());
   // A step off the chain starts a new one (and is exact too).
   EXPECT_LT((X(0.3) - closed(0.3).second).abs().max().item<double>(), 1e-14);
 }
