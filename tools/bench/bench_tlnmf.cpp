@@ -73,6 +73,7 @@ int bench_tlnmf(int argc, char** argv) {
     return 2;
   }
   set_total_threads(threads);  // ATen and the BLAS pool
+  torch::manual_seed(0);       // the same frames in every run: runs compare (the tries depend on them)
   const torch::Device dev(device);
   if (dev.is_cuda() && !torch::cuda::is_available()) {
     std::fprintf(stderr, "bench tlnmf: no CUDA device\n");
