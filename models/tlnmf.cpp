@@ -21,8 +21,8 @@ TLNMFImpl::TLNMFImpl(const TLNMFOptions& o)
   require(o.objective() == "is" || o.objective() == "gcm", "objective must be is or gcm, got '" + o.objective() + "'");
   require(o.eps() >= 0 && o.lambda() >= 0 && o.hessian_floor() > 0, "TL-NMF: eps, lambda must be >= 0 and hessian_floor > 0");
   require(o.phi_steps() >= 0, "phi_steps must be >= 0");
-  require(o.phi_expm() == "eigh" || o.phi_expm() == "matrix_exp",
-          "phi_expm must be eigh or matrix_exp, got '" + o.phi_expm() + "'");
+  require(o.phi_expm() == "taylor" || o.phi_expm() == "eigh" || o.phi_expm() == "matrix_exp",
+          "phi_expm must be taylor, eigh or matrix_exp, got '" + o.phi_expm() + "'");
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
   Phi_ = register_parameter("Phi", signal::dct2_matrix(o.frame_length(), opts), o.learn_phi());
   W_ = register_parameter("W", torch::full({o.frame_length(), o.rank()}, 1.0 / o.frame_length(), opts));
@@ -196,11 +196,20 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
   if (!options.learn_phi() || steps <= 0) return 0;
   torch::NoGradGuard no_grad;
   torch::Tensor X = transformed(data);
-  const double R = static_cast<double>(X.size(0));
+  const int64_t R = X.size(0);
   const double eps = options.eps();
   const bool gcm = options.objective() == "gcm";
   const double c = gcm ? 0.5 : 1.0;  // J = c·Σ (V+ε)/(V̂+ε) + (terms without V in gcm)
-  torch::Tensor V = X.pow(2).mean(0);
+  // GCM with V̂ fixed (unsupervised) is linear in V: J(trial) = J + ⟨V_t − V, c/(V̂+ε)⟩, without
+  // the log and division of every element that the full objective pays per trial, and without V_t.
+  const bool linear = gcm && !supervised();
+  // V = (1/R)·Σ_r X_r² (one realisation: X² without the pass of a mean over one slice).
+  auto power = [R](const torch::Tensor& Xs) { return R == 1 ? Xs[0].square() : Xs.square().mean(0); };
+  // ⟨c/(V̂+ε), V_t⟩ = (1/R)·Σ_r ⟨X_t,r ⊙ c/(V̂+ε), X_t,r⟩: one product and one dot over the frames.
+  auto weighted = [R](const torch::Tensor& Xs, const torch::Tensor& w) {
+    return torch::dot((Xs * w).view(-1), Xs.reshape(-1)).item<double>() / static_cast<double>(R);
+  };
+  torch::Tensor V = power(X);
   torch::Tensor Xref = supervised() ? torch::mm(Phi_, Yref_) : torch::Tensor();
   torch::Tensor Vhat = supervised() ? torch::mm(Xref.pow(2), H_) : torch::mm(W_, H_);
   // Data-parallel: J, Γ and the Hessian diagonal are sums over frames, summed over ranks, so
@@ -216,19 +225,30 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
                                static_cast<int>(options.armijo_tries())};
   const double max_step = options.armijo_step() * std::max(1.0, options.armijo_growth_cap());
   const double floor = options.hessian_floor() * static_cast<double>(total_frames(data));
+  const orthogonal::ExpMethod expm = orthogonal::exp_method_from_name(options.phi_expm());
+  torch::Tensor Sinv, cSinv;  // 1/(V̂+ε) and c/(V̂+ε): computed once while V̂ is fixed (unsupervised)
+  double base = 0.0, trial_weighted = 0.0;  // linear: ⟨V, c/(V̂+ε)⟩ and the last trial's ⟨V_t, c/(V̂+ε)⟩
+  if (linear) {
+    cSinv = c * (Vhat + eps).reciprocal();
+    base = weighted(X, cSinv);
+  }
   int accepted = 0;
   for (int64_t s = 0; s < steps; ++s) {
-    const torch::Tensor Sinv = (Vhat + eps).reciprocal();
+    if (!V.defined()) V = power(X);  // after an accepted linear step, only now
+    if (!cSinv.defined() || supervised()) {
+      Sinv = (Vhat + eps).reciprocal();
+      cSinv = c == 1.0 ? Sinv : c * Sinv;
+    }
     // ∂J/∂V, then the relative gradient Γ = ∇_Φ J · Φᵀ = (2/R)·Σ_r (∂J/∂V ⊙ X_r) X_rᵀ (+ reference term).
-    torch::Tensor dV = c * Sinv;
-    if (!gcm) dV = dV - (V + eps).reciprocal();
-    torch::Tensor Gamma = torch::matmul(X * dV, X.transpose(1, 2)).sum(0).mul_(2.0 / R);
+    const torch::Tensor dV = gcm ? cSinv : cSinv - (V + eps).reciprocal();
+    torch::Tensor Gamma = R == 1 ? torch::mm(X[0] * dV, X[0].t()) : torch::matmul(X * dV, X.transpose(1, 2)).sum(0);
+    Gamma.mul_(2.0 / static_cast<double>(R));
     if (supervised()) {
       const torch::Tensor dVhat = c * (Sinv - (V + eps) * Sinv.pow(2));
       Gamma.add_(torch::mm(Xref * torch::mm(dVhat, H_.t()), Xref.t()), 2.0);
     }
     torch::Tensor h;
-    if (options.precondition()) h = torch::mm(c * Sinv, V.t());  // ∂²J/∂a_ij² ≈ (PVᵀ + VPᵀ)_ij, P = c/(V̂+ε)
+    if (options.precondition()) h = torch::mm(cSinv, V.t());  // ∂²J/∂a_ij² ≈ (PVᵀ + VPᵀ)_ij, P = c/(V̂+ε)
     if (data.sharded()) {
       const int64_t MM = Gamma.numel();
       torch::Tensor both = h.defined() ? torch::cat({Gamma.reshape({-1}), h.reshape({-1})}) : Gamma.reshape({-1}).clone();
@@ -245,20 +265,18 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
     }
     const double slope = (G * E).sum().item<double>();  // ⟨Γ, E⟩ = ⟨skew Γ, E⟩ for skew E
     torch::Tensor Q, Xt, Vt, Xref_t, Vhat_t;
-    const orthogonal::RetractionPath path(E, retraction_, options.phi_expm() == "eigh");
+    const orthogonal::RetractionPath path(E, retraction_, expm);
     auto trial = [&](double mu) {
       Q = path(mu);
-      Xt = torch::matmul(Q, X);
-      Vt = Xt.pow(2).mean(0);
+      Xt = R == 1 ? torch::mm(Q, X[0]).unsqueeze(0) : torch::matmul(Q, X);
+      if (linear) return f + summed((trial_weighted = weighted(Xt, cSinv)) - base);
+      Vt = power(Xt);
       if (supervised()) {
         Xref_t = torch::mm(Q, Xref);
         Vhat_t = torch::mm(Xref_t.pow(2), H_);
       } else {
         Vhat_t = Vhat;
       }
-      // GCM with V̂ fixed (unsupervised) is linear in V: J(trial) = J + c·⟨V_t − V, 1/(V̂+ε)⟩,
-      // without the log and division of every element that the full objective pays per trial.
-      if (gcm && !supervised()) return f + summed(c * (Vt - V).mul_(Sinv).sum().item<double>());
       return summed(objective_of(Vt, Vhat_t));
     };
     if (options.armijo_adaptive()) ao.initial_step = next_step_ > 0 ? next_step_ : options.armijo_step();
@@ -272,7 +290,8 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
     ++accepted;
     Phi_.copy_(torch::mm(Q, Phi_));
     X = Xt;
-    V = Vt;
+    V = Vt;  // undefined after a linear trial: the next step computes it from X
+    base = trial_weighted;
     if (supervised()) Xref = Xref_t;
     Vhat = Vhat_t;
     f = r.value;

@@ -15,6 +15,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -52,18 +54,49 @@ class SkewExponential {
   torch::Tensor V_, EV_, mu_;
 };
 
-/// Q(step·E) of the chosen retraction for the many steps of one line search: the exponential
-/// diagonalises E once (SkewExponential) unless `eigen` is false (then each step calls
-/// torch::matrix_exp, as retraction_matrix does). The other kinds have no per-direction work.
+/// exp(t·E) of one skew-symmetric E for the steps of one backtracking line search: the degree-18
+/// Taylor polynomial of Bader, Blanes & Casas (2019, the one torch::matrix_exp uses) with scaling
+/// and squaring, arranged for many t. Of its five products, three are powers of A = τE
+/// (τ = t/2^s): A² = τ²E², A³ = τ³E³, A⁶ = τ⁶E⁶, so E², E³, E⁶ are computed once per direction;
+/// each t then costs two products and s squarings. s is the least with τ·ν ≤ θ₁₈ = 1.0909, where
+/// ν = min(√‖E²‖₁, ‖E⁶‖₁^{1/6}) bounds ‖E‖₂ (E² = −EᵀE is symmetric: ‖E‖₂² = ‖E²‖₂ ≤ ‖E²‖₁),
+/// a tighter bound than torch::matrix_exp's ‖tE‖₁, so fewer squarings. The squarings
+/// exp(τE)^(2^k) are kept: the backtracking steps t/2, …, t/2^s (shrink ½) cost nothing.
+class SkewTaylorExponential {
+ public:
+  explicit SkewTaylorExponential(const torch::Tensor& E);
+  torch::Tensor operator()(double t) const;
+
+ private:
+  torch::Tensor powers_;   // 4×M·M: E, E², E³, E⁶
+  int64_t M_ = 0;
+  double norm_bound_ = 0;  // ν ≥ ‖E‖₂
+  mutable std::vector<std::pair<double, torch::Tensor>> kept_;  // (t, exp(tE)) of the last squaring chain
+};
+
+/// How RetractionPath evaluates the exponential retraction.
+enum class ExpMethod {
+  MatrixExp,  ///< torch::matrix_exp per step (the reference)
+  Eigh,       ///< SkewExponential: one eigendecomposition per direction, one product per step
+  Taylor,     ///< SkewTaylorExponential: three products per direction, two per step
+};
+/// "matrix_exp" | "eigh" | "taylor"; else factorch::Error.
+ExpMethod exp_method_from_name(const std::string& name);
+
+/// Q(step·E) of the chosen retraction for the many steps of one line search. The exponential
+/// uses `method` (the bool form: eigen ? Eigh : MatrixExp); the other kinds have no
+/// per-direction work.
 class RetractionPath {
  public:
   RetractionPath(const torch::Tensor& E, Retraction kind, bool eigen = true);
+  RetractionPath(const torch::Tensor& E, Retraction kind, ExpMethod method);
   torch::Tensor operator()(double step) const;
 
  private:
   torch::Tensor E_;
   Retraction kind_;
   std::optional<SkewExponential> exp_;
+  std::optional<SkewTaylorExponential> taylor_;
 };
 
 /// ‖Φ·Φᵀ − I‖_F (computed in the dtype of Φ).

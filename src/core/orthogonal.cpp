@@ -1,5 +1,6 @@
 #include "factorch/orthogonal.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -45,9 +46,42 @@ torch::Tensor retraction_matrix(const torch::Tensor& E, double step, Retraction 
   throw Error("retraction: unknown kind");
 }
 
+namespace {
+// Bader, Blanes & Casas, "Computing the matrix exponential with an optimized Taylor polynomial
+// approximation" (Mathematics 2019), degree 18: row i gives B_i = Σ_j b[i][j]·A^(0,1,2,3,6)[j];
+// A⁹ = B₁B₅ + B₄, T₁₈(A) = B₂ + (B₃ + A⁹)A⁹. The same table as torch::matrix_exp.
+constexpr double kTaylor18[5][5] = {
+    {0., -1.00365581030144618291e-01, -8.02924648241156932449e-03, -8.92138498045729985177e-04, 0.},
+    {0., 3.97849749499645077844e-01, 1.36783778460411720168e+00, 4.98289622525382669416e-01,
+     -6.37898194594723280150e-04},
+    {-1.09676396052962061844e+01, 1.68015813878906206114e+00, 5.71779846478865511061e-02,
+     -6.98210122488052056106e-03, 3.34975017086070470649e-05},
+    {-9.04316832390810593223e-02, -6.76404519071381882256e-02, 6.75961301770459654925e-02,
+     2.95552570429315521194e-02, -1.39180257516060693404e-05},
+    {0., 0., -9.23364619367118555360e-02, -1.69364939002081722752e-02, -1.40086798182036094347e-05}};
+constexpr double kTheta18 = 1.090863719290036;  // ‖A‖ up to which T₁₈ is exact in double precision
+
+double norm1(const torch::Tensor& A) { return A.abs().sum(0).max().item<double>(); }
+
+// C = A·B into `out` (M×M) when C is known to be symmetric (sign 1) or skew (sign −1), as the
+// powers of a skew matrix are: the top rows and the bottom-right block are products, the
+// bottom-left block is the transpose of the top-right one (¾ of the product's work).
+void structured_mm_out(torch::Tensor& out, const torch::Tensor& A, const torch::Tensor& B, double sign) {
+  const int64_t M = A.size(0), h = M / 2;
+  torch::Tensor top = out.narrow(0, 0, h), corner = out.narrow(0, h, M - h).narrow(1, h, M - h);
+  torch::mm_out(top, A.narrow(0, 0, h), B);
+  torch::mm_out(corner, A.narrow(0, h, M - h), B.narrow(1, h, M - h));
+  torch::Tensor lower = out.narrow(0, h, M - h).narrow(1, 0, h);
+  lower.copy_(out.narrow(0, 0, h).narrow(1, h, M - h).t());
+  if (sign != 1.0) lower.mul_(sign);
+}
+}  // namespace
+
 SkewExponential::SkewExponential(const torch::Tensor& E) {
   require(E.dim() == 2 && E.size(0) == E.size(1), "exponential: expected a square direction");
-  auto [lambda, V] = torch::linalg_eigh(torch::mm(E.t(), E));
+  torch::Tensor EtE = torch::empty_like(E);
+  structured_mm_out(EtE, E.t(), E, 1.0);
+  auto [lambda, V] = torch::linalg_eigh(EtE);
   mu_ = lambda.clamp_min(0.0).sqrt();  // EᵀE is positive semidefinite: negative λ are rounding
   V_ = V;
   EV_ = torch::mm(E, V);
@@ -60,13 +94,71 @@ torch::Tensor SkewExponential::operator()(double t) const {
   return torch::mm(left, V_.t());
 }
 
-RetractionPath::RetractionPath(const torch::Tensor& E, Retraction kind, bool eigen) : E_(E), kind_(kind) {
+SkewTaylorExponential::SkewTaylorExponential(const torch::Tensor& E) {
+  require(E.dim() == 2 && E.size(0) == E.size(1), "exponential: expected a square direction");
+  const int64_t M = M_ = E.size(0);
+  powers_ = torch::empty({4, M, M}, E.options());
+  torch::Tensor E1 = powers_[0], E2 = powers_[1], E3 = powers_[2], E6 = powers_[3];
+  E1.copy_(E);
+  structured_mm_out(E2, E, E, 1.0);
+  structured_mm_out(E3, E2, E, -1.0);
+  structured_mm_out(E6, E3, E3, 1.0);
+  norm_bound_ = std::min(std::sqrt(norm1(E2)), std::pow(norm1(E6), 1.0 / 6.0));
+  powers_ = powers_.view({4, M * M});
+}
+
+torch::Tensor SkewTaylorExponential::operator()(double t) const {
+  for (const auto& [step, Q] : kept_)
+    if (step == t) return Q;
+  double tau = t;
+  int squarings = 0;
+  while (std::abs(tau) * norm_bound_ > kTheta18) {  // halving is exact: the kept steps are t/2^k
+    tau *= 0.5;
+    ++squarings;
+  }
+  const int64_t M = M_;
+  // B (5×M·M) = C·[E; E²; E³; E⁶] with C_ij = b_i,j+1·τ^(1,2,3,6)_j, then b_i0 on the diagonals.
+  const double scale[4] = {tau, tau * tau, tau * tau * tau, std::pow(tau, 6)};
+  torch::Tensor C = torch::empty({5, 4}, torch::kFloat64), b0 = torch::empty({5, 1}, torch::kFloat64);
+  for (int i = 0; i < 5; ++i) {
+    b0[i][0] = kTaylor18[i][0];
+    for (int j = 0; j < 4; ++j) C[i][j] = kTaylor18[i][j + 1] * scale[j];
+  }
+  const torch::Tensor B = torch::mm(C.to(powers_.options()), powers_).view({5, M, M});
+  B.diagonal(0, 1, 2).add_(b0.to(powers_.options()));
+  const torch::Tensor A9 = torch::addmm(B[3], B[0], B[4]);
+  torch::Tensor Q = torch::addmm(B[1], B[2].add_(A9), A9);
+  kept_.clear();
+  kept_.emplace_back(tau, Q);
+  for (int k = 0; k < squarings; ++k) {
+    tau *= 2.0;
+    Q = torch::mm(Q, Q);
+    kept_.emplace_back(tau, Q);
+  }
+  return Q;
+}
+
+ExpMethod exp_method_from_name(const std::string& name) {
+  if (name == "matrix_exp") return ExpMethod::MatrixExp;
+  if (name == "eigh") return ExpMethod::Eigh;
+  if (name == "taylor") return ExpMethod::Taylor;
+  throw Error("unknown exponential '" + name + "' (taylor, eigh, matrix_exp)");
+}
+
+RetractionPath::RetractionPath(const torch::Tensor& E, Retraction kind, bool eigen)
+    : RetractionPath(E, kind, eigen ? ExpMethod::Eigh : ExpMethod::MatrixExp) {}
+
+RetractionPath::RetractionPath(const torch::Tensor& E, Retraction kind, ExpMethod method) : E_(E), kind_(kind) {
   require(E.dim() == 2 && E.size(0) == E.size(1), "retraction: expected a square direction");
-  if (kind == Retraction::Exponential && eigen) exp_.emplace(E);
+  if (kind != Retraction::Exponential) return;
+  if (method == ExpMethod::Eigh) exp_.emplace(E);
+  if (method == ExpMethod::Taylor) taylor_.emplace(E);
 }
 
 torch::Tensor RetractionPath::operator()(double step) const {
-  return exp_ ? (*exp_)(step) : retraction_matrix(E_, step, kind_);
+  if (exp_) return (*exp_)(step);
+  if (taylor_) return (*taylor_)(step);
+  return retraction_matrix(E_, step, kind_);
 }
 
 double orthogonality_error(const torch::Tensor& Phi) {

@@ -34,8 +34,8 @@ TEST(Orthogonal, RetractionsAreFirstOrder) {
   const torch::Tensor E = random_skew(12, 5, 1.0);
   const torch::Tensor I = torch::eye(12, torch::kFloat64);
   for (Retraction kind : {Retraction::Projected, Retraction::Cayley, Retraction::Exponential}) {
-    for (const bool eigen : {false, true}) {
-      const RetractionPath Q(E, kind, eigen);
+    for (const ExpMethod method : {ExpMethod::MatrixExp, ExpMethod::Eigh, ExpMethod::Taylor}) {
+      const RetractionPath Q(E, kind, method);
       const double r1 = (Q(1e-2) - I - 1e-2 * E).norm().item<double>();
       const double r2 = (Q(5e-3) - I - 5e-3 * E).norm().item<double>();
       EXPECT_LT(r1, 1e-3) << retraction_name(kind);
@@ -48,12 +48,12 @@ TEST(Orthogonal, ExponentialMatchesClosedForms) {
   // 2×2: exp(t·θJ) with J = [[0, −1], [1, 0]] is the rotation by tθ.
   const double theta = 0.7;
   const torch::Tensor J = torch::tensor({0.0, -1.0, 1.0, 0.0}, torch::kFloat64).view({2, 2});
-  for (const bool eigen : {false, true}) {
-    const RetractionPath Q(theta * J, Retraction::Exponential, eigen);
-    for (const double t : {0.0, 0.3, 1.0, 5.0}) {
+  for (const ExpMethod method : {ExpMethod::MatrixExp, ExpMethod::Eigh, ExpMethod::Taylor}) {
+    const RetractionPath Q(theta * J, Retraction::Exponential, method);
+    for (const double t : {0.0, 0.3, 1.0, 5.0, -2.0}) {
       const double c = std::cos(t * theta), s = std::sin(t * theta);
       const torch::Tensor R = torch::tensor({c, -s, s, c}, torch::kFloat64).view({2, 2});
-      EXPECT_LT((Q(t) - R).abs().max().item<double>(), 1e-14) << "eigen " << eigen << " t " << t;
+      EXPECT_LT((Q(t) - R).abs().max().item<double>(), 1e-14) << "method " << static_cast<int>(method) << " t " << t;
     }
   }
   // 7×7 = P·B·Pᵀ with B = diag(a·J, a·J, b·J, 0): a repeated pair of angles and a zero
@@ -69,9 +69,9 @@ TEST(Orthogonal, ExponentialMatchesClosedForms) {
   const torch::Tensor P = random_orthogonal(7, 21);
   const torch::Tensor E = torch::mm(torch::mm(P, B), P.t());
   const torch::Tensor expected = torch::mm(torch::mm(P, expB), P.t());
-  for (const bool eigen : {false, true})
-    EXPECT_LT((RetractionPath(E, Retraction::Exponential, eigen)(t) - expected).abs().max().item<double>(), 1e-13)
-        << "eigen " << eigen;
+  for (const ExpMethod method : {ExpMethod::MatrixExp, ExpMethod::Eigh, ExpMethod::Taylor})
+    EXPECT_LT((RetractionPath(E, Retraction::Exponential, method)(t) - expected).abs().max().item<double>(), 1e-13)
+        << "method " << static_cast<int>(method);
   // The two implementations (Padé/Taylor matrix_exp, eigendecomposition) agree on a generic
   // 40×40 direction, and the eigen one has the group property exp(sE)·exp(tE) = exp((s+t)E).
   const torch::Tensor G = random_skew(40, 8, 6.0);
@@ -80,6 +80,47 @@ TEST(Orthogonal, ExponentialMatchesClosedForms) {
     EXPECT_LT((X(u) - torch::matrix_exp(u * G)).abs().max().item<double>(), 1e-12) << "t " << u;
   EXPECT_LT((torch::mm(X(0.4), X(1.1)) - X(1.5)).abs().max().item<double>(), 1e-13);
   EXPECT_LT(orthogonality_error(X(2.0)), 1e-13);
+}
+
+TEST(Orthogonal, TaylorExponentialScalesAndKeepsTheHalvedSteps) {
+  // A 60×60 direction with ‖E‖₂ = 1 (scaled by its largest eigenvalue pair, a closed form:
+  // E = P·blockdiag(θ_k J)·Pᵀ, exp(tE) blockwise rotations). Steps up to t = 40 need up to six
+  // squarings (τ·ν ≤ 1.09); every one matches the closed form to 1e-13 (measured ≤ 2e-14; with
+  // too few squarings, θ₁₈ = 10, the error at t = 40 is 1.8e-4), and the steps t/2, t/4, …
+  // come back as the very matrices the squaring chain made (shrink ½ costs no product).
+  const int64_t M = 60;
+  const torch::Tensor J = torch::tensor({0.0, -1.0, 1.0, 0.0}, torch::kFloat64).view({2, 2});
+  const torch::Tensor P = random_orthogonal(M, 31);
+  auto closed = [&](double t) {
+    torch::Tensor B = torch::zeros({M, M}, torch::kFloat64), expB = torch::zeros({M, M}, torch::kFloat64);
+    for (int64_t k = 0; k < M / 2; ++k) {
+      const double theta = 1.0 - 0.03 * static_cast<double>(k);  // 1 … 0.13
+      B.slice(0, 2 * k, 2 * k + 2).slice(1, 2 * k, 2 * k + 2).copy_(theta * J);
+      const double c = std::cos(t * theta), s = std::sin(t * theta);
+      expB.slice(0, 2 * k, 2 * k + 2).slice(1, 2 * k, 2 * k + 2).copy_(torch::tensor({c, -s, s, c}, torch::kFloat64).view({2, 2}));
+    }
+    return std::make_pair(torch::mm(torch::mm(P, B), P.t()), torch::mm(torch::mm(P, expB), P.t()));
+  };
+  const torch::Tensor E = closed(0.0).first;
+  for (const double t : {0.5, 1.0, 3.0, 40.0, -7.0}) {
+    const SkewTaylorExponential X(E);
+    const torch::Tensor Q = X(t);
+    EXPECT_LT((Q - closed(t).second).abs().max().item<double>(), 1e-13) << "t " << t;
+    EXPECT_LT(orthogonality_error(Q), 3e-13) << "t " << t;  // Frobenius, 60×60: measured 1.1e-13 at t = 40
+  }
+  const SkewTaylorExponential X(E);
+  const torch::Tensor Q40 = X(40.0);  // ν ≥ ‖E‖₂ = 1, 40 > 1.09·2^5: at least six squarings from τ ≤ 40/64
+  torch::Tensor next = Q40;
+  for (const double t : {20.0, 10.0, 5.0, 2.5, 1.25, 0.625}) {
+    const torch::Tensor Q = X(t);
+    EXPECT_TRUE(torch::equal(torch::mm(Q, Q), next)) << "t " << t;  // the chain's matrices
+    EXPECT_LT((Q - closed(t).second).abs().max().item<double>(), 1e-13) << "t " << t;
+    next = Q;
+  }
+  // Looked up, not recomputed: the chain is still the one X(40) made.
+  EXPECT_EQ(X(40.0).data_ptr(), Q40.data_ptr());
+  // A step off the chain starts a new one (and is exact too).
+  EXPECT_LT((X(0.3) - closed(0.3).second).abs().max().item<double>(), 1e-14);
 }
 
 TEST(Orthogonal, CayleyAgreesWithExponentialToThirdOrder) {

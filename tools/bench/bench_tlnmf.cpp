@@ -1,18 +1,25 @@
 // TL-NMF iteration cost, split between the MU of W, H and the Φ step, for M = 200 (GCM toy)
-// and M = 640 (ICASSP frame size). The quasi-Newton Φ step runs twice from the same start in
-// the same run: with torch::matrix_exp per Armijo trial (reference) and with the direction
-// diagonalised once per step (model.phi_expm eigh); the table gives both times, their ratio,
-// the largest relative gap between the two objective trajectories and the number of Φ steps
+// and M = 640 (ICASSP frame size). The quasi-Newton Φ step runs three times from the same start
+// in the same run, interleaved: with torch::matrix_exp per Armijo trial (reference), with the
+// direction diagonalised once per step (model.phi_expm eigh) and with its Taylor powers kept
+// (taylor, the default); one row each: the time, the ratio to the reference, the largest
+// relative gap between its objective trajectory and the reference's and the number of Φ steps
 // whose accepted μ differ. Other --update kinds are timed alone. "floor" times the products
-// every Φ step needs besides the exponential (gradient, Hessian, one Q·X, one Q·Φ).
+// every Φ step needs besides the exponential (gradient Γ, Hessian P·Vᵀ, one Q·X, one Q·Φ);
+// "+exp" adds the five M×M products of one degree-18 Taylor exponential, the least any exact
+// exponential of the step has cost here (the eigendecomposition costs more). "x floor" and
+// "x +exp" are the Φ step's time over each.
 // usage: factorch_bench tlnmf [--iters N] [--threads T] [--device cpu|cuda]
-//   [--dtype float64|float32] [--update qn|cayley|projected] [--steps S]
+//   [--dtype float64|float32] [--update qn|cayley|projected] [--steps S] [--clock wall|cpu]
+// --clock cpu times the process's CPU time instead of the wall clock: with one thread it reads
+// the same on an idle machine and is far steadier on a loaded one.
 // With Debian's OpenBLAS, also set OPENBLAS_NUM_THREADS=T: BLAS keeps its own thread pool.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -26,7 +33,11 @@
 namespace factorch::bench {
 
 namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+bool cpu_clock = false;  // --clock cpu: the process's CPU time (one thread on a shared machine)
+double now() {
+  if (cpu_clock) return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 void sync(const torch::Device& d) {
   if (d.is_cuda()) torch::cuda::synchronize();
 }
@@ -51,6 +62,7 @@ int bench_tlnmf(int argc, char** argv) {
     else if (a == "--dtype") dtype = v;
     else if (a == "--update") update = v;
     else if (a == "--steps") steps = std::atoll(v.c_str());
+    else if (a == "--clock" && (v == "wall" || v == "cpu")) cpu_clock = v == "cpu";
     else {
       std::fprintf(stderr, "bench tlnmf: unknown option %s\n", a.c_str());
       return 2;
@@ -61,6 +73,7 @@ int bench_tlnmf(int argc, char** argv) {
     return 2;
   }
   set_total_threads(threads);  // ATen and the BLAS pool
+  torch::manual_seed(0);       // the same frames in every run: runs compare (the tries depend on them)
   const torch::Device dev(device);
   if (dev.is_cuda() && !torch::cuda::is_available()) {
     std::fprintf(stderr, "bench tlnmf: no CUDA device\n");
@@ -68,13 +81,13 @@ int bench_tlnmf(int argc, char** argv) {
   }
   const auto st = dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
   const bool qn = update == "qn";
-  const std::vector<std::string> variants = qn ? std::vector<std::string>{"matrix_exp", "eigh"}
+  const std::vector<std::string> variants = qn ? std::vector<std::string>{"matrix_exp", "eigh", "taylor"}
                                                : std::vector<std::string>{"matrix_exp"};
   std::printf("TL-NMF iteration cost (%s, %s, %d thread(s), update %s, %lld Phi step(s) per iteration, %d iterations)\n",
               device.c_str(), dtype.c_str(), threads, update.c_str(), static_cast<long long>(steps), iters);
-  std::printf("%5s %5s %3s %3s | %9s | %13s %13s %7s | %8s %8s | %9s %9s | %8s\n", "M", "N", "R", "K", "MU ms/it",
-              qn ? "Phi ms (expm)" : "Phi ms/step", qn ? "Phi ms (eigh)" : "", qn ? "ratio" : "", "accepted",
-              "tries", qn ? "max rel dJ" : "", qn ? "mu differ" : "", "floor ms");
+  std::printf("%5s %5s %3s %3s | %9s | %-10s %11s %6s | %8s %6s | %10s %9s | %8s %7s | %7s %7s\n", "M", "N", "R", "K",
+              "MU ms/it", "expm", "Phi ms/step", "ratio", "accepted", "tries", "max rel dJ", "mu differ", "floor ms",
+              "+exp ms", "x floor", "x +exp");
   struct Case { int64_t M, N, R, K; };
   for (const Case cs : {Case{200, 151, 10, 2}, Case{200, 1191, 1, 10}, Case{640, 1191, 1, 10}}) {
     TrainingData d;
@@ -115,8 +128,9 @@ int bench_tlnmf(int argc, char** argv) {
       }
     }
     // The products every Φ step needs whatever the exponential (Γ = (X⊙∂J/∂V)Xᵀ, the Hessian
-    // approximation P·Vᵀ, one trial Q·X and Φ ← QΦ): the floor below which no retraction goes.
-    double floor_ms = 0;
+    // approximation P·Vᵀ, one trial Q·X and Φ ← QΦ): the floor below which no retraction goes;
+    // and the five M×M products of one degree-18 Taylor exponential (no squaring).
+    double floor_ms = 0, exp_ms = 0;
     {
       const torch::Tensor X = d.X.dim() == 3 ? d.X : d.X.unsqueeze(0);
       const torch::Tensor P = torch::rand_like(X[0]), Q = torch::eye(cs.M, X.options());
@@ -130,26 +144,33 @@ int bench_tlnmf(int argc, char** argv) {
         torch::mm(Q, Q);
       }
       sync(dev);
-      floor_ms = 1e3 * (now() - a) / reps;
+      const double b = now();
+      for (int r = 0; r < reps; ++r)
+        for (int k = 0; k < 5; ++k) torch::mm(Q, Q);
+      sync(dev);
+      floor_ms = 1e3 * (b - a) / reps;
+      exp_ms = floor_ms + 1e3 * (now() - b) / reps;
     }
     const Timing& ref = t[0];
-    std::printf("%5lld %5lld %3lld %3lld | %9.2f | %13.2f", static_cast<long long>(cs.M), static_cast<long long>(cs.N),
-                static_cast<long long>(cs.R), static_cast<long long>(cs.K), 1e3 * ref.mu / iters,
-                1e3 * ref.phi / (iters * steps));
-    if (qn) {
-      const Timing& e = t[1];
-      double gap = 0;
-      for (size_t i = 0; i < ref.objective.size(); ++i)
-        gap = std::max(gap, std::abs(e.objective[i] - ref.objective[i]) / std::abs(ref.objective[i]));
-      int differ = 0;
-      for (size_t i = 0; i < std::min(ref.steps.size(), e.steps.size()); ++i) differ += ref.steps[i] != e.steps[i];
-      differ += static_cast<int>(std::max(ref.steps.size(), e.steps.size()) - std::min(ref.steps.size(), e.steps.size()));
-      std::printf(" %13.2f %7.3f | %3d/%-4lld %8.2f | %9.1e %9d | %8.2f\n", 1e3 * e.phi / (iters * steps),
-                  e.phi / ref.phi, e.accepted, static_cast<long long>(iters * steps),
-                  static_cast<double>(e.tries) / (iters * steps), gap, differ, floor_ms);
-    } else {
-      std::printf(" %13s %7s | %3d/%-4lld %8.2f | %9s %9s | %8.2f\n", "", "", ref.accepted,
-                  static_cast<long long>(iters * steps), static_cast<double>(ref.tries) / (iters * steps), "", "", floor_ms);
+    for (size_t v = 0; v < models.size(); ++v) {
+      const Timing& e = t[v];
+      const double phi_ms = 1e3 * e.phi / (iters * steps);
+      std::printf("%5lld %5lld %3lld %3lld | %9.2f | %-10s %11.2f %6.3f | %3d/%-4lld %6.2f | ", static_cast<long long>(cs.M),
+                  static_cast<long long>(cs.N), static_cast<long long>(cs.R), static_cast<long long>(cs.K),
+                  1e3 * e.mu / iters, qn ? variants[v].c_str() : update.c_str(), phi_ms, e.phi / ref.phi, e.accepted,
+                  static_cast<long long>(iters * steps), static_cast<double>(e.tries) / (iters * steps));
+      if (v > 0) {
+        double gap = 0;
+        for (size_t i = 0; i < ref.objective.size(); ++i)
+          gap = std::max(gap, std::abs(e.objective[i] - ref.objective[i]) / std::abs(ref.objective[i]));
+        int differ = 0;
+        for (size_t i = 0; i < std::min(ref.steps.size(), e.steps.size()); ++i) differ += ref.steps[i] != e.steps[i];
+        differ += static_cast<int>(std::max(ref.steps.size(), e.steps.size()) - std::min(ref.steps.size(), e.steps.size()));
+        std::printf("%10.1e %9d | ", gap, differ);
+      } else {
+        std::printf("%10s %9s | ", "", "");
+      }
+      std::printf("%8.2f %7.2f | %7.2f %7.2f\n", floor_ms, exp_ms, phi_ms / floor_ms, phi_ms / exp_ms);
     }
   }
   return 0;

@@ -46,9 +46,11 @@ struct TLNMFOptions {
   TORCH_ARG(bool, learn_phi) = true;           ///< false: fixed transform (DCT-NMF baseline)
   TORCH_ARG(std::string, phi_update) = "qn";   ///< "projected" | "cayley" | "qn"
   TORCH_ARG(int64_t, phi_steps) = 5;           ///< Φ updates per mu_step
-  /// qn: "eigh" diagonalises each direction once, every Armijo trial is then one product
-  /// (orthogonal::SkewExponential); "matrix_exp" calls torch::matrix_exp per trial (reference).
-  TORCH_ARG(std::string, phi_expm) = "eigh";
+  /// qn's exponential: "taylor" keeps E², E³, E⁶ of each direction, every Armijo trial is then
+  /// two products (orthogonal::SkewTaylorExponential; halved steps are free); "eigh" diagonalises
+  /// each direction once, every trial is one product (SkewExponential, costlier eigendecomposition);
+  /// "matrix_exp" calls torch::matrix_exp per trial (reference).
+  TORCH_ARG(std::string, phi_expm) = "taylor";
   TORCH_ARG(bool, precondition) = true;        ///< diagonal-Hessian scaling of the skew direction
   TORCH_ARG(double, hessian_floor) = 1e-2;     ///< H_ij ≥ hessian_floor·N (value at a perfect fit: N for gcm)
   TORCH_ARG(double, armijo_step) = 1.0;        ///< first step tried (1 = the quasi-Newton step)

@@ -33,9 +33,10 @@ void add_tlnmf_keys(ConfigSchema& s) {
         "Φ retraction: projected (polar/SVD of Φ + μΩ), cayley, qn (expm of the quasi-Newton skew step)")
       .choice({"projected", "cayley", "qn"}).def("qn").for_models(m);
   s.add("model.phi_expm", KeyType::String,
-        "qn's exponential: eigh (diagonalise each Φ direction once; every Armijo trial is one matrix product) | "
+        "qn's exponential: taylor (degree-18 Taylor, E², E³, E⁶ once per Φ direction; every Armijo trial two "
+        "matrix products, halved steps free) | eigh (diagonalise each direction once; every trial one product) | "
         "matrix_exp (torch::matrix_exp per trial; same steps, slower)")
-      .choice({"eigh", "matrix_exp"}).def("eigh").for_models(m);
+      .choice({"taylor", "eigh", "matrix_exp"}).def("taylor").for_models(m);
   s.add("model.phi_steps", KeyType::Integer, "Φ updates per iteration (after the MU of H and W)").def("5").at_least(0).for_models(m);
   s.add("model.precondition", KeyType::Boolean,
         "scale the skew direction by the diagonal Hessian approximation (plain Riemannian steps are far slower)")
