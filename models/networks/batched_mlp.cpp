@@ -6,9 +6,21 @@
 #include <torch/nn/functional/activation.h>
 
 #include "factorch/error.h"
+#include "factorch/fused.h"
 #include "factorch/shape_string.h"
 
 namespace factorch::nn {
+
+namespace {
+
+// θ.grad += g, as autograd accumulates (g becomes the gradient when there is none yet).
+void accumulate(torch::Tensor& parameter, const torch::Tensor& g) {
+  if (!parameter.requires_grad()) return;
+  if (parameter.grad().defined()) parameter.mutable_grad().add_(g);
+  else parameter.mutable_grad() = g;
+}
+
+}  // namespace
 
 BatchedImplicitMLPImpl::BatchedImplicitMLPImpl(int64_t count_, const ImplicitMLPOptions& options_)
     : count(count_), options(options_) {
@@ -114,6 +126,59 @@ torch::Tensor BatchedImplicitMLPImpl::forward(const torch::Tensor& v) {
   if (options.softplus()) y = torch::softplus(y);
   // U × (C·out); with one output per network a transposed view (no copy).
   return options.out_features() == 1 ? y.squeeze(2).t() : y.permute({1, 0, 2}).reshape({v.size(0), -1});
+}
+
+torch::Tensor BatchedImplicitMLPImpl::forward(const torch::Tensor& v, Tape& tape) {
+  require(v.dim() == 2 && v.size(1) == options.in_features(),
+          "BatchedImplicitMLP: input must be U × " + std::to_string(options.in_features()));
+  torch::NoGradGuard no_grad;
+  tape = {};
+  torch::Tensor x;
+  if (B.defined()) {
+    torch::Tensor s = torch::matmul(v, B.transpose(1, 2)).mul_(2.0 * M_PI).add_(phase);
+    const torch::Tensor c = sin_cos_(s);
+    x = torch::cat({c, s}, -1);
+  } else {
+    x = v.unsqueeze(0).expand({count, v.size(0), v.size(1)});
+  }
+  const double w0 = options.omega_0();
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const torch::Tensor w = weights[i] * w0;
+    torch::Tensor z = torch::baddbmm(biases[i] * w0, x, w);
+    tape.inputs.push_back(x);
+    tape.scaled_weights.push_back(w);
+    tape.cosines.push_back(sin_cos_(z));  // z becomes sin(z): the next layer's input
+    x = z;
+  }
+  tape.readout_input = x;
+  torch::Tensor y = torch::baddbmm(out_bias, x, out_weight);
+  if (options.softplus()) {
+    // softplus'(y) as LibTorch's softplus backward has it: e^y/(e^y + 1), exactly 1 above
+    // its threshold 20 (where softplus(y) = y).
+    const torch::Tensor e = y.exp();
+    tape.slope = e.div(e + 1).masked_fill_(y > 20, 1.0);
+    y = torch::softplus(y);
+  }
+  return options.out_features() == 1 ? y.squeeze(2).t() : y.permute({1, 0, 2}).reshape({v.size(0), -1});
+}
+
+void BatchedImplicitMLPImpl::backward(const Tape& tape, const torch::Tensor& grad_output) {
+  require(has_backward(), "BatchedImplicitMLP: backward() does not cover trainable features (use autograd)");
+  torch::NoGradGuard no_grad;
+  const int64_t U = grad_output.size(0), out = options.out_features();
+  torch::Tensor gy = out == 1 ? grad_output.t().unsqueeze(2) : grad_output.reshape({U, count, out}).permute({1, 0, 2});
+  gy = tape.slope.defined() ? gy * tape.slope : gy.contiguous();  // dL/dy, C × U × out
+  accumulate(out_weight, torch::bmm(tape.readout_input.transpose(1, 2), gy));
+  accumulate(out_bias, gy.sum(1, true));
+  if (weights.empty()) return;
+  const double w0 = options.omega_0();
+  torch::Tensor g = torch::bmm(gy, out_weight.transpose(1, 2));  // dL/dx of the last sine layer
+  for (int64_t i = static_cast<int64_t>(weights.size()) - 1; i >= 0; --i) {
+    g.mul_(tape.cosines[i]);  // dL/dz, z = x·(ω₀W) + ω₀b
+    if (weights[i].requires_grad()) accumulate(weights[i], torch::bmm(tape.inputs[i].transpose(1, 2), g).mul_(w0));
+    if (biases[i].requires_grad()) accumulate(biases[i], g.sum(1, true).mul_(w0));
+    if (i > 0) g = torch::bmm(g, tape.scaled_weights[i].transpose(1, 2));
+  }
 }
 
 void BatchedImplicitMLPImpl::pretty_print(std::ostream& stream) const {

@@ -10,6 +10,8 @@
 #include <torch/optim.h>
 
 #include "factorch/error.h"
+#include "factorch/fused.h"
+#include "factorch/train/hand_gradients.h"
 
 namespace factorch {
 
@@ -221,11 +223,19 @@ void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const 
     }
   };
   auto one_step = [&](const TrainingData& batch) {
+    // Hand-written gradients where the model has them for this batch (no autograd graph).
+    auto* manual = dynamic_cast<HandGradients*>(model.get());
+    const bool hand = manual && manual->use_hand_gradients && manual->has_gradients(batch);
     if (impl_->optimizer) {
       auto closure = [&]() -> torch::Tensor {
         impl_->optimizer->zero_grad();
-        torch::Tensor loss = model->loss(batch);
-        loss.backward();
+        torch::Tensor loss;
+        if (hand) {
+          loss = manual->gradients(batch, /*with_loss=*/true);
+        } else {
+          loss = model->loss(batch);
+          loss.backward();
+        }
         sum_shared_gradients();
         return loss;
       };
@@ -247,21 +257,15 @@ void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const 
       for (auto& p : impl_->params) {
         if (p.grad().defined()) p.mutable_grad().zero_();
       }
-      model->loss(batch).backward();
+      if (hand) manual->gradients(batch, /*with_loss=*/false);
+      else model->loss(batch).backward();
       sum_shared_gradients();
       torch::NoGradGuard no_grad;
       for (size_t i = 0; i < impl_->params.size(); ++i) {
         torch::Tensor& p = impl_->params[i];
         if (!p.grad().defined()) continue;
         // The gradient is zeroed before the next backward pass: it serves as scratch here.
-        torch::Tensor g = p.mutable_grad();
-        const torch::Tensor sign = g.mul(impl_->rprop_prev[i]).sign_();
-        const torch::Tensor grew = sign > 0, turned = sign < 0;
-        torch::Tensor& s = impl_->rprop_step[i];
-        s.mul_(torch::ones_like(s).masked_fill_(grew, 1.2).masked_fill_(turned, 0.5)).clamp_(1e-6, 50.0);
-        g.masked_fill_(turned, 0.0);
-        impl_->rprop_prev[i].copy_(g);
-        p.addcmul_(g.sign_(), s, -1.0);  // p − sign(g)·s
+        rprop_step_(p, p.mutable_grad(), impl_->rprop_step[i], impl_->rprop_prev[i]);  // one pass per tensor
       }
       // Projected Rprop: where project() clipped the move (an entry held at a bound), the
       // step restarts from its initial size with no sign memory. Otherwise it keeps growing

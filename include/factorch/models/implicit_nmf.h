@@ -42,6 +42,7 @@
 #include "factorch/models/factor_model.h"
 #include "factorch/models/networks/mlp.h"
 #include "factorch/models/networks/batched_mlp.h"
+#include "factorch/train/hand_gradients.h"
 
 namespace factorch {
 
@@ -79,7 +80,7 @@ struct ImplicitNMFOptions {
   TORCH_ARG(double, kernel_glide) = 0.0;
 };
 
-class ImplicitNMFImpl : public FactorModelImpl {
+class ImplicitNMFImpl : public FactorModelImpl, public HandGradients {
  public:
   /// `frequencies` (F, Hz): the training frequency grid (distinct values, e.g. the STFT bins),
   /// on which factors() samples W. `times` (N, s): matrix mode: the regular frame times
@@ -99,6 +100,12 @@ class ImplicitNMFImpl : public FactorModelImpl {
   /// V̂ on the training grid (F × N): dictionary(frequencies) · activations(times).
   torch::Tensor reconstruct() override;
   torch::Tensor loss(const TrainingData& data) override;
+  /// Hand-written gradients (implicit_nmf_gradients.cpp) for matrix activations without the
+  /// spectral kernel, KL (β = 1, eps 0, no mask), samples on a band of the training grid and
+  /// networks without trainable features: one forward pass keeping sin and cos of every
+  /// layer, then GEMMs. Anything else: autograd on loss().
+  bool has_gradients(const TrainingData& data) override;
+  torch::Tensor gradients(const TrainingData& data, bool with_loss) override;
   void check_data(const TrainingData& data) const override;
   /// Keeps matrix H ≥ h_floor (see ImplicitNMFOptions::h_floor).
   void project() override;

@@ -33,6 +33,21 @@ class BatchedImplicitMLPImpl : public torch::nn::Cloneable<BatchedImplicitMLPImp
   /// v (U × in_features) → U × (count·out_features): network c's outputs in columns
   /// c·out … c·out + out − 1 (the torch::cat of the separate networks' outputs).
   torch::Tensor forward(const torch::Tensor& v);
+  /// What backward() needs from a forward pass: each sine layer's input, the cosine of its
+  /// pre-activation and its ω₀-scaled weights; the read-out's input and the slope of its
+  /// output (softplus' or 1). No autograd graph is kept.
+  struct Tape {
+    std::vector<torch::Tensor> inputs, cosines, scaled_weights;
+    torch::Tensor readout_input, slope;
+  };
+  /// forward(v) without autograd, filling `tape` (sin and cos of each layer from one pass).
+  torch::Tensor forward(const torch::Tensor& v, Tape& tape);
+  /// Whether backward() can give every trainable tensor's gradient (not trainable features).
+  bool has_backward() const { return !(B.defined() && B.requires_grad()); }
+  /// Adds dL/dθ to θ.grad() for every parameter θ that requires grad, given dL/d(output)
+  /// (U × count·out, the layout of forward()) and the tape of the forward pass that made it:
+  /// the same sums as autograd's, in GEMMs plus one fused pass per layer.
+  void backward(const Tape& tape, const torch::Tensor& grad_output);
   /// Copies the weights of a separate ImplicitMLP into slot c (same options).
   void load_network(int64_t c, ImplicitMLPImpl& net);
   /// The tensor names of one separate ImplicitMLP with these options.

@@ -1,0 +1,117 @@
+#include "factorch/fused.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace factorch {
+
+namespace {
+
+bool fusable(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.is_contiguous() &&
+         (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64);
+}
+
+// sin and cos of n floats: x = r + j·π/2 with j = round(2x/π) and r ∈ [−π/4, π/4] (three-part
+// Cody–Waite π/2, exact products for |j| < 2¹⁵), Cephes' minimax polynomials for sin r and
+// cos r, then the quadrant j mod 4 picks ±sin r or ±cos r. Branch-free, so it vectorises.
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline void sin_cos_loop(float* z, float* c, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = z[i];
+    // Round to nearest by the 1.5·2²³ trick (|2x/π| < 2²²): no libm call in the loop.
+    const float j = (x * 0.636619772367581343f + 12582912.0f) - 12582912.0f;
+    const float r = ((x - j * 1.5703125f) - j * 4.837512969970703125e-4f) - j * 7.54978995489188216e-8f;
+    const float r2 = r * r;
+    const float sr = r + r * r2 * ((-1.9515295891e-4f * r2 + 8.3321608736e-3f) * r2 - 1.6666654611e-1f);
+    const float cr = 1.0f - 0.5f * r2 + r2 * r2 * ((2.443315711809948e-5f * r2 - 1.388731625493765e-3f) * r2 + 4.166664568298827e-2f);
+    const int q = static_cast<int>(j);
+    const float s = (q & 1) ? cr : sr;
+    const float k = (q & 1) ? -sr : cr;
+    const float sign = (q & 2) ? -1.0f : 1.0f;
+    z[i] = s * sign;
+    c[i] = k * sign;
+  }
+}
+
+void sin_cos_default(float* z, float* c, int64_t n) { sin_cos_loop(z, c, n); }
+
+#if defined(__GNUC__) && defined(__x86_64__)
+// The same loop compiled for 8-wide AVX2 + FMA, chosen at run time (the library is built for
+// baseline x86-64; LibTorch's own kernels dispatch the same way).
+__attribute__((target("avx2,fma"))) void sin_cos_avx2(float* z, float* c, int64_t n) { sin_cos_loop(z, c, n); }
+#endif
+
+void sin_cos_float(float* z, float* c, int64_t n) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2) return sin_cos_avx2(z, c, n);
+#endif
+  sin_cos_default(z, c, n);
+}
+
+// Selects rather than branches, so that it vectorises; s·1 and the clamp as ATen's
+// min(max(s, lo), hi) give the same bits as the op sequence.
+template <typename T>
+void rprop_loop(T* __restrict p, T* __restrict g, T* __restrict s, T* __restrict prev, int64_t n) {
+  const T up = static_cast<T>(1.2), down = static_cast<T>(0.5);
+  const T lo = static_cast<T>(1e-6), hi = static_cast<T>(50.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const T d = g[i] * prev[i];
+    T step = s[i] * (d > T(0) ? up : (d < T(0) ? down : T(1)));
+    step = step < lo ? lo : step;
+    step = step > hi ? hi : step;
+    const T gi = d < T(0) ? T(0) : g[i];
+    s[i] = step;
+    prev[i] = gi;
+    p[i] -= ((gi > T(0) ? T(1) : T(0)) - (gi < T(0) ? T(1) : T(0))) * step;
+  }
+}
+
+}  // namespace
+
+torch::Tensor sin_cos_(torch::Tensor& z) {
+  if (!fusable(z)) {
+    torch::Tensor c = z.cos();
+    z.sin_();
+    return c;
+  }
+  torch::Tensor c = torch::empty_like(z);
+  const int64_t n = z.numel();
+  if (z.scalar_type() == torch::kFloat32) {
+    sin_cos_float(z.data_ptr<float>(), c.data_ptr<float>(), n);
+  } else {
+    double* zp = z.data_ptr<double>();
+    double* cp = c.data_ptr<double>();
+    for (int64_t i = 0; i < n; ++i) {
+      const double x = zp[i];
+      zp[i] = std::sin(x);
+      cp[i] = std::cos(x);
+    }
+  }
+  return c;
+}
+
+void rprop_step_(torch::Tensor& param, torch::Tensor& grad, torch::Tensor& step, torch::Tensor& prev) {
+  const bool same = param.scalar_type() == grad.scalar_type() && param.scalar_type() == step.scalar_type() &&
+                    param.scalar_type() == prev.scalar_type();
+  if (same && fusable(param) && fusable(grad) && fusable(step) && fusable(prev)) {
+    const int64_t n = param.numel();
+    if (param.scalar_type() == torch::kFloat32)
+      rprop_loop(param.data_ptr<float>(), grad.data_ptr<float>(), step.data_ptr<float>(), prev.data_ptr<float>(), n);
+    else
+      rprop_loop(param.data_ptr<double>(), grad.data_ptr<double>(), step.data_ptr<double>(), prev.data_ptr<double>(), n);
+    return;
+  }
+  const torch::Tensor sign = grad.mul(prev).sign_();
+  const torch::Tensor grew = sign > 0, turned = sign < 0;
+  step.mul_(torch::ones_like(step).masked_fill_(grew, 1.2).masked_fill_(turned, 0.5)).clamp_(1e-6, 50.0);
+  grad.masked_fill_(turned, 0.0);
+  prev.copy_(grad);
+  param.addcmul_(grad.sign_(), step, -1.0);
+}
+
+}  // namespace factorch
