@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Second quick-start command: set up + build, then the test-only packages (headless Chromium
-# for the report.html browser test), then the whole test suite through ctest.
+# Second quick-start command: the test-only packages, set up + build everything (CLI, tests,
+# benchmarks), then the whole test suite through ctest.
 #   bash tools/test.sh [ctest args]              Release build in build/
 #   bash tools/test.sh --sanitize [ctest args]   AddressSanitizer + UndefinedBehaviorSanitizer
 #       build in build-sanitize/ (FACTORCH_SANITIZE=ON); any UBSan report aborts its test,
@@ -18,13 +18,16 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:halt_on_error=1}
 fi
-bash tools/setup.sh
-
-# Test-only: tests/app/check_report_in_browser.py opens report.html in headless Chromium
-# through Selenium (skipped with a message when these are absent).
-TEST_PACKAGES=(chromium chromium-driver python3-selenium)
+# Test-only packages, installed before the build (the suite's configure needs GoogleTest):
+# the Python references of the cross-checks (numpy, torch, scikit-learn, mir_eval), and headless
+# Chromium through Selenium for tests/app/check_report_in_browser.py (skipped when absent).
+TEST_PACKAGES=(libgtest-dev python3 python3-numpy python3-torch python3-sklearn python3-mir-eval
+               chromium chromium-driver python3-selenium)
 source tools/apt_install.sh
 install_missing "factorch test setup" "${TEST_PACKAGES[@]}"
+# Everything: the CLI, the test binary and the benchmarks (a quick-start build dir has tests off).
+FACTORCH_CMAKE_ARGS="-DFACTORCH_TESTS=ON -DFACTORCH_BENCH=ON ${FACTORCH_CMAKE_ARGS:-}" FACTORCH_BUILD_TARGETS="" \
+  bash tools/setup.sh
 
 BUILD_DIR=${FACTORCH_BUILD_DIR:-build}
 cd "$BUILD_DIR"

@@ -225,7 +225,11 @@ bool is_leaf_type(KeyType t) { return t == KeyType::StringOrMap || t == KeyType:
 // ----------------------------------------------------------------------------- schema
 
 KeySpec& ConfigSchema::add(const std::string& path, KeyType type, const std::string& doc) {
-  keys_.push_back(KeySpec{path, type, "", doc});
+  KeySpec spec;  // (not KeySpec{path, type, "", doc}: -Wmissing-field-initializers)
+  spec.path = path;
+  spec.type = type;
+  spec.doc = doc;
+  keys_.push_back(std::move(spec));
   return keys_.back();
 }
 
@@ -271,11 +275,13 @@ std::string ConfigSchema::document(const std::string& section) const {
 
 // ----------------------------------------------------------------------------- config
 
-Config Config::load(const std::string& path, const std::vector<std::string>& overrides) {
-  return parse(io::read_file(path), path, overrides);
+Config Config::load(const std::string& path, const std::vector<std::string>& overrides,
+                    const std::vector<std::string>& origins) {
+  return parse(io::read_file(path), path, overrides, origins);
 }
 
-Config Config::parse(const std::string& yaml, const std::string& source, const std::vector<std::string>& overrides) {
+Config Config::parse(const std::string& yaml, const std::string& source, const std::vector<std::string>& overrides,
+                     const std::vector<std::string>& origins) {
   Config c;
   c.source_ = source;
   try {
@@ -302,21 +308,23 @@ Config Config::parse(const std::string& yaml, const std::string& source, const s
   // yaml-cpp can still throw on odd documents (a non-scalar key, a bad conversion): one line.
   try {
   mark(c.root_, "");
-  for (const std::string& o : overrides) {
+  for (size_t i = 0; i < overrides.size(); ++i) {
+    const std::string& o = overrides[i];
+    const std::string origin = i < origins.size() && !origins[i].empty() ? origins[i] : "--set " + o;
     const size_t eq = o.find('=');
-    require(eq != std::string::npos && eq > 0, "--set " + o + ": expected key.path=value");
+    require(eq != std::string::npos && eq > 0, origin + ": expected key.path=value");
     const std::string key = o.substr(0, eq), text = o.substr(eq + 1);
     YAML::Node value;
     try {
       value = YAML::Load(text);
     } catch (const YAML::Exception& e) {
-      throw Error("--set " + o + ": malformed value (" + e.msg + ")");
+      throw Error(origin + ": malformed value (" + e.msg + ")");
     }
     if (!value || value.IsNull()) value = YAML::Node(text);
     assign(c.root_, key, value);
     for (auto it = c.origin_.begin(); it != c.origin_.end();)
       it = it->first.rfind(key + ".", 0) == 0 ? c.origin_.erase(it) : std::next(it);
-    c.origin_[key] = "--set " + o;
+    c.origin_[key] = origin;
   }
   c.validate();
   } catch (const YAML::Exception& e) {

@@ -70,10 +70,13 @@ const ConfigSchema& config_schema();
 class Config {
  public:
   /// Loads FILE, applies overrides ("key.path=value"), validates and fills defaults.
-  static Config load(const std::string& path, const std::vector<std::string>& overrides = {});
+  /// origins[i], when given and not empty, is how overrides[i] was typed ("--device cuda"),
+  /// which errors name; otherwise "--set key.path=value".
+  static Config load(const std::string& path, const std::vector<std::string>& overrides = {},
+                     const std::vector<std::string>& origins = {});
   /// Same from YAML text (`source` names it in errors).
   static Config parse(const std::string& yaml, const std::string& source,
-                      const std::vector<std::string>& overrides = {});
+                      const std::vector<std::string>& overrides = {}, const std::vector<std::string>& origins = {});
 
   bool has(const std::string& path) const;
   YAML::Node node(const std::string& path) const;

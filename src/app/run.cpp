@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include <torch/cuda.h>
 #include <ATen/Parallel.h>
@@ -161,6 +162,16 @@ NamedTensors gathered(const FactorModelImpl& model, const NamedTensors& local, c
   return out;
 }
 
+// Runs `f` when training starts (Callback::on_begin).
+class BeginCallback : public Callback {
+ public:
+  explicit BeginCallback(std::function<void()> f) : f_(std::move(f)) {}
+  void on_begin(const TrainState&) override { f_(); }
+
+ private:
+  std::function<void()> f_;
+};
+
 // model.init_from: factors of the same shape are copied; others stay initialised.
 void init_from_factors(FactorModelImpl& model, const Config& c, const TrainingData& data) {
   const std::string path = c.string("model.init_from");
@@ -172,19 +183,28 @@ void init_from_factors(FactorModelImpl& model, const Config& c, const TrainingDa
   }
   const NamedTensors current = model.factors();
   int used = 0;
+  std::string mismatches;  // "W is 64x12 there, the model needs 64x8; ..."
   for (const auto& item : given) {
     const torch::Tensor* mine = current.find(item.key());
     if (!mine) continue;
     const torch::Tensor value = local_part(model, item.key(), item.value(), data);
     if (mine->sizes() != value.sizes()) {
-      std::fprintf(stderr, "factorch: init_from: %s is %s in %s, the model needs %s: re-initialised\n", item.key().c_str(),
-                   shape_string(item.value()).c_str(), path.c_str(), shape_string(*mine).c_str());
+      mismatches += (mismatches.empty() ? "" : "; ") + item.key() + " is " + shape_string(item.value()) +
+                    " there, the model needs " + shape_string(*mine);
       continue;
     }
     model.set_factor(item.key(), value);
     ++used;
   }
-  if (used == 0) c.fail("model.init_from", "(" + path + ") has no factor matching this model");
+  if (used == 0) {
+    std::string names;
+    for (const auto& item : current) names += (names.empty() ? "" : ", ") + item.key();
+    c.fail("model.init_from", "(" + path + ") has no factor matching this model (" +
+                                  (mismatches.empty() ? "it needs " + names : mismatches + ": same model.rank and data?") +
+                                  ")");
+  }
+  if (!mismatches.empty())
+    std::fprintf(stderr, "factorch: init_from: %s (%s): re-initialised\n", mismatches.c_str(), path.c_str());
 }
 
 std::string trainer_signature(const std::string& config_yaml) {
@@ -211,6 +231,32 @@ RunResult run_data_parallel(const Config& c, const RunOptions& options) {
   // Before anything is read or written: every rank must run the same resolved config.
   comm.require_same("resolved configs (FNV-1a of config.resolved.yaml and --resume)",
                     hash_hex(c.dump() + "\nresume: " + options.resume.value_or("")));
+  check_data_parallel(c);
+  const std::string type = c.string("model.type");
+  const ModelEntry& entry = model_entry(type);
+  const Dataset dataset = entry.load_shard(c, options.communicator);
+  require(dataset.matrix.sharded(), type + ": load_shard returned data that is not marked as a shard");
+  std::shared_ptr<FactorModelImpl> model = build_model(entry, c, dataset);
+  return fit_model(c, model, dataset.matrix, options, c.string("output.dir"));
+}
+
+}  // namespace
+
+void check_resume(const Config& c, const io::Checkpoint& checkpoint, const std::string& path) {
+  const std::string type = c.string("model.type");
+  require(checkpoint.model_type == type,
+          path + ": checkpoint holds a '" + checkpoint.model_type + "' model but the config asks for '" + type + "'");
+  // max_iter counts from the start of the first run. A resume with nothing left to do is an
+  // error, not a run that reports "stopped after N iterations" and rewrites the old outputs.
+  const int64_t done = checkpoint.train_state.iteration, max_iter = c.integer("trainer.max_iter");
+  if (done >= max_iter)
+    throw Error(path + " has already run " + std::to_string(done) + " iterations >= trainer.max_iter = " +
+                std::to_string(max_iter) + " (" + c.where("trainer.max_iter") +
+                "; it counts the checkpoint's iterations): nothing to train; set trainer.max_iter above " +
+                std::to_string(done) + " to continue");
+}
+
+void check_data_parallel(const Config& c) {
   const std::string type = c.string("model.type");
   const ModelEntry& entry = model_entry(type);
   if (!entry.capabilities.data_parallel || !entry.load_shard) {
@@ -219,13 +265,8 @@ RunResult run_data_parallel(const Config& c, const RunOptions& options) {
       if (e.capabilities.data_parallel && e.load_shard) supported += (supported.empty() ? "" : ", ") + e.name;
     c.fail("model.type", "is " + type + ": data-parallel training (torchrun, --nproc) supports " + supported + " so far");
   }
-  const Dataset dataset = entry.load_shard(c, options.communicator);
-  require(dataset.matrix.sharded(), type + ": load_shard returned data that is not marked as a shard");
-  std::shared_ptr<FactorModelImpl> model = build_model(entry, c, dataset);
-  return fit_model(c, model, dataset.matrix, options, c.string("output.dir"));
+  if (entry.check_data_parallel) entry.check_data_parallel(c);
 }
-
-}  // namespace
 
 RunResult run_training(const Config& c, const RunOptions& options) {
   if (options.communicator) return run_data_parallel(c, options);
@@ -258,11 +299,17 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   std::optional<io::Checkpoint> checkpoint;
   if (options.resume) {
     checkpoint = io::load_checkpoint(*options.resume);
-    require(checkpoint->model_type == model->type(), *options.resume + ": checkpoint holds a '" +
-                                                         checkpoint->model_type + "' model but the config asks for '" +
-                                                         model->type() + "'");
+    check_resume(c, *checkpoint, *options.resume);
   }
-  model->check_data(data);
+  try {
+    model->check_data(data);
+  } catch (const Error& e) {
+    // The model names what it checked ("data: ..."); the user needs the file it came from.
+    if (!c.has("data.input")) throw;
+    const std::vector<std::string> inputs = c.strings("data.input");
+    throw Error(c.where("data.input") + ": data.input (" + (inputs.size() == 1 ? inputs[0] : inputs[0] + ", …") +
+                "): " + e.what());
+  }
   if (checkpoint) {
     restore_parameters(*model, checkpoint->parameters, *options.resume, data);
   } else if (c.has("model.init_from")) {
@@ -276,13 +323,6 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
     TrainState state = checkpoint->train_state;
     if (trainer_signature(checkpoint->config_yaml) != topt.kind() + "/" + topt.optimizer() || data.sharded())
       state.optimizer_state.clear();
-    // max_iter counts from the start of the first run: say so when the checkpoint is already there.
-    if (state.iteration >= topt.max_iter() && data.counts_shared_terms())
-      std::fprintf(stderr,
-                   "factorch: warning: %s has already run %lld iterations >= trainer.max_iter = %lld (which counts "
-                   "the checkpoint's iterations): nothing to train; set a larger trainer.max_iter to continue\n",
-                   options.resume->c_str(), static_cast<long long>(state.iteration),
-                   static_cast<long long>(topt.max_iter()));
     trainer->set_state(state);
   }
 
@@ -294,7 +334,12 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   if (options.write_outputs) {
     // From here on files are written (each atomically).
     if (writer) {
-      io::write_file_atomically((fs::path(out_dir) / "config.resolved.yaml").string(), c.dump());
+      // At the start of training, not before: a run that cannot start (an infinite initial
+      // objective) leaves no run directory behind.
+      trainer->add_callback(std::make_shared<BeginCallback>(
+          [path = (fs::path(out_dir) / "config.resolved.yaml").string(), text = c.dump()] {
+            io::write_file_atomically(path, text);
+          }));
       trainer->add_callback(std::make_shared<HistoryCallback>((fs::path(out_dir) / "history.csv").string()));
     }
     const std::string ckpt_path = (fs::path(out_dir) / "checkpoint.pt").string();

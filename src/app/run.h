@@ -42,10 +42,11 @@ struct RunOptions {
   /// only its share of the data (the model entry's load_shard); rank 0 writes the outputs,
   /// which have the layout of a single-process run (per-column factors gathered). Models
   /// whose entry states capabilities.data_parallel can be sharded.
-  std::shared_ptr<distributed::Communicator> communicator;
+  /// ({} here and below: `{resume, write_outputs, quiet}` gives no -Wmissing-field-initializers.)
+  std::shared_ptr<distributed::Communicator> communicator{};
   /// More callbacks, run after the built-in ones (history, checkpoint, progress) at each
   /// evaluation: e.g. a GUI's progress, or a test's fault injection.
-  std::vector<std::shared_ptr<Callback>> callbacks;
+  std::vector<std::shared_ptr<Callback>> callbacks{};
 };
 
 struct RunResult {
@@ -58,6 +59,12 @@ struct RunResult {
 /// Builds (or restores) the model and trains it as the config says: data from the model's
 /// registry entry (load_data) or load_training_data, then fit_model(), then the entry's report.
 RunResult run_training(const Config& config, const RunOptions& options = {});
+/// Throws when `config` cannot train data-parallel (model type, keys such as an init that needs
+/// every column): what can be known before any process starts or reads data.
+void check_data_parallel(const Config& config);
+/// Throws when `checkpoint` (read from `path`) cannot be resumed by `config`: another model
+/// type, or trainer.max_iter not above the iterations it has already run.
+void check_resume(const Config& config, const io::Checkpoint& checkpoint, const std::string& path);
 
 /// Trains an already built model on `data` (CPU float64; moved to the config's device and
 /// dtype) with the config's trainer, writing outputs under `out_dir` unless

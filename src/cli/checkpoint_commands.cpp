@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "cli_support.h"
 #include "app/run.h"
@@ -94,7 +95,8 @@ const char* kExportUsage =
     "                       [--frequencies F1,F2,... | --n-fft N [--sample-rate R] | --cqt [--cqt-f-min F]\n"
     "                        [--cqt-bins-per-octave B] [--cqt-f-max F]]\n"
     "Writes the run's factors (listed by `factorch info`) as DIR/factors/<name>.npy (C order, trained dtype)\n"
-    "and/or DIR/factors.pt (a dict name -> tensor); --only keeps the named ones.\n"
+    "and/or DIR/factors.pt (a dict name -> tensor): the layout of a run directory, so that DIR/factors.pt\n"
+    "can start another run (model.init_from). --only keeps the named ones.\n"
     "Models whose dictionary is a function of frequency (innmf) can sample it on any grid: W (F x K) and\n"
     "frequencies (F, Hz) are then those of the grid, written in both formats unless --format says otherwise:\n"
     "  --frequencies F1,F2,...  these frequencies in Hz\n"
@@ -243,8 +245,17 @@ int export_(const Args& args) {
     if (format != "pt") formats.push_back("npy");
     if (format != "npy") formats.push_back("pt");
     app::export_factors(factors, out, formats);
+    // DIR has a run directory's layout (factors/*.npy, factors.pt): say where the files are.
+    std::string written;
+    if (format != "pt") {
+      std::string names;
+      for (const auto& item : factors) names += (names.empty() ? "" : ",") + item.key();
+      written = (std::filesystem::path(out) / "factors").string() + "/" +
+                (factors.size() == 1 ? names : "{" + names + "}") + ".npy";
+    }
+    if (format != "npy") written += (written.empty() ? "" : " and ") + (std::filesystem::path(out) / "factors.pt").string();
     std::printf("exported %zu factor%s of %s to %s", factors.size(), factors.size() == 1 ? "" : "s", checkpoint.c_str(),
-                out.c_str());
+                written.c_str());
     if (!grid.empty())
       std::printf(" (W sampled at %lld frequenc%s)", static_cast<long long>(grid_size), grid_size == 1 ? "y" : "ies");
     std::printf("\n");

@@ -71,18 +71,26 @@ class ArgScanner {
 };
 
 /// The options that `train` and `separate` share: --set, --out, --device, --dtype as config
-/// overrides, --quiet. Returns false when the current argument is none of them.
+/// overrides, --quiet. Returns false when the current argument is none of them. origins[i] is
+/// how overrides[i] was typed, so that an error names the flag the user gave (Config::load).
 template <class RunOptions>
-bool scan_run_option(ArgScanner& a, std::vector<std::string>& overrides, RunOptions& options) {
+bool scan_run_option(ArgScanner& a, std::vector<std::string>& overrides, std::vector<std::string>& origins,
+                     RunOptions& options) {
   const std::string& arg = a.current();
+  const auto flag = [&](const std::string& key) {
+    const std::string value = a.value();
+    overrides.push_back(key + "=" + value);
+    origins.push_back(arg + " " + value);
+  };
   if (arg == "--set") {
     overrides.push_back(a.value());
+    origins.emplace_back();  // "--set key=value"
   } else if (arg == "--out") {
-    overrides.push_back("output.dir=" + a.value());
+    flag("output.dir");
   } else if (arg == "--device") {
-    overrides.push_back("trainer.device=" + a.value());
+    flag("trainer.device");
   } else if (arg == "--dtype") {
-    overrides.push_back("trainer.dtype=" + a.value());
+    flag("trainer.dtype");
   } else if (arg == "--quiet" || arg == "-q") {
     options.quiet = true;
   } else {

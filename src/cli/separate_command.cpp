@@ -27,7 +27,7 @@ const char* kHelp =
 int separate(const Args& args) {
   return guarded([&] {
     std::string config_path;
-    std::vector<std::string> overrides;
+    std::vector<std::string> overrides, origins;
     app::RunOptions options;
     ArgScanner a(args, "separate");
     while (a.next()) {
@@ -35,7 +35,7 @@ int separate(const Args& args) {
       if (arg == "--help" || arg == "-h") {
         std::fputs(kHelp, stdout);
         return 0;
-      } else if (scan_run_option(a, overrides, options)) {
+      } else if (scan_run_option(a, overrides, origins, options)) {
         continue;
       } else if (arg.rfind("-", 0) == 0) {
         a.unknown();
@@ -46,7 +46,7 @@ int separate(const Args& args) {
       }
     }
     if (config_path.empty()) throw UsageError("separate", "needs a CONFIG.yaml");
-    const Config config = Config::load(config_path, overrides);
+    const Config config = Config::load(config_path, overrides, origins);
     const app::SeparationResult r = app::run_separation(config, options);
     for (size_t s = 0; s < r.names.size(); ++s)
       std::printf("wrote %s/sources/%s.wav\n", r.out_dir.c_str(), r.names[s].c_str());

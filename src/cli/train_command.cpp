@@ -8,6 +8,7 @@
 #include "factorch/distributed/communicator.h"
 #include "factorch/distributed/launch.h"
 #include "app/report.h"
+#include "factorch/train/checkpoint.h"
 
 namespace factorch::cli {
 
@@ -34,7 +35,7 @@ const char* kHelp =
 int train(const Args& args) {
   return guarded([&] {
     std::string config_path;
-    std::vector<std::string> overrides;
+    std::vector<std::string> overrides, origins;
     app::RunOptions options;
     int nproc = 0;
     Args worker_args{"train"};  // what --nproc's workers get: the same command without --nproc
@@ -55,7 +56,7 @@ int train(const Args& args) {
         }
         if (nproc < 1) throw Error("train: --nproc must be a positive integer, got '" + n + "'");
         continue;
-      } else if (scan_run_option(a, overrides, options)) {
+      } else if (scan_run_option(a, overrides, origins, options)) {
       } else if (arg == "--resume") {
         options.resume = a.value();
       } else if (arg.rfind("-", 0) == 0) {
@@ -71,9 +72,12 @@ int train(const Args& args) {
     const std::optional<distributed::LaunchEnv> launch = distributed::launch_env_from_environment();
     if (nproc > 0 && launch)
       throw Error("train: --nproc starts its own workers but RANK/WORLD_SIZE are set (launched by torchrun?): use one");
-    const Config config = Config::load(config_path, overrides);
+    const Config config = Config::load(config_path, overrides, origins);
     if (nproc > 0) {
-      // The config is valid (checked once here, not N times); each worker re-reads it.
+      // The config is valid (checked once here, not N times); each worker re-reads it. What
+      // else can be known without data is checked here too, so that it is reported once.
+      app::check_data_parallel(config);
+      if (options.resume) app::check_resume(config, io::load_checkpoint(*options.resume), *options.resume);
       for (size_t i = 0; i < args.size(); ++i) {
         if (args[i] == "--nproc") {
           ++i;

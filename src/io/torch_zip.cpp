@@ -320,7 +320,9 @@ class Unpickler {
   // BINPERSID ('storage', type, key, location, numel): the flat tensor of record data/<key>.
   c10::IValue storage(const c10::IValue& pid) {
     require(pid.isTuple(), bad("persistent id is not a tuple"));
-    const auto& t = pid.toTupleRef().elements();
+    // A copy: indexing TupleElements (3 inline slots, else a vector) past 2 makes GCC 12 warn
+    // -Warray-bounds about the inline slots even though a 5-tuple never uses them.
+    const std::vector<c10::IValue> t = pid.toTupleRef().elements().vec();
     require(t.size() == 5 && t[0].isString() && t[0].toStringRef() == "storage" && t[2].isString() && t[4].isInt(),
             bad("persistent id is not ('storage', type, key, location, numel)"));
     require(t[1].isString(), bad("storage type is not a class"));

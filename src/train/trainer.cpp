@@ -69,6 +69,7 @@ TrainResult Trainer::fit(const std::shared_ptr<FactorModelImpl>& model, const Tr
                                    "): check the data and the initial factors");
     state_.history.push_back({state_.iteration, j0, std::numeric_limits<double>::quiet_NaN(), state_.seconds});
   }
+  for (auto& cb : callbacks_) cb->on_begin(state_);
   result.stop_reason = "max_iter";
   while (state_.iteration < options_.max_iter()) {
     // A NaN can also make an update throw (an SVD of a non-finite Φ in TL-NMF): that is the

@@ -95,12 +95,19 @@ TEST(TrainCli, ResumeOnAnotherDtypeAndInitFromForFineTuning) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err.find("nothing to train"), std::string::npos) << r.err;
   EXPECT_EQ(io::load_npy(dir / "run32/factors/W.npy").scalar_type(), torch::kFloat32);
-  // max_iter counts the checkpoint's iterations too: asking for fewer says so instead of silently
-  // writing the checkpoint's factors again.
-  const auto done = testkit::run_factorch("train cfg.yaml -q --resume run/checkpoint.pt --set trainer.max_iter=5 --out run5",
-                                          dir.path().string());
-  ASSERT_EQ(done.status, 0) << done.err;
-  EXPECT_NE(done.err.find("has already run 20 iterations >= trainer.max_iter = 5"), std::string::npos) << done.err;
+  // max_iter counts the checkpoint's iterations too: asking for no more is an error that says so,
+  // instead of "stopped after 20 iterations (max_iter)", exit 0 and the checkpoint's factors again.
+  for (const std::string max_iter : {"5", "20"}) {
+    const auto done = testkit::run_factorch("train cfg.yaml --resume run/checkpoint.pt --set trainer.max_iter=" +
+                                                max_iter + " --out run5", dir.path().string());
+    EXPECT_EQ(done.status, 2) << done.err;
+    EXPECT_NE(done.err.find("factorch: error: run/checkpoint.pt has already run 20 iterations >= trainer.max_iter = " +
+                            max_iter + " (--set trainer.max_iter=" + max_iter),
+              std::string::npos) << done.err;
+    EXPECT_NE(done.err.find("set trainer.max_iter above 20 to continue"), std::string::npos) << done.err;
+    EXPECT_EQ(done.err.find("stopped after"), std::string::npos) << done.err;
+    EXPECT_FALSE(fs::exists(dir / "run5"));
+  }
   // The history continues the checkpoint's: its first 21 records (iterations 0..20, float64)
   // are copied unchanged — an ignored --resume would recompute them in float32 and differ —
   // then 21..30 follow, and the objective does not go up across the switch to float32

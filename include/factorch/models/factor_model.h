@@ -80,7 +80,7 @@ class FactorModelImpl : public virtual torch::nn::Module {
   virtual void project() {}
 
   /// Checks that `data` fits this model (shapes, domain); throws factorch::Error.
-  virtual void check_data(const TrainingData& data) const {}
+  virtual void check_data(const TrainingData& /*data*/) const {}
 
   /// Learnt quantities by name, as users see them (nonnegative W, not a raw parametrisation).
   virtual NamedTensors factors() = 0;

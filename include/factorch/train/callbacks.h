@@ -29,10 +29,13 @@ struct TrainState {
 class Callback {
  public:
   virtual ~Callback() = default;
+  /// Once, before the first step, when the initial objective is known to be finite (a run
+  /// that cannot start throws before this, so nothing written here is left behind).
+  virtual void on_begin(const TrainState& /*state*/) {}
   /// After each objective evaluation; history.back() is the new record.
-  virtual void on_evaluation(const TrainState& state, int64_t max_iter) {}
+  virtual void on_evaluation(const TrainState& /*state*/, int64_t /*max_iter*/) {}
   /// Once, when training stops (any reason).
-  virtual void on_end(const TrainState& state, const std::string& stop_reason) {}
+  virtual void on_end(const TrainState& /*state*/, const std::string& /*stop_reason*/) {}
 };
 
 /// "iter 120/200  objective 1.2345e+03  rel 3.2e-05  450.1 it/s" on stderr: rewritten with

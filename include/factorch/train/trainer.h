@@ -39,7 +39,7 @@ class Trainer {
 
  protected:
   /// Called once before the first step of fit().
-  virtual void prepare(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) {}
+  virtual void prepare(const std::shared_ptr<FactorModelImpl>& /*model*/, const TrainingData& /*data*/) {}
   /// One iteration (an MU sweep, or an autograd epoch).
   virtual void step(const std::shared_ptr<FactorModelImpl>& model, const TrainingData& data) = 0;
   /// After a non-finite objective: the optimizer's moments have seen the bad step and are not

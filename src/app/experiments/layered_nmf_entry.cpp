@@ -78,11 +78,17 @@ ModelEntry lnmf_entry() {
   // fine-tuning are sums over X's columns. The concatenated training signals of data.train
   // (or data.synthetic) are not sharded.
   e.capabilities.data_parallel = true;
-  e.load_shard = [](const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
+  e.check_data_parallel = [](const Config& c) {
     if (!c.has("data.input"))
       c.fail("data.input", "is required for a data-parallel lnmf run (an F×N .npy or one WAV): the training signals of "
                            "data.train / data.synthetic are not sharded");
     if (c.has("data.synthetic") || c.has("data.train")) c.fail("data.input", "cannot be combined with data.synthetic or data.train");
+    const YAML::Node init = c.node("model.init");
+    if (!init.IsMap() && init.Scalar() != "random")
+      c.fail("model.init", "is " + init.Scalar() + ", which needs the whole of X at once: data-parallel runs "
+                           "pre-train from random (or a map of given factors)");
+  };
+  e.load_shard = [](const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
     app::Dataset d;
     d.matrix = app::load_input_shard(c, comm);
     return d;

@@ -16,7 +16,9 @@ namespace factorch {
 
 void add_nmf_keys(ConfigSchema& s) {
   const std::vector<std::string> m = {"nmf", "nmf_audio"};
-  s.add("model.rank", KeyType::Integer, "number of components K").def("8").at_least(1).for_models(m);
+  s.add("model.rank", KeyType::Integer,
+        "number of components K; supervised separation (factorch separate with data.train): K per source, "
+        "so W has K × (number of sources) columns").def("8").at_least(1).for_models(m);
   s.add("model.beta", KeyType::Beta, "β of the divergence: euclidean (2), kl (1), is (0) or any number").def("1").for_models(m);
   s.add("model.eps", KeyType::Number, "ε added to data and model inside the divergence (needed for IS with zeros)")
       .def("0.0").at_least(0).for_models(m);
@@ -63,15 +65,21 @@ double beta_of(const Config& c) {
   return BetaDivergence::from_name(b).beta();
 }
 
+// Data-parallel runs start from random or given factors: NNDSVD needs an SVD of the whole V.
+void check_nmf_data_parallel(const Config& c) {
+  const YAML::Node init = c.node("model.init");
+  if (!init.IsMap() && init.Scalar() != "random")
+    c.fail("model.init", "is " + init.Scalar() + ", which needs the whole of V at once: data-parallel runs start from "
+                         "random or a map {W: w0.npy, H: h0.npy}");
+}
+
 // A rank's share of the initial factors, the same whatever the number of ranks: W and the
 // full H are drawn as a single process draws them (same seeds, the global mean of V for the
 // scale) and this rank keeps its columns of H.
 void init_nmf_shard(const Config& c, NMFImpl& model, const TrainingData& data, uint64_t seed) {
   const DataShard& shard = *data.shard;
+  check_nmf_data_parallel(c);
   const YAML::Node init = c.node("model.init");
-  if (!init.IsMap() && init.Scalar() != "random")
-    c.fail("model.init", "is " + init.Scalar() + ", which needs the whole of V at once: data-parallel runs start from "
-                         "random or a map {W: w0.npy, H: h0.npy}");
   torch::Tensor moments = torch::stack({data.X.sum(), torch::scalar_tensor(static_cast<double>(data.X.numel()), torch::kFloat64)})
                               .to(torch::kFloat64);
   data.sum_over_shards(moments);
@@ -221,6 +229,7 @@ ModelEntry nmf_entry() {
     d.matrix = app::load_input_shard(c, comm);  // .npy columns, or the frames of a WAV
     return d;
   };
+  e.check_data_parallel = check_nmf_data_parallel;
   return e;
 }
 

@@ -58,6 +58,9 @@ struct ModelEntry {
   /// (app::attach_shard) so that models sum shared statistics over ranks. Collective: every
   /// rank calls it (it may check through the communicator that the ranks agree on shapes).
   std::function<app::Dataset(const Config&, const std::shared_ptr<distributed::Communicator>&)> load_shard = {};
+  /// Optional, data-parallel runs: checks that need the config alone (no data). `train --nproc`
+  /// runs them once before it starts workers, so that such an error is reported once.
+  std::function<void(const Config&)> check_data_parallel = {};
 };
 
 /// Adapters for entry functions that work on the matrix alone (the run's Dataset::matrix).
