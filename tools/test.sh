@@ -22,10 +22,13 @@ bash tools/setup.sh
 
 # Test-only: tests/app/check_report_in_browser.py opens report.html in headless Chromium
 # through Selenium (skipped with a message when these are absent).
-TEST_PACKAGES=(chromium chromium-driver python3-selenium)
+TEST_PACKAGES=(chromium chromium-driver python3-selenium python3-pytest)
 source tools/apt_install.sh
 install_missing "factorch test setup" "${TEST_PACKAGES[@]}"
 
 BUILD_DIR=${FACTORCH_BUILD_DIR:-build}
-cd "$BUILD_DIR"
-ctest --output-on-failure -j "${FACTORCH_JOBS:-$(nproc)}" "$@"
+(cd "$BUILD_DIR" && ctest --output-on-failure -j "${FACTORCH_JOBS:-$(nproc)}" "$@")
+# The Python package's suite (python/tests), against the package in the build tree.
+if [[ -d "$BUILD_DIR/python/factorch" ]]; then
+  PYTHONPATH="$BUILD_DIR/python" /usr/bin/python3 -m pytest -q python/tests
+fi
