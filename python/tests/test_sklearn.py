@@ -69,9 +69,32 @@ def test_bad_input_messages_are_sklearns():
         NMF(2, beta_loss=0).fit(Z)
 
 
-# Every check of scikit-learn's own suite applies (the estimator is scikit-learn's NMF with
-# another solver); none is skipped.
+# Checks that scikit-learn's own NMF(solver="mu") fails as well (Debian's scikit-learn 1.2):
+# MU's transform() fits W for the fixed H from a flat start in max_iter iterations, which does
+# not reach fit_transform's W within the check's atol 0.01. Listed, and checked to fail for
+# scikit-learn too, so that the list shrinks when scikit-learn changes.
+INAPPLICABLE_TO_MU = {
+    "check_transformer_general": "fit_transform vs transform within 0.01: sklearn's MU fails it too",
+    "check_transformer_data_not_an_array": "same comparison on array-likes: sklearn's MU fails it too",
+}
+
+
+def _run_checks(estimator):
+    failed = {}
+    for est, check in check_estimator(estimator, generate_only=True):
+        name = getattr(check, "func", check).__name__
+        try:
+            check(est)
+        except Exception as e:  # noqa: BLE001
+            failed[name] = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return failed
+
+
 def test_check_estimator():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_estimator(NMF())
+        ours = _run_checks(NMF())
+        theirs = _run_checks(sklearn.decomposition.NMF(solver="mu"))
+    assert set(ours) <= set(INAPPLICABLE_TO_MU), ours
+    assert set(INAPPLICABLE_TO_MU) <= set(theirs), theirs
+
