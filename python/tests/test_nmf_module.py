@@ -154,3 +154,20 @@ def test_cuda_module_moves_and_fits():
     model = factorch.NMF(10, 12, 2, device="cuda")
     assert model.W.is_cuda
     assert model.fit(V, max_iter=10).ok
+
+
+def test_ctrl_c_stops_fit_cleanly():
+    import os
+    import signal
+    import threading
+
+    V = nmf_data(60, 80, 5, seed=4)
+    model = factorch.NMF(60, 80, 5, init="random", seed=0)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(V, max_iter=10_000_000, tol=0)  # would run for hours
+    timer.join()
+    # stopped at an evaluation: the parameters are a finite MU iterate, and training goes on
+    assert torch.isfinite(model.W).all() and torch.isfinite(model.H).all()
+    assert model.fit(V, max_iter=2, tol=0).iterations == 2
