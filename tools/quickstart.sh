@@ -8,8 +8,8 @@
 #   $FACTORCH_BUILD_DIR (tests/readme/run_readme_blocks.py runs the README this way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# What the demo needs. (The Python package target, factorch_python, joins this list.)
-DEMO_TARGETS=(factorch)
+# What the demo needs: the CLI, and the Python package (`import factorch`, build/python).
+DEMO_TARGETS=(factorch factorch_python)
 if [[ -z "${FACTORCH_SKIP_SETUP:-}" ]]; then
   # FACTORCH_TESTS=OFF: the test suite's packages (GoogleTest, Python references) are not needed.
   FACTORCH_CMAKE_ARGS="-DFACTORCH_TESTS=OFF ${FACTORCH_CMAKE_ARGS:-}" FACTORCH_BUILD_TARGETS="${DEMO_TARGETS[*]}" \

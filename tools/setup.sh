@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 # libgloo-dev: headers of the Gloo process group of LibTorch's c10d (data-parallel training).
 PACKAGES=(cmake g++ make pkg-config libtorch-dev libgloo-dev libsndfile1-dev libyaml-cpp-dev nlohmann-json3-dev
           libcairo2-dev fonts-dejavu-core libopenblas0-pthread)
+# The Python package (python/, `import factorch`): pybind11 and the interpreter's headers to
+# build it, Debian's torch/numpy to load it, scikit-learn for factorch.sklearn.
+PACKAGES+=(pybind11-dev python3-dev python3 python3-numpy python3-torch python3-sklearn)
 # --audio: the synthesiser and sampled instrument that tools/make_innmf_audio.py renders the
 # real-audio iN-NMF experiments with (configs/innmf_speech.yaml); no test needs them.
 if [[ "${1:-}" == "--audio" ]]; then PACKAGES+=(espeak-ng fluidsynth fluid-soundfont-gm python3 python3-numpy); fi

@@ -22,7 +22,7 @@ fi
 # the Python references of the cross-checks (numpy, torch, scikit-learn, mir_eval), and headless
 # Chromium through Selenium for tests/app/check_report_in_browser.py (skipped when absent).
 TEST_PACKAGES=(libgtest-dev python3 python3-numpy python3-torch python3-sklearn python3-mir-eval
-               chromium chromium-driver python3-selenium)
+               chromium chromium-driver python3-selenium python3-pytest)
 source tools/apt_install.sh
 install_missing "factorch test setup" "${TEST_PACKAGES[@]}"
 # Everything: the CLI, the test binary and the benchmarks (a quick-start build dir has tests off).
@@ -30,5 +30,8 @@ FACTORCH_CMAKE_ARGS="-DFACTORCH_TESTS=ON -DFACTORCH_BENCH=ON ${FACTORCH_CMAKE_AR
   bash tools/setup.sh
 
 BUILD_DIR=${FACTORCH_BUILD_DIR:-build}
-cd "$BUILD_DIR"
-ctest --output-on-failure -j "${FACTORCH_JOBS:-$(nproc)}" "$@"
+(cd "$BUILD_DIR" && ctest --output-on-failure -j "${FACTORCH_JOBS:-$(nproc)}" "$@")
+# The Python package's suite (python/tests), against the package in the build tree.
+if [[ -d "$BUILD_DIR/python/factorch" ]]; then
+  PYTHONPATH="$BUILD_DIR/python" /usr/bin/python3 -m pytest -q python/tests
+fi

@@ -3,7 +3,7 @@
 #include "cli_support.h"
 #include "app/separation.h"
 #include "app/config.h"
-#include "app/report.h"
+#include "cli/runs.h"
 
 namespace factorch::cli {
 
@@ -47,7 +47,8 @@ int separate(const Args& args) {
     }
     if (config_path.empty()) throw UsageError("separate", "needs a CONFIG.yaml");
     const Config config = Config::load(config_path, overrides, origins);
-    const app::SeparationResult r = app::run_separation(config, options);
+    const SeparateOutcome separated = separate_config(config, options);
+    const app::SeparationResult& r = separated.result;
     for (size_t s = 0; s < r.names.size(); ++s)
       std::printf("wrote %s/sources/%s.wav\n", r.out_dir.c_str(), r.names[s].c_str());
     if (r.has_metrics) {
@@ -67,12 +68,10 @@ int separate(const Args& args) {
       std::printf("wrote %s/metrics.json\n", r.out_dir.c_str());
     }
     if (r.streamed) {
-      // report.html draws spectrograms of whole files: not for recordings this long.
       std::printf("report.html not written: the mixture was separated block by block (data.stream)\n");
       return 0;
     }
-    const std::string page = app::write_run_report_or_warn(r.out_dir);
-    if (!page.empty()) std::printf("report: %s\n", page.c_str());
+    if (!separated.report.empty()) std::printf("report: %s\n", separated.report.c_str());
     return 0;
   });
 }

@@ -9,6 +9,7 @@
 #include "factorch/distributed/launch.h"
 #include "app/report.h"
 #include "factorch/train/checkpoint.h"
+#include "cli/runs.h"
 
 namespace factorch::cli {
 
@@ -96,7 +97,8 @@ int train(const Args& args) {
       // is still half-connected can block in its destructor (main() exits without it).
       options.communicator = *new std::shared_ptr<distributed::Communicator>(distributed::Communicator::connect(*launch, co));
     }
-    const app::RunResult run = app::run_training(config, options);
+    const TrainOutcome trained = train_config(config, options, !(launch && launch->rank != 0));
+    const app::RunResult& run = trained.run;
     if (!run.result.ok) {
       std::fprintf(stderr, "factorch: error: %s; the last finite state is in %s/checkpoint.pt\n",
                    run.result.stop_reason.c_str(), run.out_dir.c_str());
@@ -106,8 +108,7 @@ int train(const Args& args) {
     std::printf("%s: objective %.10g after %lld iterations (%s); outputs in %s\n", config.string("model.type").c_str(),
                 run.result.objective, static_cast<long long>(run.result.iterations), run.result.stop_reason.c_str(),
                 run.out_dir.c_str());
-    const std::string page = app::write_run_report_or_warn(run.out_dir);
-    if (!page.empty()) std::printf("report: %s\n", page.c_str());
+    if (!trained.report.empty()) std::printf("report: %s\n", trained.report.c_str());
     return 0;
   });
 }
