@@ -269,7 +269,7 @@ TEST(TLNMF, SupervisedBeatsStftIsNmf) {
   auto run = app::fit_model(c, e.build(c, dataset), dataset.matrix, ro, "");
   const TLNMFSignals& sig = tlnmf_signals_of(dataset);
   const RealisationScores tl = tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(run.model), sig);
-  const RealisationScores is = RealisationScores::of(app::run_separation_step(supervised_stft_isnmf(c, sig), {}).mixtures);
+  const RealisationScores is = RealisationScores::of(separation::run_separation_step(supervised_stft_isnmf(c, sig), {}).mixtures);
   const double a = tl.sdr.mean().item<double>(), b = is.sdr.mean().item<double>();
   std::printf("supervised: TL-NMF SDR %.2f dB, STFT IS-NMF SDR %.2f dB\n", a, b);
   // Measured (seed 0, IS objective as ICASSP Alg. 2, 20 warm-up sweeps of H): TL-NMF 8.08 dB,
