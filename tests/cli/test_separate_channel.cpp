@@ -57,6 +57,10 @@ const std::string kData = "data:\n"
                           "  train: {bright: [train_bright.wav], dull: [train_dull.wav]}\n"
                           "  references: {bright: ref_bright.wav, dull: ref_dull.wav}\n";
 
+// Floors far above what the wrong channel gives (main before the fix, on the same session
+// written as 16-bit WAVs: nmf, tlnmf, innmf stop with the channel error; lnmf 2.4 / −1.7 dB,
+// dlnmf −1.0 / 0.0 dB) and below the chosen channel's (nmf 33.6 / 34.0, lnmf 31.3 / 32.0,
+// dlnmf 31.9 / 31.9, tlnmf 14.9 / 16.0, innmf 18.9 / 20.7 dB there).
 struct Case {
   std::string model, yaml;
   double min_sdr;  // each source's SDR must exceed it
@@ -87,7 +91,7 @@ TEST(SeparateChannel, EveryModelSeparatesTheChosenChannelOfAStereoMixture) {
        "model: {type: tlnmf, mode: supervised, objective: is, seed: 0}\n" + kData +
            "  transform: {n_fft: 100, hop: 50, window: tukey, tukey_alpha: 0.1}\n"
            "trainer: {max_iter: 60, tol: 1.0e-9, progress: never}\n",
-       10.0},
+       8.0},
       {"innmf",
        "model: {type: innmf, rank: 2, width: 16, depth: 2, omega_0: 5, n_frequencies: 6, seed: 1, report_iter: 200, "
        "separation_n_fft: [512]}\n"
