@@ -1,5 +1,7 @@
 #include "factorch/models/factor_model.h"
 
+#include <torch/utils.h>
+
 #include "factorch/error.h"
 
 namespace factorch {
@@ -20,6 +22,25 @@ TrainingData TrainingData::rows(const torch::Tensor& index) const {
 
 void FactorModelImpl::mu_step(const TrainingData&) {
   throw Error("model '" + type() + "' has no multiplicative-update form; train it with an autograd optimiser");
+}
+
+torch::Tensor FactorModelImpl::fit_activations(const torch::Tensor& W, const torch::Tensor& V, int64_t iterations,
+                                               torch::Device device, torch::ScalarType dtype) {
+  require(W.dim() == 2 && V.dim() == 2 && W.size(0) == V.size(0), "fit_activations: W and V must share their rows");
+  require(has_mu(), "fit_activations: model " + type() + " has no multiplicative updates");
+  TrainingData data(V.to(torch::kCPU, torch::kFloat64));
+  const torch::Tensor W64 = W.to(torch::kCPU, torch::kFloat64);
+  const int64_t K = W64.size(1);
+  const torch::Tensor level = data.X.mean(0) / (static_cast<double>(K) * W64.mean().item<double>());
+  const torch::Tensor H0 = level.clamp_min(1e-12).unsqueeze(0).expand({K, V.size(1)}).contiguous();
+  set_factor("W", W64);
+  set_factor("H", H0);
+  check_data(data);
+  to(device, dtype);
+  data = data.to(device, dtype);
+  torch::NoGradGuard no_grad;
+  for (int64_t it = 0; it < iterations; ++it) mu_step(data);
+  return factors()["H"].to(torch::kCPU, torch::kFloat64);
 }
 
 }  // namespace factorch

@@ -9,7 +9,7 @@
 #include "factorch/multiplicative.h"
 #include "factorch/penalty.h"
 #include "factorch/signal/dct.h"
-#include "factorch/signal/wiener.h"
+#include "factorch/separation/separate.h"
 #include "factorch/unmodified.h"
 
 namespace factorch {
@@ -456,7 +456,7 @@ std::vector<torch::Tensor> TLNMFImpl::separate_frames(const torch::Tensor& Y, co
     for (int64_t k = 0; k < C; ++k) powers[mapping[k]] = powers[mapping[k]] + parts[k];
   }
   const torch::Tensor coeffs = torch::mm(Phi_, Y.to(Phi_.options()));
-  const auto masked = signal::apply_masks(coeffs, signal::wiener_masks(powers));
+  const auto masked = separation::masked_coefficients(coeffs, powers, 1.0);
   std::vector<torch::Tensor> out;
   for (const auto& m : masked) out.push_back(torch::mm(Phi_.t(), m));
   return out;

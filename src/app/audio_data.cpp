@@ -6,9 +6,7 @@
 #include "app/audio_shard.h"
 #include "factorch/error.h"
 #include "factorch/io/wav.h"
-#include "factorch/signal/dct.h"
 #include "factorch/signal/synthetic.h"
-#include "factorch/signal/window.h"
 
 namespace factorch::app {
 
@@ -23,48 +21,39 @@ bool has_audio_input(const Config& c) {
 
 // ------------------------------------------------------------------ representation
 
-AudioRepresentation::AudioRepresentation(const Config& c) : spec_(transform_spec(c)), where_(c.where("data.transform.n_fft")) {
-  if (spec_.kind == "cqt") c.fail("data.transform.kind", "cqt cannot be inverted: model.type " + c.string("model.type") + " needs stft or dct");
-  if (spec_.kind == "dct" && spec_.win_length != spec_.n_fft)
+namespace {
+
+separation::RepresentationOptions representation_options(const Config& c, const TransformSpec& spec) {
+  if (spec.kind == "cqt") c.fail("data.transform.kind", "cqt cannot be inverted: model.type " + c.string("model.type") + " needs stft or dct");
+  if (spec.kind == "dct" && spec.win_length != spec.n_fft)
     c.fail("data.transform.win_length", "must equal data.transform.n_fft for the dct (frames are not zero-padded)");
-  stft_ = spec_.stft();
+  separation::RepresentationOptions o;
+  o.kind = spec.kind == "dct" ? separation::TransformKind::Dct : separation::TransformKind::Stft;
+  o.stft = spec.stft();
+  o.exponent = spec.exponent;
+  return o;
 }
 
-torch::Tensor AudioRepresentation::analyse(const torch::Tensor& x) const { return analyse(x, stft_.padding); }
+}  // namespace
 
-torch::Tensor AudioRepresentation::analyse_unpadded(const torch::Tensor& segment) const {
-  return analyse(segment, signal::FramePadding::None);
-}
+AudioRepresentation::AudioRepresentation(const Config& c)
+    : spec_(transform_spec(c)), where_(c.where("data.transform.n_fft")), stft_(spec_.stft()),
+      rep_(representation_options(c, spec_)) {}
 
-torch::Tensor AudioRepresentation::analyse(const torch::Tensor& x, signal::FramePadding padding) const {
+torch::Tensor AudioRepresentation::analyse(const torch::Tensor& x) const {
   try {
-    if (spec_.kind == "dct") {
-      const int64_t M = stft_.n_fft;
-      const torch::Tensor w = signal::window_from_name(stft_.window, M, stft_.tukey_alpha, x.options());
-      return torch::mm(signal::dct2_matrix(M, x.options()), signal::frame_signal(x, M, stft_.hop, w, padding));
-    }
-    signal::StftOptions o = stft_;
-    o.padding = padding;
-    return signal::stft(x, o);
+    return rep_.analyse(x);
   } catch (const Error& e) {
     throw Error(where_ + ": data.transform.n_fft = " + std::to_string(stft_.n_fft) + ": " + e.what());
   }
 }
 
-torch::Tensor AudioRepresentation::nonnegative(const torch::Tensor& coefficients) const {
-  if (spec_.exponent == 2) return spec_.kind == "dct" ? coefficients.square() : signal::power(coefficients);
-  const torch::Tensor m = spec_.kind == "dct" ? coefficients.abs() : signal::magnitude(coefficients);
-  return spec_.exponent == 1 ? m : m.pow(spec_.exponent);
-}
-
-torch::Tensor AudioRepresentation::synthesise(const torch::Tensor& coefficients, int64_t length) const {
-  if (spec_.kind == "dct") {
-    const int64_t M = stft_.n_fft;
-    const torch::Tensor w = signal::window_from_name(stft_.window, M, stft_.tukey_alpha, coefficients.options());
-    const torch::Tensor frames = torch::mm(signal::dct2_matrix(M, coefficients.options()).t(), coefficients);
-    return signal::overlap_add(frames, stft_.hop, w, length);
+torch::Tensor AudioRepresentation::analyse_unpadded(const torch::Tensor& segment) const {
+  try {
+    return rep_.analyse_unpadded(segment);
+  } catch (const Error& e) {
+    throw Error(where_ + ": data.transform.n_fft = " + std::to_string(stft_.n_fft) + ": " + e.what());
   }
-  return signal::istft(coefficients, stft_, length);
 }
 
 // ------------------------------------------------------------------ loading

@@ -13,6 +13,7 @@
 
 #include "app/config.h"
 #include "app/data_block.h"
+#include "factorch/separation/representation.h"
 #include "factorch/signal/stft.h"
 #include "factorch/signal/synthetic.h"
 
@@ -21,7 +22,8 @@ namespace factorch::app {
 /// True when the config's data is audio (data.synthetic, or a data.input that is not .npy).
 bool has_audio_input(const Config& config);
 
-/// A signal ↔ (coefficients, V) transform chosen by data.transform (stft or dct).
+/// The library's representation (factorch/separation/representation.h) chosen by
+/// data.transform (stft or dct); errors about the frame size name data.transform.n_fft.
 class AudioRepresentation {
  public:
   explicit AudioRepresentation(const Config& config);
@@ -34,19 +36,22 @@ class AudioRepresentation {
   int64_t frame_length() const { return stft_.frame_length(); }
   int64_t hop() const { return stft_.hop; }
   /// Coefficients → the nonnegative matrix V (power or magnitude).
-  torch::Tensor nonnegative(const torch::Tensor& coefficients) const;
+  torch::Tensor nonnegative(const torch::Tensor& coefficients) const { return rep_.nonnegative(coefficients); }
   /// Coefficients → signal of `length` samples (least-squares overlap-add).
-  torch::Tensor synthesise(const torch::Tensor& coefficients, int64_t length) const;
+  torch::Tensor synthesise(const torch::Tensor& coefficients, int64_t length) const {
+    return rep_.synthesise(coefficients, length);
+  }
   /// Exponent p such that V^p is a power (2 for magnitudes, 1 for powers): Wiener masks
   /// are built from model parts raised to it.
   double power_exponent() const { return spec_.power_exponent(); }
   const TransformSpec& spec() const { return spec_; }
+  const separation::Representation& representation() const { return rep_; }
 
  private:
   TransformSpec spec_;
-  torch::Tensor analyse(const torch::Tensor& x, signal::FramePadding padding) const;
   std::string where_;  // origin of data.transform.n_fft, for errors about the frame size
   signal::StftOptions stft_;
+  separation::Representation rep_;
 };
 
 /// A mixture with what is known about it.

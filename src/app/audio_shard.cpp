@@ -39,6 +39,7 @@ io::ReadOptions mono_read_options(const Config& c) {
   if (c.has("data.channel")) r.channel = static_cast<int>(c.integer("data.channel"));
   r.downmix = c.boolean("data.downmix");
   r.require_mono = true;
+  r.mono_as_is = true;  // data.channel / data.downmix pick from multichannel files only
   return r;
 }
 

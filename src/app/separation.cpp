@@ -6,7 +6,7 @@
 #include "app/audio_data.h"
 #include "factorch/error.h"
 #include "factorch/io/wav.h"
-#include "app/separation_step.h"
+#include "factorch/separation/separate.h"
 #include "app/separation_blocks.h"
 #include "app/experiments/registry.h"
 
@@ -68,8 +68,7 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
   // Everything is loaded and checked before training or writing anything.
   const AudioRepresentation rep(c);
   const AudioData audio = load_audio_data(c);
-  const torch::Tensor coefficients = rep.analyse(audio.mixture);
-  const torch::Tensor V = rep.nonnegative(coefficients);
+  rep.analyse(audio.mixture);  // a mixture shorter than one frame fails here, naming data.transform.n_fft
   const bool supervised = !audio.training.empty();
   const std::string out_dir = c.string("output.dir");
   if (!supervised) {
@@ -84,45 +83,45 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
   }
 
   Grouping groups;
-  RunResult run;
+  std::vector<torch::Tensor> dictionaries;
   if (supervised) {
     const int64_t rank = c.integer("model.rank");
-    const std::vector<torch::Tensor> dictionaries = learn_source_dictionaries(c, entry, rep, audio.training, options);
+    dictionaries = learn_source_dictionaries(c, entry, rep, audio.training, options);
     for (size_t s = 0; s < audio.training.size(); ++s) {
       groups.names.push_back(audio.source_names[s]);
       groups.components.emplace_back();
       for (int64_t k = 0; k < rank; ++k) groups.components.back().push_back(static_cast<int64_t>(s) * rank + k);
     }
-    // The mixture's activations on the concatenated, fixed dictionaries.
-    const Config mix = mixture_fit_config(c, static_cast<int64_t>(dictionaries.size()));
+  }
+  // The model's parts of the mixture's V: supervised, the activations on the concatenated,
+  // fixed dictionaries; unsupervised, the model learnt on the mixture, grouped by
+  // output.sources.
+  const auto model_parts = [&](const torch::Tensor& V) {
     TrainingData data;
     data.X = V;
-    std::shared_ptr<FactorModelImpl> model = build_model(entry, mix, data);
-    model->set_factor("W", torch::cat(dictionaries, 1));
-    run = fit_model(mix, model, data, options, out_dir);
-  } else {
-    TrainingData data;
-    data.X = V;
-    run = fit_model(c, build_model(entry, c, data), data, options, out_dir);
-  }
-  require(run.result.ok, "training failed: " + run.result.stop_reason);
-
-  const NamedTensors f = run.model->factors();
-  require(f.contains("W") && f.contains("H"), "model.type " + type + " has no W and H factors to separate with");
-  const torch::Tensor W = f["W"].to(torch::kCPU, torch::kFloat64), H = f["H"].to(torch::kCPU, torch::kFloat64);
-  if (!supervised) groups = unsupervised_grouping(c, W.size(1), audio.source_names);
-
-  std::vector<torch::Tensor> parts;
-  for (const auto& idx : groups.components) {
-    const torch::Tensor k = torch::tensor(idx, torch::kLong);
-    parts.push_back(torch::mm(W.index_select(1, k), H.index_select(0, k)));
-  }
-  const int64_t length = audio.mixture.size(0);
-  SeparatedMixture separated;
+    RunResult run;
+    if (supervised) {
+      const Config mix = mixture_fit_config(c, static_cast<int64_t>(dictionaries.size()));
+      std::shared_ptr<FactorModelImpl> model = build_model(entry, mix, data);
+      model->set_factor("W", torch::cat(dictionaries, 1));
+      run = fit_model(mix, model, data, options, out_dir);
+    } else {
+      run = fit_model(c, build_model(entry, c, data), data, options, out_dir);
+    }
+    require(run.result.ok, "training failed: " + run.result.stop_reason);
+    const NamedTensors f = run.model->factors();
+    require(f.contains("W") && f.contains("H"), "model.type " + type + " has no W and H factors to separate with");
+    const torch::Tensor W = f["W"].to(torch::kCPU, torch::kFloat64), H = f["H"].to(torch::kCPU, torch::kFloat64);
+    if (!supervised) groups = unsupervised_grouping(c, W.size(1), audio.source_names);
+    std::vector<torch::Tensor> parts;
+    for (const auto& idx : groups.components) {
+      const torch::Tensor k = torch::tensor(idx, torch::kLong);
+      parts.push_back(torch::mm(W.index_select(1, k), H.index_select(0, k)));
+    }
+    return parts;
+  };
+  separation::SeparatedMixture separated = separation::separate(audio.mixture, rep.representation(), model_parts).mixture;
   separated.names = groups.names;
-  separated.estimates = wiener_estimates(coefficients, parts, rep.power_exponent(),
-                                         [&](const torch::Tensor& X) { return rep.synthesise(X, length); });
-  separated.mixture = audio.mixture;
   if (audio.references.defined()) {
     require(separated.estimates.size(0) == audio.references.size(0),
             std::to_string(separated.estimates.size(0)) + " separated sources but " +
@@ -130,7 +129,7 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
     separated.references = audio.references;
     separated.reference_names = audio.source_names;
   }
-  SeparationStepOptions step;
+  separation::SeparationStepOptions step;
   step.out_dir = options.write_outputs ? out_dir : "";
   step.sample_rate = audio.sample_rate;
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
@@ -138,10 +137,10 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
   step.quiet = options.quiet;
   step.eval_window = c.number("output.eval_window");
   step.eval_hop = c.number("output.eval_hop");
-  return separation_result({separated}, run_separation_step({separated}, step), out_dir);
+  return separation_result({separated}, separation::run_separation_step({separated}, step), out_dir);
 }
 
-SeparationResult separation_result(const std::vector<SeparatedMixture>& mixtures, const SeparationScores& scores,
+SeparationResult separation_result(const std::vector<separation::SeparatedMixture>& mixtures, const separation::SeparationScores& scores,
                                    const std::string& out_dir) {
   require(!mixtures.empty(), "separation_result: no mixture");
   const bool several = mixtures.size() > 1;

@@ -23,6 +23,11 @@
 #include "factorch/eval/bss.h"
 #include "factorch/eval/metrics_table.h"
 
+namespace factorch::separation {
+struct SeparatedMixture;
+struct SeparationScores;
+}  // namespace factorch::separation
+
 namespace factorch::app {
 
 struct SeparationResult {
@@ -40,12 +45,10 @@ struct SeparationResult {
 
 SeparationResult run_separation(const Config& config, const RunOptions& options = {});
 
-struct SeparatedMixture;
-struct SeparationScores;
 /// A `separate` result from what the separation step was given and returned: the first
 /// mixture's estimates; the names of every mixture's estimates ("<mixture>/<name>" when there
 /// are several); when scored, the per-source scores (the mean over mixtures when several).
-SeparationResult separation_result(const std::vector<SeparatedMixture>& mixtures, const SeparationScores& scores,
+SeparationResult separation_result(const std::vector<separation::SeparatedMixture>& mixtures, const separation::SeparationScores& scores,
                                    const std::string& out_dir);
 
 }  // namespace factorch::app

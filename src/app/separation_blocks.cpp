@@ -6,9 +6,6 @@
 #include <filesystem>
 #include <memory>
 
-#include <torch/fft.h>
-#include <torch/nn/functional/fold.h>
-#include <torch/utils.h>
 
 #include "app/audio_shard.h"
 #include "app/data_block.h"
@@ -17,10 +14,7 @@
 #include "factorch/eval/bss_streaming.h"
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/wav_stream.h"
-#include "factorch/signal/dct.h"
-#include "factorch/signal/frames.h"
-#include "factorch/signal/wiener.h"
-#include "factorch/signal/window.h"
+#include "factorch/separation/separate.h"
 #include "factorch/train/threads.h"
 
 namespace factorch::app {
@@ -112,127 +106,16 @@ bool separates_in_blocks(const Config& c) {
 
 torch::Tensor fit_block_activations(const Config& mix, const ModelEntry& entry, const torch::Tensor& W,
                                     const torch::Tensor& V) {
-  require(W.dim() == 2 && V.dim() == 2 && W.size(0) == V.size(0),
-          "fit_block_activations: W and V must share their rows");
   const TrainerOptions topt = trainer_options(mix);
-  const torch::Device device = parse_device(topt.device());
-  const torch::ScalarType dtype = parse_dtype(topt.dtype());
   TrainingData data;
   data.X = V.to(torch::kCPU, torch::kFloat64);
   std::shared_ptr<FactorModelImpl> model = build_model(entry, mix, data);
-  const torch::Tensor W64 = W.to(torch::kCPU, torch::kFloat64);
-  const int64_t K = W64.size(1);
-  // Per-column start: the level of v_n spread over the K components (see the header).
-  const torch::Tensor level = data.X.mean(0) / (static_cast<double>(K) * W64.mean().item<double>());
-  const torch::Tensor H0 = level.clamp_min(1e-12).unsqueeze(0).expand({K, V.size(1)}).contiguous();
-  model->set_factor("W", W64);
-  model->set_factor("H", H0);
-  model->check_data(data);
-  model->to(device, dtype);
-  data = data.to(device, dtype);
-  torch::NoGradGuard no_grad;
-  for (int64_t it = 0; it < topt.max_iter(); ++it) model->mu_step(data);
-  return model->factors()["H"].to(torch::kCPU, torch::kFloat64);
-}
-
-// ------------------------------------------------------------------ overlap-add
-
-namespace {
-
-// Columns (B × M × n) overlap-added at stride hop → B × ((n − 1)·hop + M), as frames.cpp.
-torch::Tensor fold_batch(const torch::Tensor& columns, int64_t hop) {
-  namespace F = torch::nn::functional;
-  const int64_t B = columns.size(0), M = columns.size(1), n = columns.size(2);
-  const int64_t total = (n - 1) * hop + M;
-  return F::fold(columns, F::FoldFuncOptions({1, total}, {1, M}).stride({1, hop})).reshape({B, total});
-}
-
-}  // namespace
-
-BlockOverlapAdd::BlockOverlapAdd(int64_t sources, const torch::Tensor& window, int64_t hop, int64_t left,
-                                 int64_t length)
-    : S_(sources), M_(window.size(0)), hop_(hop), left_(left), length_(length),
-      window_(window.to(torch::kCPU, torch::kFloat64)) {
-  require(hop >= 1 && hop <= M_, "BlockOverlapAdd: hop must lie in [1, frame length]");
-  tiny_ = 1e-10 * window_.square().max().item<double>();
-  pending_num_ = torch::zeros({S_, M_ - hop_}, torch::kFloat64);
-  pending_den_ = torch::zeros({M_ - hop_}, torch::kFloat64);
-}
-
-// Normalised samples at padded positions first_position … (+ num's length), clipped to the
-// unpadded signal [emitted_, length).
-torch::Tensor BlockOverlapAdd::emit(const torch::Tensor& num, const torch::Tensor& den, int64_t first_position) {
-  const int64_t begin = std::max<int64_t>(emitted_ + left_, first_position);
-  const int64_t end = std::min<int64_t>(length_ + left_, first_position + num.size(1));
-  if (end <= begin) return torch::zeros({S_, 0}, torch::kFloat64);
-  const auto n = num.slice(1, begin - first_position, end - first_position);
-  const auto d = den.slice(0, begin - first_position, end - first_position);
-  const auto safe = torch::where(d > tiny_, d, torch::ones_like(d));
-  auto y = torch::where(d > tiny_, n / safe, torch::zeros_like(n));
-  emitted_ = end - left_;
-  return y;
-}
-
-torch::Tensor BlockOverlapAdd::push(const torch::Tensor& frames) {
-  require(frames.dim() == 3 && frames.size(0) == S_ && frames.size(1) == M_,
-          "BlockOverlapAdd: expected S × M × n frames");
-  const int64_t n = frames.size(2);
-  if (n == 0) return torch::zeros({S_, 0}, torch::kFloat64);
-  const auto w = window_.unsqueeze(1);
-  auto num = fold_batch(frames.to(torch::kFloat64) * w, hop_);                                     // S × total
-  auto den = fold_batch((w * w).expand({M_, n}).unsqueeze(0).contiguous(), hop_).squeeze(0);     // total
-  const int64_t overlap = M_ - hop_;
-  num.slice(1, 0, overlap) += pending_num_;
-  den.slice(0, 0, overlap) += pending_den_;
-  const int64_t first = frames_seen_ * hop_;
-  const int64_t final_count = n * hop_;  // positions before the next frame's start
-  auto out = emit(num.slice(1, 0, final_count), den.slice(0, 0, final_count), first);
-  pending_num_ = num.slice(1, final_count).contiguous();
-  pending_den_ = den.slice(0, final_count).contiguous();
-  frames_seen_ += n;
-  return out;
-}
-
-torch::Tensor BlockOverlapAdd::finish() {
-  auto out = emit(pending_num_, pending_den_, frames_seen_ * hop_);
-  if (emitted_ < length_) {  // beyond the last frame: zeros, as overlap_add
-    out = torch::cat({out, torch::zeros({S_, length_ - emitted_}, torch::kFloat64)}, 1);
-    emitted_ = length_;
-  }
-  return out;
+  return model->fit_activations(W, data.X, topt.max_iter(), parse_device(topt.device()), parse_dtype(topt.dtype()));
 }
 
 // ------------------------------------------------------------------ the block path
 
 namespace {
-
-// Frames ↔ coefficients of data.transform (stft or dct) on a range of frames: the columns
-// AudioRepresentation::analyse / synthesise produce for the whole signal.
-struct FrameTransform {
-  TransformSpec spec;
-  signal::StftOptions stft;
-  int64_t M = 0, hop = 0, left = 0;
-  torch::Tensor window, dct;
-
-  explicit FrameTransform(const Config& c) : spec(transform_spec(c)), stft(spec.stft()) {
-    M = spec.kind == "dct" ? spec.n_fft : stft.frame_length();
-    hop = stft.hop;
-    left = -signal::frame_offset(M, hop, stft.padding);
-    window = signal::window_from_name(stft.window, M, stft.tukey_alpha, torch::TensorOptions().dtype(torch::kFloat64));
-    if (spec.kind == "dct") dct = signal::dct2_matrix(M, torch::TensorOptions().dtype(torch::kFloat64));
-  }
-  // Frames [n0, n1) read from the padded signal: samples n0·hop − left … (n1 − 1)·hop + M − left.
-  int64_t first_sample(int64_t n0) const { return n0 * hop - left; }
-  int64_t samples_for(int64_t frames) const { return (frames - 1) * hop + M; }
-  torch::Tensor analyse(const torch::Tensor& segment) const {
-    const auto frames = segment.unfold(0, M, hop).t() * window.unsqueeze(1);
-    return spec.kind == "dct" ? torch::mm(dct, frames) : torch::fft::rfft(frames, stft.n_fft, 0);
-  }
-  torch::Tensor frames_of(const torch::Tensor& coefficients) const {
-    if (spec.kind == "dct") return torch::mm(dct.t(), coefficients);
-    return torch::fft::irfft(coefficients, stft.n_fft, 0).slice(0, 0, M);
-  }
-};
 
 io::WavBlockReader open_reader(const Config& c, const std::string& key, const std::string& path) {
   try {
@@ -246,16 +129,16 @@ io::WavBlockReader open_reader(const Config& c, const std::string& key, const st
 
 SeparationResult run_block_separation(const Config& c, const ModelEntry& entry, const RunOptions& options) {
   // 1. Open and check every input before computing anything.
-  const AudioRepresentation rep(c);
-  const FrameTransform ft(c);
+  const AudioRepresentation audio_rep(c);
+  const separation::Representation& rep = audio_rep.representation();
   const auto inputs = resolve_audio_paths(c, "data.input", c.strings("data.input"));
   if (inputs.size() != 1) c.fail("data.input", "must be one mixture, got " + std::to_string(inputs.size()) + " files");
   io::WavBlockReader mixture = open_reader(c, "data.input", inputs[0]);
   const int rate = mixture.sample_rate();
   const int64_t T = mixture.frames();
-  if (T < ft.M)
+  if (T < rep.frame_length())
     c.fail("data.input", inputs[0] + ": " + std::to_string(T) + " samples, shorter than one frame (" +
-                             std::to_string(ft.M) + ")");
+                             std::to_string(rep.frame_length()) + ")");
   std::vector<std::string> names;
   std::vector<torch::Tensor> training;
   for (const auto& [name, entries] : source_lists(c, "data.train")) {
@@ -295,16 +178,20 @@ SeparationResult run_block_separation(const Config& c, const ModelEntry& entry, 
 
   // 2. Dictionaries from the training audio, then the mixture block by block.
   set_total_threads(static_cast<int>(trainer_options(c).threads()));
-  const std::vector<torch::Tensor> dictionaries = learn_source_dictionaries(c, entry, rep, training, options);
+  const std::vector<torch::Tensor> dictionaries = learn_source_dictionaries(c, entry, audio_rep, training, options);
   training.clear();
   const torch::Tensor W = torch::cat(dictionaries, 1);
-  const int64_t K = c.integer("model.rank");
   const Config mix = mixture_fit_config(c, S);
-  const double p = rep.power_exponent();
 
-  const int64_t N = signal::frame_count(T, ft.M, ft.hop, ft.stft.padding);
-  const int64_t per_block = block_frames(c, rate, ft.hop);
-  BlockOverlapAdd ola(S, ft.window, ft.hop, ft.left, T);
+  const int64_t N = rep.frame_count(T);
+  const int64_t per_block = block_frames(c, rate, rep.hop());
+  // The one separation routine, fed block by block: H on the fixed dictionaries, parts W_s H_s.
+  separation::BlockSeparator separator(
+      rep,
+      [&](const torch::Tensor& V) {
+        return separation::dictionary_parts(dictionaries, fit_block_activations(mix, entry, W, V));
+      },
+      S, T);
   std::vector<std::unique_ptr<io::WavBlockWriter>> writers;
   std::unique_ptr<io::WavBlockWriter> mixture_writer;
   if (options.write_outputs) {
@@ -326,7 +213,7 @@ SeparationResult run_block_separation(const Config& c, const ModelEntry& entry, 
   const auto deliver = [&](const torch::Tensor& estimates) {  // S × count, the next final samples
     const int64_t count = estimates.size(1);
     if (count == 0) return;
-    const int64_t start = ola.emitted() - count;
+    const int64_t start = separator.emitted() - count;
     for (int64_t s = 0; s < static_cast<int64_t>(writers.size()); ++s) writers[s]->write(estimates[s]);
     if (mixture_writer) mixture_writer->write(mixture.read(start, count)[0]);
     if (scores) {
@@ -342,20 +229,10 @@ SeparationResult run_block_separation(const Config& c, const ModelEntry& entry, 
   const int64_t blocks = (N + per_block - 1) / per_block;
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t n0 = b * per_block, n1 = std::min(N, n0 + per_block);
-    const torch::Tensor segment = mixture.read(ft.first_sample(n0), ft.samples_for(n1 - n0))[0];
-    const torch::Tensor X = ft.analyse(segment);
-    const torch::Tensor H = fit_block_activations(mix, entry, W, rep.nonnegative(X));
-    std::vector<torch::Tensor> powers;
-    for (int64_t s = 0; s < S; ++s) {
-      const torch::Tensor part = torch::mm(W.slice(1, s * K, (s + 1) * K), H.slice(0, s * K, (s + 1) * K));
-      powers.push_back(p == 1.0 ? part : part.pow(p));
-    }
-    std::vector<torch::Tensor> frames;
-    for (const auto& masked : signal::apply_masks(X, signal::wiener_masks(powers))) frames.push_back(ft.frames_of(masked));
-    deliver(ola.push(torch::stack(frames)));
+    deliver(separator.push(mixture.read(rep.first_sample(n0), rep.samples_for(n1 - n0))[0]));
     if (progress) std::fprintf(stderr, "\rseparating: block %lld/%lld", static_cast<long long>(b + 1), static_cast<long long>(blocks));
   }
-  deliver(ola.finish());
+  deliver(separator.finish());
   if (progress) std::fprintf(stderr, "\n");
 
   // 3. Scores, then the files (each renamed into place), metrics.json last.

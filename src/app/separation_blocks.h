@@ -8,10 +8,9 @@
 //     v_n's mean — because a random start drawn over the whole H would depend on the blocks.
 //     Every block runs trainer.max_iter sweeps (trainer.tol does not apply: a per-block
 //     stop would make the result depend on the blocking).
-//   * Wiener + overlap-add: each block's masked frames are synthesised and overlap-added
-//     into a running numerator Σw·y and denominator Σw²; samples before the next block's
-//     first frame are final (no later frame reaches them) and are written, the overlap
-//     (M − hop samples) is carried to the next block. Same formula as signal::overlap_add.
+//   * Wiener + overlap-add: the library's separation routine fed block by block
+//     (separation::BlockSeparator, factorch/separation/separate.h): each block's masked
+//     frames are overlap-added; the samples no later frame reaches are written.
 //   * Output: sources/<name>.wav and mixture.wav through io::WavBlockWriter (temporary
 //     file renamed at the end); metrics.json from eval::BssEvalAccumulator (and the
 //     framewise scores when output.eval_window > 0), fed with the reference WAVs'
@@ -40,32 +39,12 @@ namespace factorch::app {
 /// data.stream and data.block_seconds keys (and, with stream: always, that the model and input allow it).
 bool separates_in_blocks(const Config& config);
 
-/// H (K × N, float64 CPU) of V (F × N) on the fixed dictionary W (F × K): the per-column
-/// start above, then trainer.max_iter MU sweeps of `mix`'s model (model.fixed_w: true) on
-/// the config's device and dtype. Columns are independent: any column split gives the same H.
+/// H (K × N, float64 CPU) of V (F × N) on the fixed dictionary W (F × K): `mix`'s model
+/// (model.fixed_w: true) fits it (FactorModelImpl::fit_activations: the per-column start
+/// above, then trainer.max_iter MU sweeps) on the config's device and dtype. Columns are
+/// independent: any column split gives the same H.
 torch::Tensor fit_block_activations(const Config& mix, const ModelEntry& entry, const torch::Tensor& W,
                                     const torch::Tensor& V);
-
-/// Overlap-add of S signals from frames arriving in consecutive blocks (frame_signal's
-/// geometry: frame n starts at sample n·hop − left). push() takes the next M × n frame
-/// blocks (one per source, not yet windowed) and returns the S × count samples that no later
-/// frame can reach, as signal::overlap_add computes them; finish() returns the rest up to
-/// `length`.
-class BlockOverlapAdd {
- public:
-  BlockOverlapAdd(int64_t sources, const torch::Tensor& window, int64_t hop, int64_t left, int64_t length);
-  torch::Tensor push(const torch::Tensor& frames);  ///< S × M × n → S × (samples now final)
-  torch::Tensor finish();                           ///< the remaining samples (up to length)
-  int64_t emitted() const { return emitted_; }
-
- private:
-  int64_t S_, M_, hop_, left_, length_;
-  torch::Tensor window_;  // M, float64
-  double tiny_;           // Σw² below this: no frame sees the sample (output 0, as overlap_add)
-  int64_t frames_seen_ = 0, emitted_ = 0;
-  torch::Tensor pending_num_, pending_den_;  // padded positions [frames_seen_·hop, + M − hop): not final yet
-  torch::Tensor emit(const torch::Tensor& num, const torch::Tensor& den, int64_t first_position);
-};
 
 /// One dictionary per source, learnt on its clean training signal (model.rank components
 /// each, the config's model and trainer), float64 CPU: the supervised separation's W blocks.

@@ -79,7 +79,9 @@ Audio read_open(SNDFILE* file, const SF_INFO& info, const std::string& path, int
   auto samples = torch::from_blob(buffer.data(), {read, channels}, torch::kFloat64).clone().t().contiguous();
   require(torch::isfinite(samples).all().item<bool>(), path + ": contains non-finite samples (NaN or Inf)");
 
-  if (options.channel) {
+  if (options.mono_as_is && channels == 1) {
+    // already one channel: nothing to pick or average
+  } else if (options.channel) {
     const int c = *options.channel;
     require(c >= 0 && c < channels, path + ": channel " + std::to_string(c) + " requested but the file has " +
                                         std::to_string(channels) + " channel(s) (indices start at 0)");

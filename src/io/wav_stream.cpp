@@ -44,7 +44,11 @@ WavBlockReader::WavBlockReader(const std::string& path, const ReadOptions& optio
   frames_ = info.frames;
   file_channels_ = info.channels;
   sample_rate_ = info.samplerate;
-  if (options.channel) {
+  if (options.mono_as_is && file_channels_ == 1) {  // nothing to pick or average
+    options_.channel.reset();
+    options_.downmix = false;
+    out_channels_ = 1;
+  } else if (options.channel) {
     const int c = *options.channel;
     require(c >= 0 && c < file_channels_, path + ": channel " + std::to_string(c) + " requested but the file has " +
                                               std::to_string(file_channels_) + " channel(s) (indices start at 0)");

@@ -13,7 +13,8 @@
 #include "app/config.h"
 #include "app/experiments/registry.h"
 #include "app/separation_blocks.h"
-#include "app/separation_step.h"
+#include "factorch/separation/block_overlap_add.h"
+#include "factorch/separation/separation_step.h"
 #include "factorch/io/wav.h"
 #include "factorch/models/nmf.h"
 #include "factorch/signal/frames.h"
@@ -77,10 +78,10 @@ TEST(SeparationBlocks, BlockWienerOverlapAddEqualsWholeSignal) {
     const int64_t N = X.size(1);
     std::vector<torch::Tensor> parts{torch::rand({X.size(0), N}, torch::kFloat64), torch::rand({X.size(0), N}, torch::kFloat64)};
     const torch::Tensor whole =
-        app::wiener_estimates(X, parts, 2.0, [&](const torch::Tensor& Y) { return signal::istft(Y, o, T); });
+        separation::wiener_estimates(X, parts, 2.0, [&](const torch::Tensor& Y) { return signal::istft(Y, o, T); });
 
     const torch::Tensor w = signal::window_from_name("hann", 64, 0.5, torch::TensorOptions().dtype(torch::kFloat64));
-    app::BlockOverlapAdd ola(S, w, o.hop, -signal::frame_offset(64, o.hop, padding), T);
+    separation::BlockOverlapAdd ola(S, w, o.hop, -signal::frame_offset(64, o.hop, padding), T);
     std::vector<torch::Tensor> out;
     for (const auto& [n0, n1] : {std::pair<int64_t, int64_t>{0, 7}, {7, 8}, {8, 30}, {30, N}}) {
       std::vector<torch::Tensor> powers, frames;

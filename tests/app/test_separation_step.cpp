@@ -10,7 +10,7 @@
 
 #include "../test_support.h"
 #include "app/report.h"
-#include "app/separation_step.h"
+#include "factorch/separation/separation_step.h"
 #include "factorch/io/wav.h"
 
 using namespace factorch;
@@ -35,13 +35,13 @@ struct TwoBands {
   torch::Tensor mixture = sources.sum(0);
 };
 
-app::SeparatedMixture exact_separation(const TwoBands& b) {
+separation::SeparatedMixture exact_separation(const TwoBands& b) {
   // Parts: each source's own |rfft| (exponent 2 → power masks), synthesis: the inverse rfft.
   const torch::Tensor X = torch::fft::rfft(b.mixture);
   const std::vector<torch::Tensor> parts{torch::fft::rfft(b.sources[0]).abs(), torch::fft::rfft(b.sources[1]).abs()};
-  app::SeparatedMixture m;
+  separation::SeparatedMixture m;
   m.names = {"low", "high"};
-  m.estimates = app::wiener_estimates(X, parts, 2.0, [](const torch::Tensor& Y) { return torch::fft::irfft(Y, kT); });
+  m.estimates = separation::wiener_estimates(X, parts, 2.0, [](const torch::Tensor& Y) { return torch::fft::irfft(Y, kT); });
   m.references = b.sources;
   m.mixture = b.mixture;
   return m;
@@ -50,31 +50,31 @@ app::SeparatedMixture exact_separation(const TwoBands& b) {
 
 TEST(SeparationStep, MasksOfDisjointBandsGiveTheSourcesExactly) {
   const TwoBands b;
-  const app::SeparatedMixture m = exact_separation(b);
+  const separation::SeparatedMixture m = exact_separation(b);
   // Where a source is absent its part is 0 (up to rfft round-off): masks are 1/0 and the
   // estimates are the sources; the masks sum to one, so the estimates sum to the mixture.
   EXPECT_LT((m.estimates - b.sources).abs().max().item<double>(), 1e-9);
   EXPECT_LT((m.estimates.sum(0) - b.mixture).abs().max().item<double>(), 1e-12);
-  const eval::MetricsTable t = app::score_separation(m, {});
+  const eval::MetricsTable t = separation::score_separation(m, {});
   ASSERT_EQ(t.names, (std::vector<std::string>{"low", "high"}));
   for (size_t j = 0; j < 2; ++j) {
     std::printf("%s: SDR %.1f dB\n", t.names[j].c_str(), t.sdr[j]);
     EXPECT_GT(t.sdr[j], 100.0);  // exact up to round-off (errors < 1e-9 on amplitude 0.5)
   }
   // A rough separation of the same mixture scores far lower: the scores measure the estimates.
-  app::SeparatedMixture rough = m;
+  separation::SeparatedMixture rough = m;
   rough.estimates = torch::stack({b.mixture * 0.5, b.mixture * 0.5});
-  EXPECT_LT(app::score_separation(rough, {}).mean_sdr(), 5.0);  // equal halves: SDR ≈ 0 dB
+  EXPECT_LT(separation::score_separation(rough, {}).mean_sdr(), 5.0);  // equal halves: SDR ≈ 0 dB
 }
 
 TEST(SeparationStep, WritesSourcesMixtureAndMetricsJson) {
   testkit::TempDir dir;
   const TwoBands b;
-  app::SeparationStepOptions o;
+  separation::SeparationStepOptions o;
   o.out_dir = dir / "run";
   o.sample_rate = 8000;
   o.details = eval::Json::object().set("note", "test");
-  const app::SeparationScores s = app::run_separation_step({exact_separation(b)}, o);
+  const separation::SeparationScores s = separation::run_separation_step({exact_separation(b)}, o);
   ASSERT_TRUE(s.scored);
   EXPECT_EQ(s.metrics_path, dir / "run/metrics.json");
   for (const char* f : {"run/sources/low.wav", "run/sources/high.wav", "run/mixture.wav", "run/metrics.json"})
@@ -92,16 +92,16 @@ TEST(SeparationStep, WritesSourcesMixtureAndMetricsJson) {
 TEST(SeparationStep, BaselinesAndSeveralMixturesShareTheSchema) {
   testkit::TempDir dir;
   const TwoBands b;
-  app::SeparatedMixture first = exact_separation(b), second = exact_separation(b);
+  separation::SeparatedMixture first = exact_separation(b), second = exact_separation(b);
   first.name = "first", second.name = "second";
   second.estimates = second.estimates + 0.01 * torch::randn({2, kT}, torch::kFloat64);
-  app::SeparatedMixture half;  // the baseline: half the mixture each (references from the run)
+  separation::SeparatedMixture half;  // the baseline: half the mixture each (references from the run)
   half.names = {"low", "high"};
   half.estimates = torch::stack({b.mixture * 0.5, b.mixture * 0.5});
-  app::SeparationStepOptions o;
+  separation::SeparationStepOptions o;
   o.out_dir = dir / "run";
   o.sample_rate = 8000;
-  const app::SeparationScores s = app::run_separation_step({first, second}, o, {{"half", {half, half}}});
+  const separation::SeparationScores s = separation::run_separation_step({first, second}, o, {{"half", {half, half}}});
   for (const char* f : {"run/sources/first/low.wav", "run/sources/second/high.wav", "run/mixtures/first.wav",
                         "run/baselines/half/sources/second/low.wav", "run/metrics.json"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
@@ -119,11 +119,11 @@ TEST(SeparationStep, BaselinesAndSeveralMixturesShareTheSchema) {
 
 TEST(SeparationStep, ImagesAreScoredWithBssEvalImages) {
   torch::manual_seed(3);
-  app::SeparatedMixture m;
+  separation::SeparatedMixture m;
   m.names = {"left", "right"};
   m.references = torch::randn({2, 2, 1500}, torch::kFloat64);
   m.estimates = m.references + 0.01 * torch::randn({2, 2, 1500}, torch::kFloat64);
-  const eval::MetricsTable t = app::score_separation(m, {});
+  const eval::MetricsTable t = separation::score_separation(m, {});
   EXPECT_EQ(t.metric, "bss_eval_images");
   ASSERT_EQ(t.isr.size(), 2u);
   EXPECT_GT(t.sdr[0], 30.0);  // noise 40 dB below the sources; 512-tap filters absorb a little
@@ -132,43 +132,43 @@ TEST(SeparationStep, ImagesAreScoredWithBssEvalImages) {
 TEST(SeparationStep, BadInputWritesNothing) {
   testkit::TempDir dir;
   const TwoBands b;
-  app::SeparationStepOptions o;
+  separation::SeparationStepOptions o;
   o.out_dir = dir / "run";
   o.sample_rate = 8000;
-  app::SeparatedMixture m = exact_separation(b);
+  separation::SeparatedMixture m = exact_separation(b);
   m.references = m.references.slice(1, 0, kT - 1);  // one sample short
-  std::string msg = testkit::error_of([&] { app::run_separation_step({m}, o); });
+  std::string msg = testkit::error_of([&] { separation::run_separation_step({m}, o); });
   EXPECT_NE(msg.find("references are 2 × 3999 but the estimates are 2 × 4000"), std::string::npos) << msg;
   EXPECT_FALSE(fs::exists(dir / "run"));
   // Scoring itself fails (a silent reference) → still nothing written.
   m = exact_separation(b);
   m.references = m.references.clone();
   m.references[1].zero_();
-  msg = testkit::error_of([&] { app::run_separation_step({m}, o); });
+  msg = testkit::error_of([&] { separation::run_separation_step({m}, o); });
   EXPECT_NE(msg, "(no error)");
   EXPECT_FALSE(fs::exists(dir / "run"));
   m = exact_separation(b);
   m.names = {"low", "../high"};
-  msg = testkit::error_of([&] { app::run_separation_step({m}, o); });
+  msg = testkit::error_of([&] { separation::run_separation_step({m}, o); });
   EXPECT_NE(msg.find("'../high' cannot name a file"), std::string::npos) << msg;
   m = exact_separation(b);
-  app::SeparatedMixture unscored = m;
+  separation::SeparatedMixture unscored = m;
   unscored.references = torch::Tensor();
   m.name = "a", unscored.name = "b";
-  msg = testkit::error_of([&] { app::run_separation_step({m, unscored}, o); });
+  msg = testkit::error_of([&] { separation::run_separation_step({m, unscored}, o); });
   EXPECT_NE(msg.find("give references for every mixture or for none"), std::string::npos) << msg;
   EXPECT_FALSE(fs::exists(dir / "run"));
 }
 
 TEST(SeparationStep, NoReferencesSaysSoInOneLine) {
   testkit::TempDir dir;
-  app::SeparatedMixture m = exact_separation(TwoBands{});
+  separation::SeparatedMixture m = exact_separation(TwoBands{});
   m.references = torch::Tensor();
-  app::SeparationStepOptions o;
+  separation::SeparationStepOptions o;
   o.out_dir = dir / "run";
   o.sample_rate = 8000;
   testing::internal::CaptureStdout();
-  const app::SeparationScores s = app::run_separation_step({m}, o);
+  const separation::SeparationScores s = separation::run_separation_step({m}, o);
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_FALSE(s.scored);
   EXPECT_EQ(out, "no references: metrics.json not written\n");
@@ -179,13 +179,13 @@ TEST(SeparationStep, NoReferencesSaysSoInOneLine) {
 TEST(ReportMetricsSchema, ReportShowsTheStepsMetricsAndBaselines) {
   testkit::TempDir dir;
   const TwoBands b;
-  app::SeparatedMixture half;
+  separation::SeparatedMixture half;
   half.names = {"low", "high"};
   half.estimates = torch::stack({b.mixture * 0.5, b.mixture * 0.5});
-  app::SeparationStepOptions o;
+  separation::SeparationStepOptions o;
   o.out_dir = dir / "run";
   o.sample_rate = 8000;
-  const app::SeparationScores s = app::run_separation_step({exact_separation(b)}, o, {{"half", {half}}});
+  const separation::SeparationScores s = separation::run_separation_step({exact_separation(b)}, o, {{"half", {half}}});
   const std::string html = testkit::read_text(app::write_run_report(dir / "run"));
   char sdr[32];
   std::snprintf(sdr, sizeof sdr, ">%.2f<", s.baselines[0].mixtures[0].sdr[1]);

@@ -18,7 +18,7 @@
 #include "factorch/io/wav.h"
 #include "factorch/signal/speakers.h"
 #include "factorch/train/trainer.h"
-#include "app/experiments/supervised_separation.h"
+#include "factorch/models/supervised_separation.h"
 
 using namespace factorch;
 using testkit::error_of;

@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include "../test_support.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/wav.h"
@@ -69,4 +71,29 @@ TEST(Install, ExampleConsumerBuildsAgainstTheInstalledPackage) {
   const int64_t b = std::max(peaks[0].item<int64_t>(), peaks[1].item<int64_t>());
   EXPECT_EQ(a, 32);
   EXPECT_EQ(b, 96);
+
+  // The second program separates a WAV mixture with the library alone (separation/separate.h):
+  // two tones together, each learnt from its own clean take (another phase, shorter).
+  const auto tone = [&](double hz, double phase, int64_t n) {
+    const auto u = torch::arange(n, torch::kFloat64) / rate;
+    return 0.4 * torch::sin(2 * M_PI * hz * u + phase) + 0.1 * torch::sin(2 * M_PI * 2 * hz * u + phase);
+  };
+  io::write_wav(dir / "mix.wav", tone(500, 0, rate) + tone(1500, 1, rate), rate);
+  io::write_wav(dir / "a.wav", tone(500, 0, rate), rate);
+  io::write_wav(dir / "b.wav", tone(1500, 1, rate), rate);
+  io::write_wav(dir / "train_a.wav", tone(500, 2, rate / 2), rate);
+  io::write_wav(dir / "train_b.wav", tone(1500, 3, rate / 2), rate);
+  ASSERT_EQ(shell("cd \"" + dir.path().string() + "\" && \"" + build +
+                      "/separate_wav\" mix.wav sep train_a.wav train_b.wav --references a.wav b.wav",
+                  log),
+            0)
+      << testkit::read_text(log);
+  EXPECT_TRUE(std::filesystem::exists(dir / "sep/sources/source1.wav"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "sep/sources/source2.wav"));
+  const nlohmann::json metrics = nlohmann::json::parse(testkit::read_text(dir / "sep/metrics.json"));
+  ASSERT_EQ(metrics["sources"].size(), 2u);
+  for (const auto& source : metrics["sources"]) {
+    std::printf("separate_wav (installed library): SDR %.2f dB\n", source["sdr"].get<double>());
+    EXPECT_GT(source["sdr"].get<double>(), 20.0);
+  }
 }

@@ -277,7 +277,7 @@ TEST(TLNMF, SupervisedBeatsStftIsNmf) {
     ro.quiet = true;
     auto run = app::fit_model(c, e.build(c, dataset), dataset.matrix, ro, "");
     const TLNMFSignals& sig = tlnmf_signals_of(dataset);
-    const RealisationScores is = RealisationScores::of(app::run_separation_step(supervised_stft_isnmf(c, sig), {}).mixtures);
+    const RealisationScores is = RealisationScores::of(separation::run_separation_step(supervised_stft_isnmf(c, sig), {}).mixtures);
     return std::pair{tlnmf_evaluate(*std::dynamic_pointer_cast<TLNMFImpl>(run.model), sig).sdr.mean().item<double>(),
                      is.sdr.mean().item<double>()};
   };

@@ -23,6 +23,9 @@ struct ReadOptions {
   std::optional<int> channel;  // keep only this channel (0-based) → 1 × frames
   bool downmix = false;        // average all channels → 1 × frames
   bool require_mono = false;   // a multichannel file without channel/downmix is an error
+  // A mono file is read as it is: channel/downmix only pick from multichannel files (the
+  // rule of the data.* block, where one channel of a stereo mixture goes with mono clips).
+  bool mono_as_is = false;
 };
 
 enum class WavFormat { Float32, Pcm16, Pcm24 };

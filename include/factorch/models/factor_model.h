@@ -92,6 +92,15 @@ class FactorModelImpl : public virtual torch::nn::Module {
   /// (NMF's H): a data-parallel run keeps them local to each rank, slices them from a
   /// checkpoint and gathers them for outputs. Models without any cannot be sharded.
   virtual std::vector<std::string> per_column_tensors() const { return {}; }
+
+  /// Activations of V (F × N) on the fixed dictionary W (F × K), the separation of a mixture
+  /// with learnt dictionaries: the default sets W and a per-column start
+  /// h_n = mean_f(v_n) / (K·mean(W)) (the level that makes WH match v_n's mean; per column so
+  /// that any split of the columns — blocks of a long recording — gives the same H), then runs
+  /// `iterations` MU sweeps (the model must be built with W fixed) on `device` / `dtype`.
+  /// Returns H (K × N, float64 CPU). Models without a W/H pair or without MU override it or throw.
+  virtual torch::Tensor fit_activations(const torch::Tensor& W, const torch::Tensor& V, int64_t iterations,
+                                        torch::Device device = torch::kCPU, torch::ScalarType dtype = torch::kFloat64);
 };
 
 }  // namespace factorch

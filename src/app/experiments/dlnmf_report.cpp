@@ -12,7 +12,7 @@
 #include "app/experiments/layered_nmf_models.h"
 #include "app/experiments/layered_nmf_report.h"
 #include "app/run.h"
-#include "app/separation_step.h"
+#include "factorch/separation/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/wav.h"
@@ -196,14 +196,14 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
   details.set("ordering_margins_db", margins);
   details.set("dlnmf_training", training);
   details.set("report_seconds", seconds);
-  app::SeparationScores scores;
+  separation::SeparationScores scores;
   scores.scored = true;
   scores.mixtures = rows[own_row].tables;
   for (size_t i = 0; i < rows.size(); ++i)
     if (i != own_row) scores.baselines.push_back({rows[i].name(), rows[i].tables});
-  std::vector<app::SeparatedMixture> separated;
+  std::vector<separation::SeparatedMixture> separated;
   for (size_t i = 0; i < estimates.size(); ++i) {
-    app::SeparatedMixture m;
+    separation::SeparatedMixture m;
     m.name = estimates.size() > 1 ? set->test[i].name : "";
     m.names = set->source_names;
     m.estimates = estimates[i];
@@ -211,12 +211,12 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
     m.mixture = set->test[i].mixture;  // played next to its sources by report.html
     separated.push_back(std::move(m));
   }
-  app::SeparationStepOptions step;
+  separation::SeparationStepOptions step;
   step.out_dir = out_dir;
   step.sample_rate = static_cast<int>(set->sample_rate);
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.details = details;
-  app::write_separation(separated, scores, step);
+  separation::write_separation(separated, scores, step);
 }
 
 }  // namespace factorch::layered

@@ -11,12 +11,11 @@
 #include "app/experiments/implicit_nmf_entry.h"
 #include "app/run.h"
 #include "app/separation.h"
-#include "app/separation_step.h"
+#include "factorch/separation/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/stft.h"
-#include "factorch/signal/wiener.h"
 
 namespace factorch::innmf {
 
@@ -80,10 +79,8 @@ std::vector<SeparationAtSize> separate_at_sizes(const Config& c, const Separatio
         parts.push_back(torch::mm(Wk, H.slice(0, k0, k0 + Wk.size(1))));
         k0 += Wk.size(1);
       }
-      std::vector<torch::Tensor> est;
-      for (const auto& m : signal::apply_masks(sp.complex, signal::wiener_masks(parts)))
-        est.push_back(signal::istft(m, sp.options, T));
-      return torch::stack(est);
+      return separation::wiener_estimates(sp.complex, parts, 1.0,
+                                          [&](const torch::Tensor& m) { return signal::istft(m, sp.options, T); });
     };
     SeparationAtSize r;
     r.n_fft = n_fft;
@@ -148,18 +145,18 @@ void print_row(const SeparationAtSize& r) {
 // DIR/sources/<name>.wav, and DIR/metrics.json when scored.
 void write_separation(const Config& c, const SeparationSet& set, const SeparationAtSize& r, const std::string& dir,
                       bool quiet) {
-  app::SeparatedMixture m;
+  separation::SeparatedMixture m;
   m.names = set.names;
   m.estimates = r.estimates;
-  app::SeparationScores scores;
+  separation::SeparationScores scores;
   scores.scored = r.has_metrics;
   if (r.has_metrics) scores.mixtures.push_back(eval::metrics_table(r.innmf, set.names, set.names));
-  app::SeparationStepOptions step;
+  separation::SeparationStepOptions step;
   step.out_dir = dir;
   step.sample_rate = static_cast<int>(set.rate);
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.quiet = quiet;
-  app::write_separation({m}, scores, step);
+  separation::write_separation({m}, scores, step);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "app/audio_shard.h"
 #include "app/data_block.h"
 #include "app/run.h"
 #include "factorch/error.h"
@@ -30,9 +31,7 @@ struct AudioReader {
   torch::Tensor read(const std::string& key, const std::string& path) {
     io::Audio a;
     try {
-      io::ReadOptions o;
-      o.downmix = true;
-      a = io::read_wav(path, o);
+      a = io::read_wav(path, app::mono_read_options(c));
     } catch (const Error& e) {
       c.fail(key, std::string("cannot be read: ") + e.what());
     }

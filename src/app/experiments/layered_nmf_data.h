@@ -15,7 +15,7 @@
 
 #include "app/config.h"
 #include "app/dataset.h"
-#include "app/experiments/supervised_separation.h"
+#include "factorch/models/supervised_separation.h"
 
 namespace factorch::layered {
 

@@ -7,7 +7,7 @@
 
 #include "app/config.h"
 #include "app/dataset.h"
-#include "app/experiments/supervised_separation.h"
+#include "factorch/models/supervised_separation.h"
 #include "factorch/models/discriminative_nmf.h"
 #include "factorch/models/layered_nmf.h"
 

@@ -5,7 +5,7 @@
 #include "app/experiments/layered_nmf_models.h"
 #include "app/experiments/layered_nmf_report.h"
 #include "app/separation.h"
-#include "app/separation_step.h"
+#include "factorch/separation/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_table.h"
 #include "factorch/io/atomic_file.h"
@@ -53,9 +53,9 @@ app::SeparationResult separate_layered(const Config& c, const app::RunOptions& o
 
   // The shared step writes sources/<name>.wav (several mixtures: sources/<mixture>/<name>.wav),
   // scores them against the references and writes metrics.json.
-  std::vector<app::SeparatedMixture> mixtures;
+  std::vector<separation::SeparatedMixture> mixtures;
   for (const separation::Mixture& m : part.inputs) {
-    app::SeparatedMixture separated;
+    separation::SeparatedMixture separated;
     separated.name = several ? m.name : "";
     separated.names = names;
     separated.estimates = separation::separate_mixture(*model, m.mixture, p);
@@ -63,13 +63,13 @@ app::SeparationResult separate_layered(const Config& c, const app::RunOptions& o
     separated.mixture = m.mixture;
     mixtures.push_back(std::move(separated));
   }
-  app::SeparationStepOptions step;
+  separation::SeparationStepOptions step;
   step.out_dir = options.write_outputs ? out_dir : "";
   step.sample_rate = part.speech->sample_rate;
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.known_assignment = true;  // supervised: estimate s belongs to source s
   step.quiet = options.quiet;
-  return app::separation_result(mixtures, app::run_separation_step(mixtures, step), out_dir);
+  return app::separation_result(mixtures, separation::run_separation_step(mixtures, step), out_dir);
 }
 
 }  // namespace factorch::layered

@@ -18,7 +18,7 @@
 #include "app/data_block.h"
 #include "app/run.h"
 #include "app/separation.h"
-#include "app/separation_step.h"
+#include "factorch/separation/separation_step.h"
 #include "app/experiments/registry.h"
 
 namespace factorch {
@@ -199,7 +199,7 @@ std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data
 // Source images by multichannel Wiener filtering, through the shared separation step: one
 // image per source (all channels) in sources/<name>.wav and, when the true images are known,
 // bss_eval_images (SDR, ISR, SIR, SAR) in metrics.json with the per-channel SDRs as details.
-app::SeparationScores separate_images(const Config& c, MultichannelNMFImpl& model, const Multichannel& m,
+separation::SeparationScores separate_images(const Config& c, MultichannelNMFImpl& model, const Multichannel& m,
                                       const std::string& out_dir, bool quiet) {
   const auto o = stft_options(c);
   std::vector<torch::Tensor> X;
@@ -211,12 +211,12 @@ app::SeparationScores separate_images(const Config& c, MultichannelNMFImpl& mode
     for (int64_t i = 0; i < image.size(0); ++i) ch.push_back(signal::istft(image[i], o, m.mixture.size(1)));
     est.push_back(torch::stack(ch));
   }
-  app::SeparatedMixture s;
+  separation::SeparatedMixture s;
   s.estimates = torch::stack(est);  // J × I × T
   s.mixture = m.mixture;
   for (size_t j = 0; j < est.size(); ++j)
     s.names.push_back(j < m.names.size() ? m.names[j] : "source" + std::to_string(j + 1));
-  app::SeparationStepOptions step;
+  separation::SeparationStepOptions step;
   step.out_dir = out_dir;
   step.sample_rate = m.rate;
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
@@ -234,7 +234,7 @@ app::SeparationScores separate_images(const Config& c, MultichannelNMFImpl& mode
     }
     step.details = eval::Json::object().set("per_channel_sdr", per_channel);
   }
-  const app::SeparationScores scores = app::run_separation_step({s}, step);
+  const separation::SeparationScores scores = separation::run_separation_step({s}, step);
   if (scores.scored) {
     const eval::MetricsTable& t = scores.mixtures.front();
     std::printf("multichannel_nmf: bss_eval_images per source:");
@@ -259,7 +259,7 @@ app::SeparationResult separate(const Config& c, const app::RunOptions& options) 
   const std::string out_dir = options.write_outputs ? run.out_dir : "";
   auto& trained = dynamic_cast<MultichannelNMFImpl&>(*run.model);
   const Multichannel& m = data.get<Multichannel>();
-  const app::SeparationScores scores = separate_images(c, trained, m, out_dir, options.quiet);
+  const separation::SeparationScores scores = separate_images(c, trained, m, out_dir, options.quiet);
   app::SeparationResult out;
   out.out_dir = run.out_dir;
   for (size_t j = 0; j < static_cast<size_t>(c.integer("model.sources")); ++j)

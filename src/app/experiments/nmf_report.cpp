@@ -5,7 +5,7 @@
 
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/png.h"
-#include "factorch/signal/wiener.h"
+#include "factorch/separation/separate.h"
 
 namespace factorch {
 
@@ -48,10 +48,9 @@ std::vector<torch::Tensor> wiener_components(NMFImpl& model, const torch::Tensor
   std::vector<torch::Tensor> parts;
   for (int64_t k = 0; k < W.size(1); ++k) {
     torch::Tensor p = torch::outer(W.select(1, k), H.select(0, k));
-    if (power_exponent != 1.0) p = p.pow(power_exponent);
     parts.push_back(p);
   }
-  return signal::apply_masks(coefficients.cpu(), signal::wiener_masks(parts));
+  return separation::masked_coefficients(coefficients.cpu(), parts, power_exponent);
 }
 
 }  // namespace factorch

@@ -18,7 +18,7 @@
 #include "app/config.h"
 #include "app/dataset.h"
 #include "app/run.h"
-#include "app/separation_step.h"
+#include "factorch/separation/separation_step.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/models/tlnmf.h"
 
@@ -79,12 +79,12 @@ std::vector<torch::Tensor> tlnmf_separate(TLNMFImpl& model, const TLNMFSignals& 
 /// mixture "realisation<r>" (unnamed when there is one), with its mixture signal and, when
 /// known, its references. Supervised estimates are named after data.train's sources;
 /// unsupervised ones "component<k>" (the step's permutation search finds each one's source).
-std::vector<app::SeparatedMixture> tlnmf_separated(TLNMFImpl& model, const TLNMFSignals& signals,
+std::vector<separation::SeparatedMixture> tlnmf_separated(TLNMFImpl& model, const TLNMFSignals& signals,
                                                    const std::vector<int64_t>& component_source = {});
 
 /// The separation step's options for TL-NMF's estimates: nothing written, known assignment
 /// when supervised (else BSS Eval's permutation search), the config's WAV format.
-app::SeparationStepOptions tlnmf_step_options(const Config& config, const TLNMFImpl& model, const TLNMFSignals& signals);
+separation::SeparationStepOptions tlnmf_step_options(const Config& config, const TLNMFImpl& model, const TLNMFSignals& signals);
 
 /// Scores of a run over R realisations, averaged over them (the GCM paper's figures).
 struct RealisationScores {
@@ -99,7 +99,7 @@ RealisationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& signals,
 /// DCT-NMF: the same model with Φ fixed to the DCT, trained on the same data into
 /// out_dir/baselines/dct_nmf, every realisation separated; nullopt (said on stdout) if its
 /// training diverged.
-std::optional<std::vector<app::SeparatedMixture>> tlnmf_dct_baseline(const Config& config, const app::Dataset& data,
+std::optional<std::vector<separation::SeparatedMixture>> tlnmf_dct_baseline(const Config& config, const app::Dataset& data,
                                                                      const std::vector<int64_t>& component_source,
                                                                      const std::string& out_dir);
 
@@ -107,7 +107,7 @@ std::optional<std::vector<app::SeparatedMixture>> tlnmf_dct_baseline(const Confi
 /// length, hop and window as the config) with the fixed dictionary [|STFT(training_s)|²],
 /// activations by trainer.max_iter MU sweeps (λ·M/N_1 sparsity), Wiener masks on the STFT.
 /// Every realisation separated, estimates in data.train's order.
-std::vector<app::SeparatedMixture> supervised_stft_isnmf(const Config& config, const TLNMFSignals& signals);
+std::vector<separation::SeparatedMixture> supervised_stft_isnmf(const Config& config, const TLNMFSignals& signals);
 
 /// Frequency (Hz) of the spectral peak of each row of `atoms` (zero-padded FFT, parabolic
 /// interpolation of the log-magnitude peak).

@@ -9,13 +9,13 @@
 #include "factorch/error.h"
 #include "factorch/models/nmf.h"
 #include "factorch/signal/stft.h"
-#include "factorch/signal/wiener.h"
+#include "factorch/separation/separate.h"
 
 namespace factorch {
 
 namespace fs = std::filesystem;
 
-std::optional<std::vector<app::SeparatedMixture>> tlnmf_dct_baseline(const Config& c, const app::Dataset& data,
+std::optional<std::vector<separation::SeparatedMixture>> tlnmf_dct_baseline(const Config& c, const app::Dataset& data,
                                                                      const std::vector<int64_t>& mapping,
                                                                      const std::string& out_dir) {
   // Fixed-transform baseline on the same code path: Φ = phi_init (DCT), same W, H seeds. Its
@@ -36,7 +36,7 @@ std::optional<std::vector<app::SeparatedMixture>> tlnmf_dct_baseline(const Confi
   return tlnmf_separated(*b, tlnmf_signals_of(data), mapping);
 }
 
-std::vector<app::SeparatedMixture> supervised_stft_isnmf(const Config& c, const TLNMFSignals& sig) {
+std::vector<separation::SeparatedMixture> supervised_stft_isnmf(const Config& c, const TLNMFSignals& sig) {
   signal::StftOptions so;
   so.n_fft = sig.frame_length();
   so.hop = sig.hop;
@@ -49,35 +49,33 @@ std::vector<app::SeparatedMixture> supervised_stft_isnmf(const Config& c, const 
     sizes.push_back(Ws.back().size(1));
   }
   const torch::Tensor W = torch::cat(Ws, 1);
-  const int64_t R = sig.mixtures.size(0), T = sig.mixtures.size(1);
-  std::vector<app::SeparatedMixture> out;
+  const int64_t R = sig.mixtures.size(0);
+  std::vector<separation::SeparatedMixture> out;
   const double eps = c.number("model.eps") > 0 ? c.number("model.eps") : 1e-12;
+  separation::RepresentationOptions ro;
+  ro.stft = so;
+  ro.exponent = 2;  // V = |STFT|², masks on the powers W_s H_s
+  const separation::Representation rep(ro);
   for (int64_t r = 0; r < R; ++r) {
-    const torch::Tensor X = signal::stft(sig.mixtures[r], so);
-    const torch::Tensor V = signal::power(X);
-    NMFOptions no(V.size(0), V.size(1), W.size(1));
-    no.beta(0.0).eps(eps).fixed_w(true).l1_h(c.number("model.lambda") * static_cast<double>(sig.frame_length()) /
-                                             static_cast<double>(sizes[0]));
-    NMF nmf(no);
-    nmf->set_factor("W", W);
-    nmf->init(V, "random", static_cast<uint64_t>(c.integer("model.seed")));
-    nmf->set_factor("W", W);
-    TrainingData d;
-    d.X = V;
-    for (int64_t it = 0; it < c.integer("trainer.max_iter"); ++it) nmf->mu_step(d);
-    std::vector<torch::Tensor> powers;
-    int64_t off = 0;
-    for (int64_t n : sizes) {
-      powers.push_back(torch::mm(W.narrow(1, off, n), nmf->H().narrow(0, off, n)).detach());
-      off += n;
-    }
-    const auto parts = signal::apply_masks(X, signal::wiener_masks(powers));
-    std::vector<torch::Tensor> est;
-    for (const auto& p : parts) est.push_back(signal::istft(p, so, T));
-    app::SeparatedMixture m;  // named as tlnmf_separated names TL-NMF's
-    m.name = R > 1 ? "realisation" + std::to_string(r + 1) : "";
-    m.names = sig.source_names;
-    m.estimates = torch::stack(est);
+    // The one routine; the parts: H of the mixture's power on the fixed W (IS-NMF, random start).
+    const auto parts = [&](const torch::Tensor& V) {
+      NMFOptions no(V.size(0), V.size(1), W.size(1));
+      no.beta(0.0).eps(eps).fixed_w(true).l1_h(c.number("model.lambda") * static_cast<double>(sig.frame_length()) /
+                                               static_cast<double>(sizes[0]));
+      NMF nmf(no);
+      nmf->set_factor("W", W);
+      nmf->init(V, "random", static_cast<uint64_t>(c.integer("model.seed")));
+      nmf->set_factor("W", W);
+      TrainingData d;
+      d.X = V;
+      for (int64_t it = 0; it < c.integer("trainer.max_iter"); ++it) nmf->mu_step(d);
+      return separation::dictionary_parts(Ws, nmf->H().detach());
+    };
+    separation::SeparateOptions opts;
+    opts.names = sig.source_names;
+    opts.name = R > 1 ? "realisation" + std::to_string(r + 1) : "";  // named as tlnmf_separated names TL-NMF's
+    opts.keep_mixture = false;
+    separation::SeparatedMixture m = separation::separate(sig.mixtures[r], rep, parts, opts).mixture;
     if (sig.sources.defined()) m.references = sig.sources[r];
     out.push_back(std::move(m));
   }

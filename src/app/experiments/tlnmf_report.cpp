@@ -90,8 +90,8 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
 
   // Every realisation separated, the baselines on the same mixtures; scored first (the
   // protocol needs the scores), then the step writes sources/, baselines/ and metrics.json.
-  const std::vector<app::SeparatedMixture> mine = tlnmf_separated(*model, sig, mapping);
-  std::vector<app::BaselineSeparation> baselines;
+  const std::vector<separation::SeparatedMixture> mine = tlnmf_separated(*model, sig, mapping);
+  std::vector<separation::BaselineSeparation> baselines;
   if (c.boolean("model.baseline") && model->options.learn_phi()) {
     if (auto dct = tlnmf_dct_baseline(c, data, mapping, out_dir)) baselines.push_back({"dct_nmf", std::move(*dct)});
     if (model->supervised() && sig.sources.defined()) {
@@ -100,8 +100,8 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
       std::printf("tlnmf: supervised IS-NMF baseline not scored (no reference sources)\n");
     }
   }
-  app::SeparationStepOptions step = tlnmf_step_options(c, *model, sig);
-  app::SeparationScores scores = app::run_separation_step(mine, step, baselines);
+  separation::SeparationStepOptions step = tlnmf_step_options(c, *model, sig);
+  separation::SeparationScores scores = separation::run_separation_step(mine, step, baselines);
   if (scores.scored) {
     print_scores(model->options.learn_phi() ? "TL-NMF:" : "fixed-transform NMF:", mean_table(scores.mixtures));
     std::optional<RealisationScores> dct;
@@ -114,7 +114,7 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
   }
   step.out_dir = out_dir;
   step.details = details;
-  app::write_separation(mine, scores, step, baselines);
+  separation::write_separation(mine, scores, step, baselines);
 
   if (c.boolean("model.plot")) {
     // Pictures without Python: the 8 most energetic atoms (rows: atoms, columns: samples) and

@@ -7,7 +7,7 @@
 
 #include "app/experiments/tlnmf_app.h"
 #include "app/separation.h"
-#include "app/separation_step.h"
+#include "factorch/separation/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
 #include "factorch/io/wav.h"
@@ -25,12 +25,12 @@ std::vector<torch::Tensor> tlnmf_separate(TLNMFImpl& model, const TLNMFSignals& 
   return out;
 }
 
-std::vector<app::SeparatedMixture> tlnmf_separated(TLNMFImpl& model, const TLNMFSignals& sig,
+std::vector<separation::SeparatedMixture> tlnmf_separated(TLNMFImpl& model, const TLNMFSignals& sig,
                                                    const std::vector<int64_t>& mapping) {
   const int64_t R = sig.mixtures.size(0);
-  std::vector<app::SeparatedMixture> out;
+  std::vector<separation::SeparatedMixture> out;
   for (int64_t r = 0; r < R; ++r) {
-    app::SeparatedMixture m;
+    separation::SeparatedMixture m;
     m.name = R > 1 ? "realisation" + std::to_string(r + 1) : "";
     m.estimates = torch::stack(tlnmf_separate(model, sig, r, mapping));
     m.mixture = sig.mixtures[r];
@@ -52,8 +52,8 @@ std::vector<app::SeparatedMixture> tlnmf_separated(TLNMFImpl& model, const TLNMF
   return out;
 }
 
-app::SeparationStepOptions tlnmf_step_options(const Config& c, const TLNMFImpl& model, const TLNMFSignals& sig) {
-  app::SeparationStepOptions step;
+separation::SeparationStepOptions tlnmf_step_options(const Config& c, const TLNMFImpl& model, const TLNMFSignals& sig) {
+  separation::SeparationStepOptions step;
   step.sample_rate = static_cast<int>(std::lround(sig.sample_rate));
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.known_assignment = model.supervised();
@@ -69,9 +69,9 @@ RealisationScores RealisationScores::of(const std::vector<eval::MetricsTable>& r
 
 RealisationScores tlnmf_evaluate(TLNMFImpl& model, const TLNMFSignals& sig, const std::vector<int64_t>& mapping) {
   require(sig.sources.defined(), "no reference sources to evaluate against (set data.references)");
-  app::SeparationStepOptions step;
+  separation::SeparationStepOptions step;
   step.known_assignment = model.supervised();
-  return RealisationScores::of(app::run_separation_step(tlnmf_separated(model, sig, mapping), step).mixtures);
+  return RealisationScores::of(separation::run_separation_step(tlnmf_separated(model, sig, mapping), step).mixtures);
 }
 
 app::SeparationResult separate_tlnmf(const Config& c, const app::RunOptions& options) {
@@ -86,7 +86,7 @@ app::SeparationResult separate_tlnmf(const Config& c, const app::RunOptions& opt
   model->to(torch::kCPU, torch::kFloat64);
 
   // The user's mixture is realisation 0 (the embedded signal may have several).
-  app::SeparatedMixture m;
+  separation::SeparatedMixture m;
   m.estimates = torch::stack(tlnmf_separate(*model, sig, 0, c.integers("model.component_sources")));
   m.mixture = sig.mixtures[0];
   if (sig.sources.defined()) {
@@ -104,13 +104,13 @@ app::SeparationResult separate_tlnmf(const Config& c, const app::RunOptions& opt
   } else {
     for (int64_t s = 0; s < m.estimates.size(0); ++s) m.names.push_back("source" + std::to_string(s));
   }
-  app::SeparationStepOptions step;
+  separation::SeparationStepOptions step;
   step.out_dir = options.write_outputs ? out_dir : "";
   step.sample_rate = static_cast<int>(std::lround(sig.sample_rate));
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.known_assignment = true;
   step.quiet = options.quiet;
-  return app::separation_result({m}, app::run_separation_step({m}, step), out_dir);
+  return app::separation_result({m}, separation::run_separation_step({m}, step), out_dir);
 }
 
 }  // namespace factorch

@@ -8,10 +8,10 @@
 // in one line when there is nothing to score against. It validates and scores before it
 // writes anything: a shape mismatch leaves no file behind.
 //
-//   app::SeparatedMixture m{"", names, app::wiener_estimates(X, parts, 2.0, inverse), references};
-//   app::SeparationStepOptions o;
+//   separation::SeparatedMixture m{"", names, separation::wiener_estimates(X, parts, 2.0, inverse), references};
+//   separation::SeparationStepOptions o;
 //   o.out_dir = dir, o.sample_rate = fs, o.known_assignment = true;
-//   const app::SeparationScores s = app::run_separation_step({m}, o, {{"dct_nmf", {b}}});
+//   const separation::SeparationScores s = separation::run_separation_step({m}, o, {{"dct_nmf", {b}}});
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,7 +22,7 @@
 #include "factorch/eval/metrics_table.h"
 #include "factorch/io/wav.h"
 
-namespace factorch::app {
+namespace factorch::separation {
 
 /// Coefficients (one source's masked transform) → time signal: an inverse STFT / DCT with
 /// overlap-add, TL-NMF's Φᵀ + overlap-add, ...
@@ -94,4 +94,4 @@ SeparationScores run_separation_step(const std::vector<SeparatedMixture>& mixtur
 void write_separation(const std::vector<SeparatedMixture>& mixtures, SeparationScores& scores,
                       const SeparationStepOptions& options, const std::vector<BaselineSeparation>& baselines = {});
 
-}  // namespace factorch::app
+}  // namespace factorch::separation

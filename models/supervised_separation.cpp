@@ -1,7 +1,7 @@
-#include "app/experiments/supervised_separation.h"
+#include "factorch/models/supervised_separation.h"
 
 #include "factorch/error.h"
-#include "app/separation_step.h"
+#include "factorch/separation/separate.h"
 
 namespace factorch::separation {
 
@@ -87,14 +87,17 @@ std::shared_ptr<DiscriminativeLayeredNMFImpl> compose(const std::vector<std::vec
 
 torch::Tensor separate_mixture(const DiscriminativeLayeredNMFImpl& model, const torch::Tensor& mixture,
                                const PipelineOptions& options) {
-  const torch::Tensor x = mixture.to(torch::kFloat64).cpu();
-  const torch::Tensor X = signal::stft(x, options.stft);
-  const torch::Tensor magnitude = signal::magnitude(X);
-  const torch::Tensor V = options.exponent == 1.0 ? magnitude : magnitude.pow(options.exponent);
-  const torch::Tensor parts = model.separate(V.to(options.device, options.dtype)).to(torch::kCPU, torch::kFloat64);
+  RepresentationOptions ro;
+  ro.stft = options.stft;
+  ro.exponent = options.exponent;
+  SeparateOptions so;
   // parts^(1/e) estimate magnitudes: the gain exponent p applies to them.
-  return app::wiener_estimates(X, parts.unbind(0), options.mask_exponent / options.exponent,
-                               [&](const torch::Tensor& Y) { return signal::istft(Y, options.stft, x.size(0)); });
+  so.mask_exponent = options.mask_exponent / options.exponent;
+  so.keep_mixture = false;
+  const auto parts = [&](const torch::Tensor& V) {
+    return model.separate(V.to(options.device, options.dtype)).to(torch::kCPU, torch::kFloat64).unbind(0);
+  };
+  return separate(mixture.to(torch::kFloat64).cpu(), Representation(ro), parts, so).mixture.estimates;
 }
 
 std::vector<eval::MetricsTable> score_mixtures(const DiscriminativeLayeredNMFImpl& model,
@@ -102,16 +105,16 @@ std::vector<eval::MetricsTable> score_mixtures(const DiscriminativeLayeredNMFImp
                                                const std::vector<std::string>& source_names,
                                                const PipelineOptions& options, std::vector<torch::Tensor>* estimates) {
   require(!mixtures.empty(), "no mixtures to evaluate");
-  app::SeparationStepOptions step;  // supervised: estimate s belongs to source s
+  separation::SeparationStepOptions step;  // supervised: estimate s belongs to source s
   step.known_assignment = true;
   std::vector<eval::MetricsTable> tables;
   for (const Mixture& m : mixtures) {
-    app::SeparatedMixture separated;
+    separation::SeparatedMixture separated;
     separated.name = m.name;
     separated.names = source_names;
     separated.estimates = separate_mixture(model, m.mixture, options);
     separated.references = m.sources;
-    tables.push_back(app::score_separation(separated, step));
+    tables.push_back(separation::score_separation(separated, step));
     if (estimates) estimates->push_back(separated.estimates);
   }
   return tables;

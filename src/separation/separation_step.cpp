@@ -1,4 +1,4 @@
-#include "app/separation_step.h"
+#include "factorch/separation/separation_step.h"
 
 #include <cmath>
 #include <cstdio>
@@ -7,9 +7,9 @@
 
 #include "factorch/error.h"
 #include "factorch/eval/bss.h"
-#include "factorch/signal/wiener.h"
+#include "factorch/separation/separate.h"
 
-namespace factorch::app {
+namespace factorch::separation {
 
 namespace fs = std::filesystem;
 
@@ -69,18 +69,8 @@ void write_sources(const SeparatedMixture& m, const SeparationStepOptions& o, co
 
 torch::Tensor wiener_estimates(const torch::Tensor& coefficients, const std::vector<torch::Tensor>& parts,
                                double exponent, const Synthesis& synthesise) {
-  require(!parts.empty(), "wiener_estimates: no source parts");
-  require(exponent > 0, "wiener_estimates: the mask exponent must be > 0, not " + std::to_string(exponent));
-  std::vector<torch::Tensor> powers;
-  powers.reserve(parts.size());
-  for (const auto& p : parts) {
-    require(p.sizes() == coefficients.sizes(), "wiener_estimates: a source part is " + shape_of(p) +
-                                                   " but the coefficients are " + shape_of(coefficients));
-    powers.push_back(exponent == 1.0 ? p : p.pow(exponent));
-  }
   std::vector<torch::Tensor> signals;
-  for (const auto& masked : signal::apply_masks(coefficients, signal::wiener_masks(powers)))
-    signals.push_back(synthesise(masked));
+  for (const auto& masked : masked_coefficients(coefficients, parts, exponent)) signals.push_back(synthesise(masked));
   return torch::stack(signals);
 }
 
@@ -184,4 +174,4 @@ void write_separation(const std::vector<SeparatedMixture>& mixtures, SeparationS
   }
 }
 
-}  // namespace factorch::app
+}  // namespace factorch::separation

@@ -73,7 +73,7 @@ std::shared_ptr<DiscriminativeLayeredNMFImpl> compose(const std::vector<std::vec
                                                       const PipelineOptions& options);
 
 /// Separated signals (S × T) of one mixture: Wiener masks of the model's source parts on the
-/// mixture's STFT through the separation step (app::wiener_estimates).
+/// mixture's STFT through the separation step (separation::wiener_estimates).
 torch::Tensor separate_mixture(const DiscriminativeLayeredNMFImpl& model, const torch::Tensor& mixture,
                                const PipelineOptions& options);
 
@@ -83,7 +83,7 @@ struct Scores {
   double mean_sdr() const { return sdr.mean().item<double>(); }
 };
 
-/// Separates and scores every mixture (app::score_separation, one metrics.json table each,
+/// Separates and scores every mixture (separation::score_separation, one metrics.json table each,
 /// named after the mixture and `source_names`); `estimates` (if given) receives each S × T
 /// estimate. eval::metrics_json of the result is the run's metrics.json.
 std::vector<eval::MetricsTable> score_mixtures(const DiscriminativeLayeredNMFImpl& model,
