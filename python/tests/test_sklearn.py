@@ -98,3 +98,26 @@ def test_check_estimator():
     assert set(ours) <= set(INAPPLICABLE_TO_MU), ours
     assert set(INAPPLICABLE_TO_MU) <= set(theirs), theirs
 
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.5, 0.0])
+def test_entries_below_eps_are_clipped_as_sklearn(beta):
+    # Two blocks on a 1e-20 background: factor entries on the background fall below float64's
+    # eps, which scikit-learn sets to 0 (W for β < 1, H for β ≤ 1); the iterates must follow.
+    rng = np.random.default_rng(0)
+    X = np.full((30, 24), 1e-20)
+    X[:15, :12] = rng.random((15, 12)) + 0.5
+    X[15:, 12:] = rng.random((15, 12)) + 0.5
+    W0, H0 = rng.random((30, 2)) + 0.1, rng.random((2, 24)) + 0.1
+    kw = dict(n_components=2, init="custom", solver="mu", beta_loss=beta, max_iter=300, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sklearn.decomposition.NMF(**kw)
+        Wr = ref.fit_transform(X, W=W0.copy(), H=H0.copy())
+        ours = NMF(**kw)
+        W = ours.fit_transform(X, W=W0.copy(), H=H0.copy())
+    assert (ref.components_ == 0).sum() > 0  # the clipping is exercised
+    np.testing.assert_array_equal(ours.components_ == 0, ref.components_ == 0)
+    np.testing.assert_array_equal(W == 0, Wr == 0)
+    np.testing.assert_allclose(W, Wr, rtol=1e-8, atol=1e-300)
+    np.testing.assert_allclose(ours.components_, ref.components_, rtol=1e-8, atol=1e-300)
