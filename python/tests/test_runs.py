@@ -55,8 +55,10 @@ def test_train_writes_the_cli_files(tmp_path):
     np.save(tmp_path / "V.npy", V)
     cfg = tmp_path / "nmf.yaml"
     cfg.write_text(CONFIG.format(input=tmp_path / "V.npy", out=tmp_path / "unused"))
-    subprocess.run([CLI, "train", str(cfg), "--out", str(tmp_path / "cli"), "--quiet", "--set", "model.rank=4"],
+    # Both write to the same directory (config.resolved.yaml names it), the CLI's run moved aside.
+    subprocess.run([CLI, "train", str(cfg), "--out", str(tmp_path / "py"), "--quiet", "--set", "model.rank=4"],
                    check=True, capture_output=True)
+    os.rename(tmp_path / "py", tmp_path / "cli")
     r = factorch.train(str(cfg), overrides={"model.rank": 4}, out=tmp_path / "py")
     names = run_dirs_equal(tmp_path / "cli", tmp_path / "py")
     assert "config.resolved.yaml" in names and any(n.startswith("factors") for n in names)
@@ -90,8 +92,9 @@ def test_train_from_a_dict_equals_the_yaml_file(tmp_path):
 def test_separate_writes_the_cli_files(tmp_path):
     cfg = os.path.join(REPO, "configs", "nmf_separate_toy.yaml")
     over = ["trainer.max_iter=30"]
-    subprocess.run([CLI, "separate", cfg, "--out", str(tmp_path / "cli"), "--quiet", "--set", over[0]],
+    subprocess.run([CLI, "separate", cfg, "--out", str(tmp_path / "py"), "--quiet", "--set", over[0]],
                    check=True, capture_output=True)
+    os.rename(tmp_path / "py", tmp_path / "cli")
     r = factorch.separate(cfg, overrides=over, out=tmp_path / "py")
     run_dirs_equal(tmp_path / "cli", tmp_path / "py")
     assert r.names and r.estimates.shape[0] == len(r.names)
