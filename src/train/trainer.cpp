@@ -11,7 +11,7 @@
 
 #include "factorch/error.h"
 #include "factorch/fused.h"
-#include "factorch/train/hand_gradients.h"
+#include "factorch/models/hand_gradients.h"
 
 namespace factorch {
 

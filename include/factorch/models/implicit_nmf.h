@@ -42,7 +42,7 @@
 #include "factorch/models/factor_model.h"
 #include "factorch/models/networks/mlp.h"
 #include "factorch/models/networks/batched_mlp.h"
-#include "factorch/train/hand_gradients.h"
+#include "factorch/models/hand_gradients.h"
 
 namespace factorch {
 
