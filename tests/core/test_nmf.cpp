@@ -39,7 +39,9 @@ TEST(NMF, MuObjectiveNonIncreasingForEveryBeta) {
       for (size_t i = 1; i < h.size(); ++i)
         ASSERT_LE(h[i].objective, h[i - 1].objective * (1 + 1e-12)) << "beta=" << beta << " norm=" << norm << " it=" << i;
       EXPECT_LT(h.back().objective, 0.5 * h.front().objective) << "beta=" << beta;
-      if (std::string(norm) == "l1") EXPECT_TRUE(torch::allclose(model->W().sum(0), torch::ones({4}, torch::kFloat64)));
+      if (std::string(norm) == "l1") {
+        EXPECT_TRUE(torch::allclose(model->W().sum(0), torch::ones({4}, torch::kFloat64)));
+      }
     }
   }
 }

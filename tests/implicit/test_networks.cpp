@@ -131,9 +131,10 @@ TEST(BatchedImplicitMLP, MatchesSeparateNetworks) {
       EXPECT_LT((batched->weights[0].grad()[k] - l0->weight.grad().t()).abs().max().item<double>(),
                 1e-10 * l0->weight.grad().abs().max().item<double>());
       EXPECT_LT((batched->out_bias.grad()[k][0] - separate[k]->output->bias.grad()).abs().max().item<double>(), 1e-10);
-      if (trainable)
+      if (trainable) {
         EXPECT_LT((batched->B.grad()[k] - separate[k]->features->B.grad()).abs().max().item<double>(),
                   1e-10 * separate[k]->features->B.grad().abs().max().item<double>());
+      }
     }
   }
   // One network with several outputs: columns in the network's order.
