@@ -171,3 +171,110 @@ TLNMF = _model_class(
 MultichannelNMF = _model_class(
     "MultichannelNMF", "channels, n_features, n_samples, sources, rank",
     "multichannel NMF (Ozerov & Févotte) of I channels, J sources of K components; init(V, seed).")
+
+
+class ImplicitNMF(FactorModule):
+    """Implicit neural NMF V(t, f) ≈ Σ_k W_k(f) H_k(t) (factorch::ImplicitNMF).
+
+    ``ImplicitNMF(rank, sample_rate, frequencies, times, seed=0, **options)``: ``frequencies``
+    (F, Hz) and ``times`` (N, s) are the training grid (matrix activations: regular frame
+    times); the other keyword arguments mirror ImplicitNMFOptions (beta, eps, w_net={...},
+    h_net={...} with ImplicitMLPOptions' keys, separate_networks, activations, fixed_dictionary,
+    fixed_activations, h_floor, spectral_kernel, kernel_window, kernel_n_fft,
+    kernel_oversampling, compression, kernel_glide). ``seed`` draws the networks' weights and
+    the initial activations. ``forward()`` is V̂ on the grid (F × N); ``fit(V)`` takes V on the
+    grid (F × N) or S×3 rows (time s, frequency Hz, value), autograd only.
+    """
+
+    def __init__(self, rank, sample_rate, frequencies, times, seed=0, dtype=torch.float64, device=None, **options):
+        f = as_tensor(frequencies, "frequencies").to(torch.float64).contiguous()
+        t = as_tensor(times, "times").to(torch.float64).contiguous()
+        # The networks draw from torch's global generator (shared with C++): seeded here without
+        # disturbing the caller's stream.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            cpp = _C.cpp.ImplicitNMF(int(rank), float(sample_rate), f, t, **options)
+        super().__init__(cpp)
+        self._seed = int(seed)
+        self._initialized = False
+        if dtype != torch.float64 or device is not None:
+            self.to(device=device, dtype=dtype)
+
+    def samples(self, V):
+        """V on the training grid (F × N) as S×3 rows (time, frequency, value), bin-major."""
+        f, t = self.cpp_module.frequencies, self.cpp_module.times
+        V = FactorModule._data(self, V)
+        if tuple(V.shape) != (f.numel(), t.numel()):
+            raise ValueError(f"ImplicitNMF: V is {'x'.join(map(str, V.shape))}, the grid is {f.numel()}x{t.numel()}")
+        ff = f.to(V).reshape(-1, 1).expand_as(V)
+        tt = t.to(V).reshape(1, -1).expand_as(V)
+        return torch.stack([tt.reshape(-1), ff.reshape(-1), V.reshape(-1)], 1)
+
+    def _data(self, X, name="V"):
+        X = FactorModule._data(self, X, name)
+        f, t = self.cpp_module.frequencies, self.cpp_module.times
+        if X.dim() == 2 and tuple(X.shape) == (f.numel(), t.numel()):
+            return self.samples(X)  # V on the grid; anything else is taken as sample rows
+        return X
+
+    def initialize(self, X):
+        """Activations scaled to the data (S×3 rows or V on the grid)."""
+        self.cpp_module.init_activations(self._data(X), self._seed)
+        self._initialized = True
+        return self
+
+    def _prepare(self, X):
+        if not self._initialized:
+            self.initialize(X)
+
+    def fit(self, X, kind="autograd", max_iter=200, tol=1e-6, mask=None, **trainer):
+        return super().fit(X, kind=kind, max_iter=max_iter, tol=tol, mask=mask, **trainer)
+
+    def dictionary(self, frequencies, n_fft=0):
+        """W sampled at any frequencies (Hz) → F' × K (n_fft: analysis size, spectral kernel)."""
+        f = as_tensor(frequencies, "frequencies").to(torch.float64)
+        return self.cpp_module.dictionary(f, int(n_fft))
+
+
+class OnlineNMF(FactorModule):
+    """Mini-batch β-NMF (factorch::OnlineNMF): W learnt from batches of V's columns.
+
+    ``OnlineNMF(n_features, rank, seed=0, **options)``; keyword arguments mirror
+    OnlineNMFOptions (beta, eps, batch_size, forget, inner_iter, holdout_every,
+    holdout_max_columns, batches_per_step, train_columns). ``fit(V)`` streams V's columns
+    (every holdout_every-th batch held back: the objective is measured there); ``model.W`` is
+    the dictionary; ``forward(V)`` is W·H with H fitted to V for W fixed (without V: on the
+    held-back columns of the last objective evaluation).
+    """
+
+    def __init__(self, n_features, rank, seed=0, **options):
+        super().__init__(_C.cpp.OnlineNMF(int(n_features), int(rank), **options))
+        self._seed = int(seed)
+        self._initialized = False
+
+    @property
+    def W(self):
+        return self.cpp_module.W
+
+    def forward(self, V=None):
+        if V is None:
+            return self.cpp_module.reconstruct()
+        V = self._data(V)
+        return self.W @ self.cpp_module.transform(V, 2)
+
+    def transform(self, V, passes=2):
+        """H fitted to V (F × N) with W fixed."""
+        return self.cpp_module.transform(self._data(V), int(passes))
+
+    def fit(self, X, kind="mu", max_iter=200, tol=1e-6, mask=None, **trainer):
+        if mask is not None:
+            raise ValueError("OnlineNMF: fit takes no mask")
+        X = self._data(X)
+        scale = self.cpp_module.set_data(X)
+        if not self._initialized:
+            self.cpp_module.init(scale, self._seed)
+            self._initialized = True
+        # No columns: the objective is streamed from the held-back batches (online_nmf.h).
+        empty = X.new_zeros((X.shape[0], 0))
+        r = self.cpp_module.fit(empty, None, kind=kind, max_iter=int(max_iter), tol=float(tol), **trainer)
+        return FitResult(**r)

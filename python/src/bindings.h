@@ -14,6 +14,7 @@ namespace py = pybind11;
 void bind_errors(py::module& m);   // errors.cpp
 void bind_models(py::module& m);   // models.cpp
 void bind_other_models(py::module& m);  // models_other.cpp
+void bind_grid_models(py::module& m);   // models_grid.cpp
 void bind_sklearn(py::module& m);  // sklearn.cpp
 void bind_signal(py::module& m);   // signal.cpp
 void bind_eval(py::module& m);     // eval.cpp

@@ -1,7 +1,7 @@
 // The other models (same pattern as NMF in models.cpp): keyword arguments mirror each
 // model's Options (generated from the TORCH_ARG lists of include/factorch/models/*.h by hand
 // review). ImplicitNMF (built on a time-frequency grid) and OnlineNMF (built on a column
-// stream) need more than options and are not bound yet.
+// stream) need more than options: models_grid.cpp.
 #include "models.h"
 
 #include "factorch/models/discriminative_nmf.h"

@@ -14,6 +14,7 @@ PYBIND11_MODULE(_C, m) {
   fp::bind_errors(m);
   fp::bind_models(m);
   fp::bind_other_models(m);
+  fp::bind_grid_models(m);
   fp::bind_sklearn(m);
   fp::bind_signal(m);
   fp::bind_eval(m);
