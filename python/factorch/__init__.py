@@ -13,14 +13,14 @@ from ._tensors import as_tensor
 from .models import (NMF, FitResult, LayeredNMF, DiscriminativeLayeredNMF, TLNMF, MultichannelNMF, ImplicitNMF,
                      OnlineNMF)
 from .functional import beta_divergence
-from .runs import train, separate, RunResult, SeparationResult
+from .runs import train, separate, export_on_grid, RunResult, SeparationResult
 from .audio import (stft, istft, stft_frequencies, window, dct2_matrix, dct4_matrix, constant_q, wiener_masks,
                     apply_masks, bss_eval_sources, bss_eval_images, read_wav, write_wav, load_checkpoint,
                     save_checkpoint)
 
 __version__ = _C.__version__
 
-__all__ = ["train", "separate", "RunResult", "SeparationResult", "NMF", "LayeredNMF", "DiscriminativeLayeredNMF", "TLNMF", "MultichannelNMF", "ImplicitNMF", "OnlineNMF",
+__all__ = ["train", "separate", "export_on_grid", "RunResult", "SeparationResult", "NMF", "LayeredNMF", "DiscriminativeLayeredNMF", "TLNMF", "MultichannelNMF", "ImplicitNMF", "OnlineNMF",
            "FitResult", "beta_divergence", "as_tensor", "__version__", "stft", "istft", "stft_frequencies",
            "window", "dct2_matrix", "dct4_matrix", "constant_q", "wiener_masks", "apply_masks", "bss_eval_sources",
            "bss_eval_images", "read_wav", "write_wav", "load_checkpoint", "save_checkpoint"]

@@ -98,3 +98,31 @@ def separate(config, overrides=None, out=None, device=None, dtype=None, quiet=Tr
     _require_runs()
     r = _C._separate(*_source(config, overrides, out, device, dtype), bool(quiet))
     return SeparationResult(**r)
+
+
+def export_on_grid(checkpoint, frequencies=None, n_fft=None, sample_rate=None):
+    """`factorch export CHECKPOINT --frequencies ... | --n-fft N [--sample-rate R]` in memory:
+    the checkpoint's dictionary (iN-NMF) sampled on another frequency grid. Returns
+    {"W": F × K, "frequencies": F (Hz)}. With n_fft, the grid is the N/2+1 DFT bins at
+    sample_rate (default the model's) and W is as that window size sees it."""
+    _require_runs()
+    from ._tensors import as_tensor
+    if (frequencies is None) == (n_fft is None):
+        raise ValueError("export_on_grid: give frequencies or n_fft (one of them)")
+    if sample_rate is not None and n_fft is None:
+        raise ValueError("export_on_grid: sample_rate goes with n_fft")
+    if n_fft is not None:
+        n_fft = int(n_fft)
+        if n_fft < 2:
+            raise ValueError(f"export_on_grid: n_fft must be an integer >= 2, got {n_fft}")
+        if sample_rate is None:
+            coords = _C.load_checkpoint(str(checkpoint))["factors"].get("coordinates")
+            if coords is None:
+                raise ValueError(f"export_on_grid: {checkpoint} has no dictionary on a continuous frequency axis "
+                                 "(innmf has)")
+            sample_rate = float(coords[0])
+        f = _C.stft_frequencies(n_fft, float(sample_rate)).to(torch.float64)
+    else:
+        f = as_tensor(frequencies, "frequencies").to(torch.float64).reshape(-1).contiguous()
+    W = _C._export_on_grid(str(checkpoint), f, n_fft or 0)
+    return {"W": W, "frequencies": f}

@@ -3,6 +3,9 @@
 // the CLI's overrides ("key.path=value"); the GIL is released while they run.
 #include "bindings.h"
 #include "cli/runs.h"
+#include "app/run.h"
+#include "factorch/train/checkpoint.h"
+#include "factorch/error.h"
 
 namespace factorch::python {
 
@@ -15,6 +18,18 @@ Config load_config(const std::string& source, bool is_path, const std::vector<st
 }  // namespace
 
 void bind_runs(py::module& m) {
+  // `factorch export CHECKPOINT --frequencies/--n-fft`: the checkpoint's W (iN-NMF: a
+  // dictionary on a continuous frequency axis) sampled at `frequencies` (Hz), as a DFT of size
+  // n_fft sees it (0: the training size).
+  m.def("_export_on_grid",
+        [](const std::string& path, const torch::Tensor& frequencies, int64_t n_fft) {
+          const io::Checkpoint ck = io::load_checkpoint(path);
+          if (!ck.factors.find("coordinates"))
+            throw Error("export_on_grid: model '" + ck.model_type + "' of " + path +
+                        " has no dictionary on a continuous frequency axis (innmf has)");
+          return app::sample_dictionary(ck, frequencies, n_fft, path);
+        },
+        py::arg("path"), py::arg("frequencies"), py::arg("n_fft") = 0);
   m.def("_train",
         [](const std::string& source, bool is_path, const std::vector<std::string>& overrides, bool quiet) {
           const Config config = load_config(source, is_path, overrides);

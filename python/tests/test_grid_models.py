@@ -90,3 +90,32 @@ def test_unknown_option_is_a_type_error():
         factorch.ImplicitNMF(3, RATE, FREQS, TIMES, w_net={"widht": 8})
     with pytest.raises(TypeError, match="unknown option 'forgett'"):
         factorch.OnlineNMF(20, 4, forgett=0.5)
+
+
+needs_runs = pytest.mark.skipif(not hasattr(factorch._C, "_train"), reason="built without FACTORCH_PYTHON_RUNS")
+# The checkpoint's config rebuilds the networks (factorch export reads only the checkpoint):
+# the options of the Python model, whose defaults are ImplicitMLPOptions' and not the CLI's.
+INNMF_CONFIG = "model:\n  type: innmf\n  rank: 3\n  omega_0: 30\n  n_frequencies: 10\n"
+
+
+@needs_runs
+def test_export_on_grid_samples_the_checkpoint_dictionary(tmp_path):
+    model = factorch.ImplicitNMF(3, RATE, FREQS, TIMES, seed=1)
+    factorch.save_checkpoint(tmp_path / "innmf.pt", model, config=INNMF_CONFIG)
+    # --frequencies: any grid, the same W as the module samples there
+    f = torch.tensor([5.0, 123.0, 400.0, 499.0], dtype=torch.float64)
+    r = factorch.export_on_grid(tmp_path / "innmf.pt", frequencies=f)
+    assert torch.equal(r["frequencies"], f)
+    assert torch.equal(r["W"], model.dictionary(f).detach())
+    # --n-fft: the N/2+1 bins k·fs/N at the model's sample rate
+    r = factorch.export_on_grid(tmp_path / "innmf.pt", n_fft=32)
+    assert torch.allclose(r["frequencies"], torch.arange(17, dtype=torch.float64) * RATE / 32)
+    assert torch.equal(r["W"], model.dictionary(r["frequencies"]).detach())
+    with pytest.raises(ValueError, match="600"):
+        factorch.export_on_grid(tmp_path / "innmf.pt", frequencies=[600.0])
+    with pytest.raises(ValueError, match="one of them"):
+        factorch.export_on_grid(tmp_path / "innmf.pt")
+    nmf = factorch.NMF(4, 5, 2)
+    factorch.save_checkpoint(tmp_path / "nmf.pt", nmf, config="model:\n  type: nmf\n")
+    with pytest.raises(ValueError, match="no dictionary on a continuous frequency axis"):
+        factorch.export_on_grid(tmp_path / "nmf.pt", n_fft=32)
