@@ -6,18 +6,9 @@
 
 #include "factorch/error.h"
 #include "factorch/models/implicit_nmf.h"
+#include "factorch/accumulate_grad.h"
 
 namespace factorch {
-
-namespace {
-
-void accumulate(torch::Tensor& parameter, const torch::Tensor& g) {
-  if (!parameter.requires_grad()) return;
-  if (parameter.grad().defined()) parameter.mutable_grad().add_(g);
-  else parameter.mutable_grad() = g;
-}
-
-}  // namespace
 
 bool ImplicitNMFImpl::has_gradients(const TrainingData& data) {
   const torch::Tensor& X = data.X;
@@ -61,7 +52,7 @@ torch::Tensor ImplicitNMFImpl::gradients(const TrainingData& data, bool with_los
     // softplus' as LibTorch's softplus backward: e^h/(e^h + 1), 1 above the threshold 20.
     const torch::Tensor e = H_.exp();
     gH.mul_(e.div(e + 1).masked_fill_(H_ > 20, 1.0));
-    accumulate(H_, gH);
+    accumulate_grad(H_, gH);
   }
   bool train_w = false;
   for (const auto& p : W_net->parameters()) train_w = train_w || p.requires_grad();

@@ -7,20 +7,10 @@
 
 #include "factorch/error.h"
 #include "factorch/fused.h"
+#include "factorch/accumulate_grad.h"
 #include "factorch/shape_string.h"
 
 namespace factorch::nn {
-
-namespace {
-
-// θ.grad += g, as autograd accumulates (g becomes the gradient when there is none yet).
-void accumulate(torch::Tensor& parameter, const torch::Tensor& g) {
-  if (!parameter.requires_grad()) return;
-  if (parameter.grad().defined()) parameter.mutable_grad().add_(g);
-  else parameter.mutable_grad() = g;
-}
-
-}  // namespace
 
 BatchedImplicitMLPImpl::BatchedImplicitMLPImpl(int64_t count_, const ImplicitMLPOptions& options_)
     : count(count_), options(options_) {
@@ -168,15 +158,15 @@ void BatchedImplicitMLPImpl::backward(const Tape& tape, const torch::Tensor& gra
   const int64_t U = grad_output.size(0), out = options.out_features();
   torch::Tensor gy = out == 1 ? grad_output.t().unsqueeze(2) : grad_output.reshape({U, count, out}).permute({1, 0, 2});
   gy = tape.slope.defined() ? gy * tape.slope : gy.contiguous();  // dL/dy, C × U × out
-  accumulate(out_weight, torch::bmm(tape.readout_input.transpose(1, 2), gy));
-  accumulate(out_bias, gy.sum(1, true));
+  accumulate_grad(out_weight, torch::bmm(tape.readout_input.transpose(1, 2), gy));
+  accumulate_grad(out_bias, gy.sum(1, true));
   if (weights.empty()) return;
   const double w0 = options.omega_0();
   torch::Tensor g = torch::bmm(gy, out_weight.transpose(1, 2));  // dL/dx of the last sine layer
   for (int64_t i = static_cast<int64_t>(weights.size()) - 1; i >= 0; --i) {
     g.mul_(tape.cosines[i]);  // dL/dz, z = x·(ω₀W) + ω₀b
-    if (weights[i].requires_grad()) accumulate(weights[i], torch::bmm(tape.inputs[i].transpose(1, 2), g).mul_(w0));
-    if (biases[i].requires_grad()) accumulate(biases[i], g.sum(1, true).mul_(w0));
+    if (weights[i].requires_grad()) accumulate_grad(weights[i], torch::bmm(tape.inputs[i].transpose(1, 2), g).mul_(w0));
+    if (biases[i].requires_grad()) accumulate_grad(biases[i], g.sum(1, true).mul_(w0));
     if (i > 0) g = torch::bmm(g, tape.scaled_weights[i].transpose(1, 2));
   }
 }
