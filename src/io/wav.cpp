@@ -142,6 +142,8 @@ void write_wav(const std::string& path, const torch::Tensor& samples, int sample
     SF_INFO tmp_info = info;
     SndfilePtr file(sf_open(tmp.c_str(), SFM_WRITE, &tmp_info));
     require(file != nullptr, path + ": cannot open for writing (" + sf_strerror(nullptr) + ")");
+    // No PEAK chunk: it carries the write time, so the same samples would give different bytes.
+    sf_command(file.get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
     sf_count_t written = 0;
     // PCM is quantised here (round to nearest, clip to the integer range) rather than by
     // libsndfile, whose write scale (2^15 - 1) differs from its read scale (2^15).

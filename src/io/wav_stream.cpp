@@ -112,6 +112,8 @@ WavBlockWriter::WavBlockWriter(const std::string& path, int64_t channels, int sa
   require(sf_format_check(&info) != 0, path + ": libsndfile rejects this WAV format");
   file_->handle = sf_open(tmp_.c_str(), SFM_WRITE, &info);
   require(file_->handle != nullptr, path + ": cannot open for writing (" + sf_strerror(nullptr) + ")");
+  // No PEAK chunk: it carries the write time, so the same samples would give different bytes.
+  sf_command(file_->handle, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
 }
 
 WavBlockWriter::~WavBlockWriter() {
