@@ -8,7 +8,7 @@
 namespace factorch::cli {
 
 namespace {
-const char* kHelp =
+const char* kReportHelp =
     "usage: factorch report RUN_DIR [--log-frequency | --linear-frequency]\n"
     "\n"
     "Rebuilds RUN_DIR/report.html and RUN_DIR/figures/*.png from the files of a run directory\n"
@@ -26,7 +26,7 @@ int report(const Args& args) {
     while (a.next()) {
       const std::string& arg = a.current();
       if (arg == "--help" || arg == "-h") {
-        std::fputs(kHelp, stdout);
+        std::fputs(kReportHelp, stdout);
         return 0;
       } else if (arg == "--log-frequency") {
         options.log_frequency = true;
@@ -41,7 +41,7 @@ int report(const Args& args) {
       }
     }
     if (dir.empty()) {
-      std::fputs(kHelp, stderr);
+      std::fputs(kReportHelp, stderr);
       return 1;
     }
     std::printf("wrote %s\n", app::write_run_report(dir, options).c_str());

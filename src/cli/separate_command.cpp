@@ -8,7 +8,7 @@
 namespace factorch::cli {
 
 namespace {
-const char* kHelp =
+const char* kSeparateHelp =
     "usage: factorch separate CONFIG.yaml [--set key.path=value]... [--out DIR] [--device cpu|cuda]\n"
     "                         [--dtype float32|float64] [--quiet]\n"
     "\n"
@@ -33,7 +33,7 @@ int separate(const Args& args) {
     while (a.next()) {
       const std::string& arg = a.current();
       if (arg == "--help" || arg == "-h") {
-        std::fputs(kHelp, stdout);
+        std::fputs(kSeparateHelp, stdout);
         return 0;
       } else if (scan_run_option(a, overrides, origins, options)) {
         continue;

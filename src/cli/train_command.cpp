@@ -14,7 +14,7 @@
 namespace factorch::cli {
 
 namespace {
-const char* kHelp =
+const char* kTrainHelp =
     "usage: factorch train CONFIG.yaml [--set key.path=value]... [--out DIR] [--device cpu|cuda]\n"
     "                      [--dtype float32|float64] [--resume DIR/checkpoint.pt] [--quiet] [--nproc N]\n"
     "\n"
@@ -44,7 +44,7 @@ int train(const Args& args) {
     while (a.next()) {
       const std::string& arg = a.current();
       if (arg == "--help" || arg == "-h") {
-        std::fputs(kHelp, stdout);
+        std::fputs(kTrainHelp, stdout);
         return 0;
       } else if (arg == "--nproc") {
         const std::string n = a.value();

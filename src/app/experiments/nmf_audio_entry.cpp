@@ -23,13 +23,13 @@ namespace factorch {
 namespace {
 
 namespace fs = std::filesystem;
-const std::vector<std::string> kModel = {"nmf_audio"};
+const std::vector<std::string> kNmfAudioModel = {"nmf_audio"};
 
-void add_keys(ConfigSchema& s) {
+void add_nmf_audio_keys(ConfigSchema& s) {
   s.add("output.pictures", KeyType::Boolean, "nmf_audio: write pictures/*.png (V, W, H, each component)").def("true")
-      .for_models(kModel);
+      .for_models(kNmfAudioModel);
   s.add("output.components", KeyType::Boolean, "nmf_audio: write components/component_K.wav (Wiener reconstructions)")
-      .def("true").for_models(kModel);
+      .def("true").for_models(kNmfAudioModel);
 }
 
 bool is_piano(const Config& c) { return c.has("data.synthetic.signal") && c.string("data.synthetic.signal") == "piano"; }
@@ -64,7 +64,7 @@ bool mixture_of(const Config& c, torch::Tensor& x, int& rate) {
   return true;
 }
 
-TrainingData load_data(const Config& c) {
+TrainingData load_nmf_audio_data(const Config& c) {
   if (!is_piano(c)) return app::load_training_data(c);
   const app::AudioRepresentation rep(c);
   TrainingData data;
@@ -108,7 +108,7 @@ ModelEntry nmf_audio_entry() {
   return {"nmf_audio",
           "β-NMF on audio (keys as nmf: ARD, smooth_h, h_zeros) incl. the lecture's piano toy; report: PNG pictures, "
           "Wiener-filtered component WAVs",
-          add_keys, on_matrix(build_nmf), on_matrix(load_data), on_matrix(report), {}, {false, true, false, false}};
+          add_nmf_audio_keys, on_matrix(build_nmf), on_matrix(load_nmf_audio_data), on_matrix(report), {}, {false, true, false, false}};
 }
 
 }  // namespace factorch

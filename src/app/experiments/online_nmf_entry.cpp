@@ -18,35 +18,35 @@ namespace factorch {
 namespace {
 
 namespace fs = std::filesystem;
-const std::vector<std::string> kModel = {"online_nmf"};
+const std::vector<std::string> kOnlineModel = {"online_nmf"};
 
-void add_keys(ConfigSchema& s) {
-  s.add("model.rank", KeyType::Integer, "number of components K").def("8").at_least(1).for_models(kModel);
+void add_online_keys(ConfigSchema& s) {
+  s.add("model.rank", KeyType::Integer, "number of components K").def("8").at_least(1).for_models(kOnlineModel);
   s.add("model.beta", KeyType::Beta, "β of the divergence: euclidean (2), kl (1), is (0) or any number").def("1")
-      .for_models(kModel);
+      .for_models(kOnlineModel);
   s.add("model.eps", KeyType::Number, "ε added to data and model inside the divergence").def("0.0").at_least(0)
-      .for_models(kModel);
+      .for_models(kOnlineModel);
   s.add("model.forget", KeyType::Number, "forget factor of W's statistics per pass over the data (scikit-learn's "
         "forget_factor; each batch of B of the N training columns scales the past by forget^(B/N); 1: nothing "
         "forgotten). Passes over a finite data set want a short memory: on the tests' data (11 batches per pass, "
         "60 passes) the mini-batch objective is 0.975× the full-batch one with the default 1e-4, 1.23× with 1e-3, "
         "2.5× with 0.01 and 32× with scikit-learn's 0.7, which averages stale dictionaries. Raise it only for a "
         "single pass over a stream, and watch the held-back objective")
-      .def("1.0e-4").above(0).at_most(1).for_models(kModel);
+      .def("1.0e-4").above(0).at_most(1).for_models(kOnlineModel);
   s.add("model.inner_iter", KeyType::Integer, "MU steps of each batch's activations per batch").def("20").at_least(1)
-      .for_models(kModel);
+      .for_models(kOnlineModel);
   s.add("data.batch_size", KeyType::Integer, "columns (frames) per mini-batch (with WAV files, a batch ends at the end of a "
-        "file); only one batch is in memory at a time").def("256").at_least(1).for_models(kModel);
+        "file); only one batch is in memory at a time").def("256").at_least(1).for_models(kOnlineModel);
   s.add("data.holdout_every", KeyType::Integer, "every k-th batch is held back: the reported objective is on those "
-        "columns").def("10").at_least(2).for_models(kModel);
+        "columns").def("10").at_least(2).for_models(kOnlineModel);
   s.add("data.holdout_max_columns", KeyType::Integer, "cap of the held-back set: once the held-back batches hold this "
         "many columns (the last one may overshoot), every later batch trains; 0: no cap. The held-back objective is "
         "streamed batch by batch, so memory does not depend on it; the cap bounds the time of each evaluation "
-        "(2·inner_iter MU steps per held-back column)").def("50000").at_least(0).for_models(kModel);
+        "(2·inner_iter MU steps per held-back column)").def("50000").at_least(0).for_models(kOnlineModel);
   s.add("model.batches_per_step", KeyType::Integer, "training batches per update of W (their statistics are summed, "
         "all fitted with the same W). A data-parallel run of R ranks makes steps of R times this many batches, one "
         "rank reading every R-th batch: it equals a single-process run with R times this value").def("1").at_least(1)
-      .for_models(kModel);
+      .for_models(kOnlineModel);
 }
 
 // Spectrogram columns of WAV files, batch by batch: a batch's columns are computed from only
@@ -172,7 +172,7 @@ StreamSummary scan(const Config& c, ColumnStream& stream, int rank, int world_si
   }
 }
 
-app::Dataset load_data(const Config& c) {
+app::Dataset load_online_data(const Config& c) {
   auto part = std::make_shared<OnlineData>();
   part->stream = open_stream(c);
   part->summary = scan(c, *part->stream, 0, 1);
@@ -181,7 +181,7 @@ app::Dataset load_data(const Config& c) {
 
 // This rank's batches of a .npy or of WAV files (online_nmf.h: training batch t and held-back
 // batch j belong to rank t mod R and j mod R); the other batches are skipped unread.
-app::Dataset load_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
+app::Dataset load_online_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& comm) {
   require(comm != nullptr, "online_nmf load_shard: no communicator");
   auto part = std::make_shared<OnlineData>();
   part->stream = open_stream(c);
@@ -212,7 +212,7 @@ app::Dataset load_shard(const Config& c, const std::shared_ptr<distributed::Comm
   return d;
 }
 
-std::shared_ptr<FactorModelImpl> build(const Config& c, const app::Dataset& data) {
+std::shared_ptr<FactorModelImpl> build_online(const Config& c, const app::Dataset& data) {
   const auto& part = data.get<OnlineData>();
   OnlineNMFOptions o = options_from(c, part.stream->rows());
   o.train_columns(part.summary.train_columns);
@@ -228,7 +228,7 @@ ModelEntry online_nmf_entry() {
   return {"online_nmf",
           "mini-batch β-NMF: W learnt from column batches streamed from a large .npy or many WAV files; objective on "
           "held-back batches",
-          add_keys, build, load_data, {}, {}, {true, true, false, true}, {}, load_shard};
+          add_online_keys, build_online, load_online_data, {}, {}, {true, true, false, true}, {}, load_online_shard};
 }
 
 }  // namespace factorch
