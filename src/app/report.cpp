@@ -139,7 +139,7 @@ std::string scores_table_html(const Json& n, const std::string& key) {
   struct Row {
     Cells lead;            // the table row's own values, then the document's varying values
     std::string method;    // the document's member name ("" when the row is the document)
-    std::string source;    // shown as text
+    std::string source;    // html: the source's name (with its data-key), or "mean"
     Cells metrics;
   };
   std::vector<Row> rows;
@@ -169,9 +169,10 @@ std::string scores_table_html(const Json& n, const std::string& key) {
       }
       size_t j = 0;
       for (const auto& src : (*doc)["sources"]) {
-        Row r{lead, member, src.contains("name") && src["name"].is_string() ? src["name"].get<std::string>() : "", {}};
+        const std::string src_key = join_key(doc_key, "sources/" + std::to_string(j));
+        Row r{lead, member, src.contains("name") ? scalar_html(src["name"], join_key(src_key, "name")) : "", {}};
         for (const auto& kv : src.items())
-          if (kv.key() != "name") leaves(kv.value(), kv.key(), join_key(doc_key, "sources/" + std::to_string(j) + "/" + kv.key()), r.metrics);
+          if (kv.key() != "name") leaves(kv.value(), kv.key(), join_key(src_key, kv.key()), r.metrics);
         ++j;
         rows.push_back(std::move(r));
       }
@@ -213,11 +214,18 @@ std::string scores_table_html(const Json& n, const std::string& key) {
   html += "<th>source</th>";
   for (const auto& c : metric_columns) html += "<th>" + escape(c) + "</th>";
   html += "</tr>\n";
+  // A value that the row above has too (the same cell of the same row or document) is
+  // left blank: each value once, at the top of its group.
+  const Row* above = nullptr;
   for (const auto& r : rows) {
     html += "<tr>";
-    for (const auto& c : lead_columns) html += "<td>" + cell(r.lead, c) + "</td>";
-    if (methods) html += "<td>" + escape(r.method) + "</td>";
-    html += "<td>" + escape(r.source) + "</td>";
+    for (const auto& c : lead_columns) {
+      const std::string v = cell(r.lead, c);
+      html += "<td>" + (above && cell(above->lead, c) == v ? std::string() : v) + "</td>";
+    }
+    if (methods) html += "<td>" + (above && above->method == r.method && above->lead == r.lead ? "" : escape(r.method)) + "</td>";
+    above = &r;
+    html += "<td>" + r.source + "</td>";
     for (const auto& c : metric_columns) html += "<td>" + cell(r.metrics, c) + "</td>";
     html += "</tr>\n";
   }

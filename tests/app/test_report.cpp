@@ -248,6 +248,12 @@ TEST_F(RunReport, SeveralMixturesGetAPlayerForEveryMixtureAndSourceGroupedByMixt
         << m;
     EXPECT_NE(html.find("<h3>Mixture " + m + "</h3>"), std::string::npos) << m;
   }
+  // Every value of metrics.json (its per-mixture rows included) has its cell, and a browser
+  // loads every player (77: no headless Chromium here).
+  const int status = testkit::run_python(std::string(testkit::kSourceDir) + "/tests/app/check_report_in_browser.py",
+                                         dir.path().string());
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  EXPECT_TRUE(code == 0 || code == 77) << "the report checker failed (its FAIL lines are above)";
 }
 
 // iN-NMF's separation.json (one row per size, a metrics document per method, as
@@ -284,7 +290,11 @@ TEST_F(RunReport, SeparationJsonIsALongTableOfAFewColumns) {
   // n_fft, method, source, estimate, sdr, sir, sar.
   EXPECT_EQ(count(table, "<th>"), 7u) << table.substr(0, 600);
   EXPECT_EQ(count(table, "<tr>"), 1u + 3 * 2 * 3) << "header, then 3 sizes × 2 methods × (2 sources + mean)";
-  EXPECT_NE(table.find("<td>nmf</td><td>mean</td>"), std::string::npos);
+  // Each value once, at the top of its group: size, then method.
+  EXPECT_NE(table.find("<td></td><td>nmf</td><td><span class=\"txt\" data-key=\"results/1/nmf/sources/0/name\">source1<"),
+            std::string::npos) << table;
+  EXPECT_NE(table.find("<td></td><td></td><td>mean</td>"), std::string::npos);
+  EXPECT_EQ(count(table, "data-key=\"results/1/n_fft\""), 1u);
   // Every score keeps its JSON path; the values every document shares are said once.
   EXPECT_NE(table.find("data-key=\"results/2/nmf/sources/1/sar\">8.12<"), std::string::npos);
   EXPECT_NE(table.find("data-key=\"results/0/innmf/mean/sdr\">3.06<"), std::string::npos);
