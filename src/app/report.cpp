@@ -314,6 +314,8 @@ std::string write_run_report(const std::string& run_dir, const ReportOptions& op
   for (const char* f : {"metrics.json", "baseline/metrics.json", "separation.json", "transfer.json", "ard.json",
                         "components.json"})
     if (fs::is_regular_file(in.dir / f)) metric_files.push_back(f);
+  for (const std::string& d : in.nested_runs)
+    if (fs::is_regular_file(in.dir / d / "metrics.json")) metric_files.push_back(d + "/metrics.json");
   html += "<nav>";
   if (!in.audio.empty()) html += "<a href=\"#audio\">Listen</a>";
   if (!metric_files.empty()) html += "<a href=\"#metrics\">Metrics</a>";
@@ -323,13 +325,15 @@ std::string write_run_report(const std::string& run_dir, const ReportOptions& op
 
   if (!in.audio.empty()) {
     // One table for a run of one mixture; with several, one table per mixture (its mixture,
-    // sources and baselines' sources) under the mixture's name.
+    // sources and baselines' sources) under the mixture's name; one per nested separation.
     html += "<section id=\"audio\">\n<h2>Listen</h2>\n";
     std::optional<std::string> open;
     for (const AudioItem& a : in.audio) {
       if (!open || *open != a.mixture) {
         if (open) html += "</table>\n";
-        if (!a.mixture.empty()) html += "<h3>Mixture " + escape(a.mixture) + "</h3>\n";
+        // (A mixture's name is a file's stem: no '/'; a nested separation's folder ends in one.)
+        if (!a.mixture.empty())
+          html += "<h3>" + (a.mixture.back() == '/' ? std::string() : "Mixture ") + escape(a.mixture) + "</h3>\n";
         html += "<table class=\"audio\"" +
                 (a.mixture.empty() ? std::string() : " data-mixture=\"" + escape(a.mixture) + "\"") + ">\n";
         open = a.mixture;

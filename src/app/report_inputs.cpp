@@ -98,6 +98,21 @@ void mixture_groups(RunInputs& in) {
   }
 }
 
+// Separations nested in folders of the run (innmf separate: DIR/n_fft<N>/sources/*.wav and
+// DIR/n_fft<N>/metrics.json for each further window size): one group per folder.
+void nested_runs(RunInputs& in) {
+  static const std::vector<std::string> own = {"sources", "mixtures", "baselines", "baseline", "components",
+                                               "figures", "factors", "dictionary"};
+  for (const auto& d : folders_in(in.dir)) {
+    const std::string name = d.filename().string();
+    const std::vector<fs::path> wavs = wavs_in(d / "sources");
+    if (std::find(own.begin(), own.end(), name) != own.end() || wavs.empty()) continue;
+    in.nested_runs.push_back(name);
+    if (fs::is_regular_file(d / "mixture.wav")) in.audio.push_back({"mixture", "Mixture", d / "mixture.wav", name + "/"});
+    for (const auto& p : wavs) in.audio.push_back({"sources", "Source " + p.stem().string(), p, name + "/"});
+  }
+}
+
 // factorch eval: metrics.json names its reference and estimate files (as given on the
 // command line: relative to the working directory, or absolute): each row of "sources" has
 // the reference as "name" (the schema of factorch/eval/metrics_table.h) and its "estimate".
@@ -182,6 +197,7 @@ RunInputs read_run_inputs(const std::string& dir_name) {
       in.audio.push_back({"baseline", "Baseline " + b.filename().string() + " " + p.stem().string(), p});
   for (const auto& p : wavs_in(in.dir / "components")) in.audio.push_back({"components", p.stem().string(), p});
   mixture_groups(in);
+  nested_runs(in);
   evaluated_files(in);
 
   if (!in.audio.empty()) {

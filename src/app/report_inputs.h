@@ -16,7 +16,8 @@ struct AudioItem {
   std::string label;  ///< shown next to the player
   std::filesystem::path path;
   /// The mixture it belongs to in a run of several (mixtures/<m>.wav, sources/<m>/*.wav,
-  /// baselines/<b>/sources/<m>/*.wav); "" in a run of one mixture.
+  /// baselines/<b>/sources/<m>/*.wav), or "<folder>/" for a separation nested in a folder of
+  /// the run (innmf's n_fft<N>/ for each further window size); "" otherwise.
   std::string mixture = {};
 };
 
@@ -34,6 +35,7 @@ struct RunInputs {
   /// Mixture first, then sources, baseline, components; several mixtures: then, per mixture
   /// (in natural order), its mixture, sources and baselines' sources.
   std::vector<AudioItem> audio;
+  std::vector<std::string> nested_runs;  ///< folders of the run holding their own separation
 };
 
 /// Reads the run's inputs; throws factorch::Error when `dir` has neither

@@ -256,6 +256,43 @@ TEST_F(RunReport, SeveralMixturesGetAPlayerForEveryMixtureAndSourceGroupedByMixt
   EXPECT_TRUE(code == 0 || code == 77) << "the report checker failed (its FAIL lines are above)";
 }
 
+// iN-NMF's `factorch separate` at several window sizes writes the first size in the run
+// directory and each further one in n_fft<N>/ (sources/*.wav, metrics.json, through the same
+// separation step): the page plays those sources too, one group per folder, and shows their
+// metrics. (Before, only the first size's WAVs had players.)
+TEST_F(RunReport, NestedSeparationsGetTheirPlayersAndMetrics) {
+  config("innmf", "  transform: {n_fft: 64, hop: 0}\n");
+  const int rate = 4000;
+  const torch::Tensor refs =
+      torch::stack({torch::sin(torch::arange(2000, torch::kFloat64) * 0.69), torch::sin(torch::arange(2000, torch::kFloat64) * 0.73)});
+  for (const std::string sub : {"", "n_fft512", "n_fft1024"}) {
+    separation::SeparationStepOptions o;
+    o.out_dir = (dir.path() / sub).string();
+    o.sample_rate = rate;
+    o.quiet = true;
+    separation::run_separation_step({{"", {"voice", "noise"}, refs * 0.9, refs, {}, {}}}, o);
+  }
+  io::write_wav(dir / "mixture.wav", refs.sum(0), rate);
+  const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
+  std::set<std::string> wavs, played;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+    if (e.path().extension() == ".wav") wavs.insert(e.path().lexically_relative(dir.path()).generic_string());
+  for (size_t at = html.find("<audio"); at != std::string::npos; at = html.find("<audio", at + 1)) {
+    const size_t from = html.find("src=\"", at) + 5;
+    played.insert(html.substr(from, html.find('"', from) - from));
+  }
+  ASSERT_EQ(wavs.size(), 7u);
+  EXPECT_EQ(played, wavs);
+  for (const std::string sub : {"n_fft512", "n_fft1024"}) {
+    const size_t from = html.find("<h3>" + sub + "/</h3>");
+    ASSERT_NE(from, std::string::npos) << sub;
+    const std::string group = html.substr(from, html.find("</table>", from) - from);
+    EXPECT_NE(group.find("src=\"" + sub + "/sources/voice.wav\""), std::string::npos) << group;
+    EXPECT_NE(html.find("data-file=\"" + sub + "/metrics.json\""), std::string::npos) << sub;
+  }
+  EXPECT_LT(html.find("<h3>n_fft512/</h3>"), html.find("<h3>n_fft1024/</h3>")) << "natural order";
+}
+
 // iN-NMF's separation.json (one row per size, a metrics document per method, as
 // separation_report writes it) is one long table of a few columns: one row per size, method
 // and source plus each mean, every score in its cell. (It was one row per size with 37
