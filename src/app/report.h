@@ -8,6 +8,8 @@
 //                          audio players and spectrograms
 //   factors/*.npy          W (or W1…WL), H, Phi (TL-NMF atoms), frequencies/times (iN-NMF)
 //   dictionary/W_fine.npy + frequencies_fine.npy   iN-NMF templates on a fine frequency grid
+//   figures/input.npy + input.json   the input V as drawn (column means), kept by the run's
+//                          own report from data.input (relative to the run's working directory)
 // A figure appears when its inputs exist, so every model type gets the page it can have.
 // The page is self-contained: inline CSS, no script, relative links to the run's files.
 #include <optional>
@@ -24,6 +26,11 @@ struct ReportFigure {
 struct ReportOptions {
   /// Frequency axes on a log scale (music); unset: output.log_frequency of the run's config.
   std::optional<bool> log_frequency;
+  /// `factorch report`: a rebuild, in any working directory. Inputs from outside the run
+  /// directory (a .npy data.input, relative to the run's working directory) are not read:
+  /// the figure is drawn from the copy that the run's own report kept (figures/input.npy,
+  /// figures/input.json). false (the end of train/separate): data.input is read and kept.
+  bool rebuild = false;
 };
 
 /// Draws DIR/figures/*.png from the run's files (figures/ is replaced). Throws

@@ -13,6 +13,7 @@
 #include "report_inputs.h"
 #include "app/json_file.h"
 #include "factorch/error.h"
+#include "factorch/io/atomic_file.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/npy_columns.h"
 #include "factorch/io/wav.h"
@@ -175,7 +176,7 @@ void spectrogram_figure(Context& c, const AudioItem& item, const std::string& na
   }
   P = P / static_cast<double>(a.samples.size(0));
   plot::Heatmap h;
-  h.title = "Spectrogram: " + item.label;
+  h.title = "Spectrogram: " + (item.mixture.empty() ? item.label : item.mixture + ", " + item.label);
   h.values = P;
   const double df = sr / o.n_fft;
   const bool log = c.log_frequency;
@@ -216,11 +217,54 @@ torch::Tensor pooled_input(const fs::path& path, int64_t* columns, int64_t* widt
   }
 }
 
-void input_matrix_figure(Context& c) {
+// The input as the figure draws it, kept in the run directory: figures/input.npy (the
+// column means, float32) and figures/input.json (data.input, its column count, the width of
+// the means). data.input is relative to the working directory of the run, so only the
+// report at the end of the run reads it; `factorch report` draws from the kept copy and
+// gives the same page from any working directory (and after V has moved).
+struct DrawnInput {
+  torch::Tensor V;  // float64, as drawn
+  int64_t columns = 0, width = 1;
+};
+
+std::optional<DrawnInput> kept_input(const Context& c) {
+  const fs::path npy = c.in.dir / "figures" / "input.npy", meta = c.in.dir / "figures" / "input.json";
+  if (!fs::is_regular_file(npy) || !fs::is_regular_file(meta)) return std::nullopt;
+  const nlohmann::ordered_json j = read_json_file(meta);
+  if (!j.is_object() || j.value("input", std::string()) != c.in.input_npy->string() || !j.contains("columns") ||
+      !j["columns"].is_number_integer() || !j.contains("width") || !j["width"].is_number_integer())
+    return std::nullopt;  // another run's copy: not this input
+  return DrawnInput{load(npy), j["columns"].get<int64_t>(), j["width"].get<int64_t>()};
+}
+
+std::optional<DrawnInput> read_and_keep_input(const Context& c) {
+  const fs::path npy = c.in.dir / "figures" / "input.npy", meta = c.in.dir / "figures" / "input.json";
+  fs::remove(npy);
+  fs::remove(meta);
+  if (!fs::is_regular_file(*c.in.input_npy)) return std::nullopt;
+  DrawnInput d;
+  const torch::Tensor V = pooled_input(*c.in.input_npy, &d.columns, &d.width);
+  if (!V.defined() || V.numel() == 0) return std::nullopt;
+  // Drawn from the float32 copy that is kept, so that a rebuild draws the same pixels.
+  const torch::Tensor kept = V.to(torch::kFloat32).contiguous();
+  d.V = kept.to(torch::kFloat64);
+  fs::create_directories(npy.parent_path());
+  io::save_npy(npy.string(), kept);
+  nlohmann::ordered_json j;
+  j["input"] = c.in.input_npy->string();
+  j["columns"] = d.columns;
+  j["width"] = d.width;
+  io::write_file_atomically(meta.string(), j.dump(2) + "\n");
+  return d;
+}
+
+void input_matrix_figure(Context& c, bool rebuild) {
   if (!c.in.input_npy) return;
-  int64_t N = 0, w = 1;
-  const torch::Tensor V = pooled_input(*c.in.input_npy, &N, &w);
-  if (!V.defined() || V.numel() == 0) return;
+  std::optional<DrawnInput> d = rebuild ? kept_input(c) : std::nullopt;
+  if (!d) d = read_and_keep_input(c);
+  if (!d) return;
+  const int64_t N = d->columns, w = d->width;
+  const torch::Tensor& V = d->V;
   plot::Heatmap h;
   h.title = "Input V (" + std::to_string(V.size(0)) + " × " + std::to_string(N) + ")";
   h.values = V;
@@ -536,7 +580,7 @@ std::vector<ReportFigure> write_report_figures(const std::string& run_dir, const
     if ((a.group == "components" && has_sources) || spectrograms >= kMaxSpectrograms) continue;
     spectrogram_figure(c, a, "spectrogram_" + std::to_string(spectrograms++) + ".png");
   }
-  if (spectrograms == 0) input_matrix_figure(c);
+  if (spectrograms == 0) input_matrix_figure(c, options.rebuild);
   factor_figures(c);
   atom_figures(c);
   implicit_templates_figure(c);

@@ -64,6 +64,55 @@ std::vector<fs::path> wavs_in(const fs::path& folder) {
   return out;
 }
 
+std::vector<fs::path> folders_in(const fs::path& folder) {
+  std::vector<fs::path> out;
+  if (!fs::is_directory(folder)) return out;
+  for (const auto& e : fs::directory_iterator(folder))
+    if (e.is_directory()) out.push_back(e.path());
+  std::sort(out.begin(), out.end(),
+            [](const fs::path& a, const fs::path& b) { return natural_less(a.filename().string(), b.filename().string()); });
+  return out;
+}
+
+// A run of several mixtures (factorch/separation/separation_step.h writes mixtures/<m>.wav,
+// sources/<m>/*.wav and baselines/<b>/sources/<m>/*.wav): per mixture, its mixture, its
+// separated sources and the baselines' sources, so the page groups them.
+void mixture_groups(RunInputs& in) {
+  std::vector<std::string> names;
+  const auto add = [&](const std::string& n) {
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  };
+  for (const auto& p : wavs_in(in.dir / "mixtures")) add(p.stem().string());
+  for (const auto& d : folders_in(in.dir / "sources")) add(d.filename().string());
+  std::sort(names.begin(), names.end(), natural_less);
+  const std::vector<fs::path> baselines = folders_in(in.dir / "baselines");
+  for (const std::string& m : names) {
+    const fs::path mixture = in.dir / "mixtures" / (m + ".wav");
+    if (fs::is_regular_file(mixture)) in.audio.push_back({"mixture", "Mixture", mixture, m});
+    for (const auto& p : wavs_in(in.dir / "sources" / m)) in.audio.push_back({"sources", "Source " + p.stem().string(), p, m});
+    for (const auto& b : baselines)
+      for (const auto& p : wavs_in(b / "sources" / m))
+        in.audio.push_back({"baseline", "Baseline " + b.filename().string() + " " + p.stem().string(), p, m});
+    for (const auto& p : wavs_in(in.dir / "baseline" / "sources" / m))
+      in.audio.push_back({"baseline", "Baseline " + p.stem().string(), p, m});
+  }
+}
+
+// Separations nested in folders of the run (innmf separate: DIR/n_fft<N>/sources/*.wav and
+// DIR/n_fft<N>/metrics.json for each further window size): one group per folder.
+void nested_runs(RunInputs& in) {
+  static const std::vector<std::string> own = {"sources", "mixtures", "baselines", "baseline", "components",
+                                               "figures", "factors", "dictionary"};
+  for (const auto& d : folders_in(in.dir)) {
+    const std::string name = d.filename().string();
+    const std::vector<fs::path> wavs = wavs_in(d / "sources");
+    if (std::find(own.begin(), own.end(), name) != own.end() || wavs.empty()) continue;
+    in.nested_runs.push_back(name);
+    if (fs::is_regular_file(d / "mixture.wav")) in.audio.push_back({"mixture", "Mixture", d / "mixture.wav", name + "/"});
+    for (const auto& p : wavs) in.audio.push_back({"sources", "Source " + p.stem().string(), p, name + "/"});
+  }
+}
+
 // factorch eval: metrics.json names its reference and estimate files (as given on the
 // command line: relative to the working directory, or absolute): each row of "sources" has
 // the reference as "name" (the schema of factorch/eval/metrics_table.h) and its "estimate".
@@ -127,7 +176,9 @@ RunInputs read_run_inputs(const std::string& dir_name) {
       in.n_fft.reset();
       in.hop.reset();
       in.representation.clear();
-      if (fs::is_regular_file(*input)) in.input_npy = fs::path(*input);
+      // As written (relative to the run's working directory): report_figures.cpp reads it
+      // only at the end of the run and keeps what it draws.
+      in.input_npy = fs::path(*input);
     }
   }
 
@@ -136,17 +187,17 @@ RunInputs read_run_inputs(const std::string& dir_name) {
       in.audio.push_back({"mixture", "Mixture", m});
       break;
     }
-  for (const auto& p : wavs_in(in.dir / "mixtures")) in.audio.push_back({"mixture", "Mixture " + p.stem().string(), p});
   for (const auto& p : wavs_in(in.dir / "sources"))
     if (p.filename() != "mixture.wav") in.audio.push_back({"sources", "Source " + p.stem().string(), p});
   for (const auto& p : wavs_in(in.dir / "baseline" / "sources"))
     if (p.filename() != "mixture.wav") in.audio.push_back({"baseline", "Baseline " + p.stem().string(), p});
   // The separation step's named baselines: baselines/<name>/sources/*.wav.
-  if (fs::is_directory(in.dir / "baselines"))
-    for (const auto& e : fs::directory_iterator(in.dir / "baselines"))
-      for (const auto& p : wavs_in(e.path() / "sources"))
-        in.audio.push_back({"baseline", "Baseline " + e.path().filename().string() + " " + p.stem().string(), p});
+  for (const auto& b : folders_in(in.dir / "baselines"))
+    for (const auto& p : wavs_in(b / "sources"))
+      in.audio.push_back({"baseline", "Baseline " + b.filename().string() + " " + p.stem().string(), p});
   for (const auto& p : wavs_in(in.dir / "components")) in.audio.push_back({"components", p.stem().string(), p});
+  mixture_groups(in);
+  nested_runs(in);
   evaluated_files(in);
 
   if (!in.audio.empty()) {

@@ -15,6 +15,10 @@ struct AudioItem {
   std::string group;  ///< mixture, sources, baseline, components, reference, estimate
   std::string label;  ///< shown next to the player
   std::filesystem::path path;
+  /// The mixture it belongs to in a run of several (mixtures/<m>.wav, sources/<m>/*.wav,
+  /// baselines/<b>/sources/<m>/*.wav), or "<folder>/" for a separation nested in a folder of
+  /// the run (innmf's n_fft<N>/ for each further window size); "" otherwise.
+  std::string mixture = {};
 };
 
 struct RunInputs {
@@ -27,8 +31,11 @@ struct RunInputs {
   std::string representation;            ///< data.transform.kind ("" when absent)
   double power_exponent = 1;             ///< V^p is a power: 2 for magnitudes, 2/c for |X|^c
   bool log_frequency = false;            ///< output.log_frequency
-  std::optional<std::filesystem::path> input_npy;  ///< data.input when it is an existing .npy
-  std::vector<AudioItem> audio;          ///< mixture first, then sources, baseline, components
+  std::optional<std::filesystem::path> input_npy;  ///< data.input when it is a .npy (as written)
+  /// Mixture first, then sources, baseline, components; several mixtures: then, per mixture
+  /// (in natural order), its mixture, sources and baselines' sources.
+  std::vector<AudioItem> audio;
+  std::vector<std::string> nested_runs;  ///< folders of the run holding their own separation
 };
 
 /// Reads the run's inputs; throws factorch::Error when `dir` has neither

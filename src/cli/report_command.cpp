@@ -22,6 +22,7 @@ int report(const Args& args) {
   return guarded([&] {
     std::string dir;
     app::ReportOptions options;
+    options.rebuild = true;  // from any working directory: the run's files alone
     ArgScanner a(args, "report");
     while (a.next()) {
       const std::string& arg = a.current();

@@ -6,11 +6,14 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "app/report.h"
+#include "factorch/eval/metrics_json.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/png.h"
 #include "factorch/io/wav.h"
+#include "factorch/separation/separation_step.h"
 #include "app/plot/figure.h"
 
 #include "../test_support.h"
@@ -190,6 +193,150 @@ TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
   EXPECT_GT(coloured("figures/scores.png"), 0.26);
   const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
   EXPECT_NE(html.find("data-key=\"details/table/1/sdr/high\">11.50<"), std::string::npos) << html.substr(0, 4000);
+}
+
+// A run of several mixtures as the separation step writes it (mixtures/<m>.wav,
+// sources/<m>/<name>.wav, baselines/<b>/sources/<m>/<name>.wav): the page plays every WAV of
+// the run, one table per mixture holding exactly that mixture's files. (The page had players
+// for the mixtures only: 2 of the 10 WAVs here.)
+TEST_F(RunReport, SeveralMixturesGetAPlayerForEveryMixtureAndSourceGroupedByMixture) {
+  config("tlnmf", "  transform: {n_fft: 64, hop: 32}\n");
+  const int rate = 4000;
+  const auto tone = [&](double f) { return torch::sin(torch::arange(2000, torch::kFloat64) * (2 * M_PI * f / rate)); };
+  std::vector<separation::SeparatedMixture> mixtures;
+  separation::BaselineSeparation baseline{"dct_nmf", {}};
+  for (const std::string m : {"realisation2", "realisation10"}) {
+    const torch::Tensor refs = torch::stack({tone(440), tone(466)});
+    mixtures.push_back({m, {"note1", "note2"}, refs * 0.9, refs, {}, refs.sum(0)});
+    baseline.mixtures.push_back({"", {"note1", "note2"}, refs * 0.8, {}, {}, {}});
+  }
+  separation::SeparationStepOptions o;
+  o.out_dir = dir.path().string();
+  o.sample_rate = rate;
+  o.quiet = true;
+  separation::run_separation_step(mixtures, o, {baseline});
+  const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
+
+  const auto sources_in = [](const std::string& part) {
+    std::set<std::string> out;
+    for (size_t at = part.find("<audio"); at != std::string::npos; at = part.find("<audio", at + 1)) {
+      const size_t from = part.find("src=\"", at) + 5;
+      out.insert(part.substr(from, part.find('"', from) - from));
+    }
+    return out;
+  };
+  std::set<std::string> wavs;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+    if (e.path().extension() == ".wav") wavs.insert(e.path().lexically_relative(dir.path()).generic_string());
+  ASSERT_EQ(wavs.size(), 10u);
+  EXPECT_EQ(sources_in(html), wavs);
+  size_t players = 0;
+  for (size_t at = html.find("<audio"); at != std::string::npos; at = html.find("<audio", at + 1)) ++players;
+  EXPECT_EQ(players, wavs.size()) << "one player per WAV";
+  // Natural order (realisation2 before realisation10), each group only its own files.
+  const size_t second = html.find("data-mixture=\"realisation2\""), tenth = html.find("data-mixture=\"realisation10\"");
+  ASSERT_NE(second, std::string::npos);
+  ASSERT_NE(tenth, std::string::npos);
+  EXPECT_LT(second, tenth);
+  for (const std::string m : {"realisation2", "realisation10"}) {
+    const size_t from = html.find("data-mixture=\"" + m + "\"");
+    const std::string group = html.substr(from, html.find("</table>", from) - from);
+    EXPECT_EQ(sources_in(group), (std::set<std::string>{"mixtures/" + m + ".wav", "sources/" + m + "/note1.wav",
+                                                        "sources/" + m + "/note2.wav",
+                                                        "baselines/dct_nmf/sources/" + m + "/note1.wav",
+                                                        "baselines/dct_nmf/sources/" + m + "/note2.wav"}))
+        << m;
+    EXPECT_NE(html.find("<h3>Mixture " + m + "</h3>"), std::string::npos) << m;
+  }
+  // Every value of metrics.json (its per-mixture rows included) has its cell, and a browser
+  // loads every player (77: no headless Chromium here).
+  const int status = testkit::run_python(std::string(testkit::kSourceDir) + "/tests/app/check_report_in_browser.py",
+                                         dir.path().string());
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  EXPECT_TRUE(code == 0 || code == 77) << "the report checker failed (its FAIL lines are above)";
+}
+
+// iN-NMF's `factorch separate` at several window sizes writes the first size in the run
+// directory and each further one in n_fft<N>/ (sources/*.wav, metrics.json, through the same
+// separation step): the page plays those sources too, one group per folder, and shows their
+// metrics. (Before, only the first size's WAVs had players.)
+TEST_F(RunReport, NestedSeparationsGetTheirPlayersAndMetrics) {
+  config("innmf", "  transform: {n_fft: 64, hop: 0}\n");
+  const int rate = 4000;
+  const torch::Tensor refs =
+      torch::stack({torch::sin(torch::arange(2000, torch::kFloat64) * 0.69), torch::sin(torch::arange(2000, torch::kFloat64) * 0.73)});
+  for (const std::string sub : {"", "n_fft512", "n_fft1024"}) {
+    separation::SeparationStepOptions o;
+    o.out_dir = (dir.path() / sub).string();
+    o.sample_rate = rate;
+    o.quiet = true;
+    separation::run_separation_step({{"", {"voice", "noise"}, refs * 0.9, refs, {}, {}}}, o);
+  }
+  io::write_wav(dir / "mixture.wav", refs.sum(0), rate);
+  const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
+  std::set<std::string> wavs, played;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+    if (e.path().extension() == ".wav") wavs.insert(e.path().lexically_relative(dir.path()).generic_string());
+  for (size_t at = html.find("<audio"); at != std::string::npos; at = html.find("<audio", at + 1)) {
+    const size_t from = html.find("src=\"", at) + 5;
+    played.insert(html.substr(from, html.find('"', from) - from));
+  }
+  ASSERT_EQ(wavs.size(), 7u);
+  EXPECT_EQ(played, wavs);
+  for (const std::string sub : {"n_fft512", "n_fft1024"}) {
+    const size_t from = html.find("<h3>" + sub + "/</h3>");
+    ASSERT_NE(from, std::string::npos) << sub;
+    const std::string group = html.substr(from, html.find("</table>", from) - from);
+    EXPECT_NE(group.find("src=\"" + sub + "/sources/voice.wav\""), std::string::npos) << group;
+    EXPECT_NE(html.find("data-file=\"" + sub + "/metrics.json\""), std::string::npos) << sub;
+  }
+  EXPECT_LT(html.find("<h3>n_fft512/</h3>"), html.find("<h3>n_fft1024/</h3>")) << "natural order";
+}
+
+// iN-NMF's separation.json (one row per size, a metrics document per method, as
+// separation_report writes it) is one long table of a few columns: one row per size, method
+// and source plus each mean, every score in its cell. (It was one row per size with 37
+// columns that overflowed the page.)
+TEST_F(RunReport, SeparationJsonIsALongTableOfAFewColumns) {
+  config("innmf", "  transform: {n_fft: 64, hop: 0}\n");
+  const std::vector<std::string> names = {"source1", "source2"}, estimates = {"estimate1", "estimate2"};
+  auto rows = eval::Json::array();
+  for (const int64_t n_fft : {256, 512, 1024}) {
+    const auto scores = [&](double base) {
+      return eval::BssEvalResult{torch::tensor({base, base + 1}, torch::kFloat64), torch::tensor({20.0, 21.0}, torch::kFloat64),
+                                 torch::tensor({base + 2, base + 3}, torch::kFloat64), {0, 1}};
+    };
+    rows.push(eval::Json::object()
+                  .set("n_fft", n_fft)
+                  .set("innmf", eval::bss_metrics_json(scores(n_fft / 100.0), names, estimates))
+                  .set("nmf", eval::bss_metrics_json(scores(n_fft / 200.0), names, estimates)));
+  }
+  eval::write_json(dir / "separation.json", eval::Json::object().set("trained_n_fft", int64_t{512}).set("results", rows));
+  const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
+  const size_t from = html.find("data-file=\"separation.json\"");
+  ASSERT_NE(from, std::string::npos);
+  const std::string part = html.substr(from, html.find("</div>", from) - from);
+  const size_t grid = part.find("<table class=\"grid\">");
+  ASSERT_NE(grid, std::string::npos);
+  const std::string table = part.substr(grid, part.find("</table>", grid) - grid);
+  const auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  // n_fft, method, source, estimate, sdr, sir, sar.
+  EXPECT_EQ(count(table, "<th>"), 7u) << table.substr(0, 600);
+  EXPECT_EQ(count(table, "<tr>"), 1u + 3 * 2 * 3) << "header, then 3 sizes × 2 methods × (2 sources + mean)";
+  // Each value once, at the top of its group: size, then method.
+  EXPECT_NE(table.find("<td></td><td>nmf</td><td><span class=\"txt\" data-key=\"results/1/nmf/sources/0/name\">source1<"),
+            std::string::npos) << table;
+  EXPECT_NE(table.find("<td></td><td></td><td>mean</td>"), std::string::npos);
+  EXPECT_EQ(count(table, "data-key=\"results/1/n_fft\""), 1u);
+  // Every score keeps its JSON path; the values every document shares are said once.
+  EXPECT_NE(table.find("data-key=\"results/2/nmf/sources/1/sar\">8.12<"), std::string::npos);
+  EXPECT_NE(table.find("data-key=\"results/0/innmf/mean/sdr\">3.06<"), std::string::npos);
+  EXPECT_NE(part.find("Every row: schema"), std::string::npos) << part.substr(0, 400);
+  EXPECT_NE(part.find("data-key=\"trained_n_fft\">512<"), std::string::npos);
 }
 
 TEST_F(RunReport, NotARunDirectoryIsOneClearErrorAndWritesNothing) {

@@ -61,5 +61,36 @@ TEST(ReportInput, AWideVIsDrawnFromMeansOfColumnBlocks) {
   EXPECT_EQ(input_caption(dir, -torch::rand({4, 100}, torch::kFloat64)), "(no input figure)");
 }
 
+// `factorch report DIR` from any working directory gives the page the run wrote: data.input
+// is relative to the run's working directory, so the input figure is drawn from the copy the
+// run kept (figures/input.npy). Before, a rebuild from elsewhere silently dropped input.png.
+TEST(ReportInput, ReportFromAnotherWorkingDirectoryIsTheSamePage) {
+  testkit::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "data");
+  std::filesystem::create_directories(dir.path() / "elsewhere");
+  torch::manual_seed(3);
+  io::save_npy(dir / "data/v.npy", torch::rand({16, 60}, torch::kFloat64) + 0.1);
+  testkit::write_text(dir / "v.yaml", "model: {type: nmf, rank: 2}\ndata: {input: data/v.npy}\n"
+                                      "trainer: {max_iter: 5, progress: never}\noutput: {dir: run}\n");
+  const auto train = testkit::run_factorch("train v.yaml --quiet", dir.path().string());
+  ASSERT_EQ(train.status, 0) << train.err;
+  ASSERT_TRUE(std::filesystem::exists(dir.path() / "run/figures/input.png"));
+  const std::string drawn = testkit::read_text(dir / "run/figures/input.png");
+  const std::string run = (dir.path() / "run").string();
+  const auto page_from = [&](const std::string& cwd) {
+    const auto r = testkit::run_factorch("report \"" + run + "\"", cwd);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return testkit::read_text(run + "/report.html");
+  };
+  const std::string here = page_from(dir.path().string());
+  EXPECT_NE(here.find("src=\"figures/input.png\""), std::string::npos);
+  EXPECT_EQ(page_from(dir / "elsewhere"), here);
+  EXPECT_TRUE(testkit::read_text(dir / "run/figures/input.png") == drawn) << "the same pixels as the run's own report";
+  // The input gone (moved, or another machine): the run's files alone still give the page.
+  std::filesystem::rename(dir.path() / "data", dir.path() / "moved");
+  EXPECT_EQ(page_from(dir.path().string()), here);
+  EXPECT_TRUE(testkit::read_text(dir / "run/figures/input.png") == drawn);
+}
+
 }  // namespace
 }  // namespace factorch

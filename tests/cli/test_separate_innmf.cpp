@@ -9,6 +9,7 @@
 #include "../test_support.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/synthetic.h"
+#include "factorch/train/checkpoint.h"
 
 using namespace factorch;
 namespace fs = std::filesystem;
@@ -74,6 +75,32 @@ TEST(SeparateInnmf, DictionariesLearntAtOneSizeSeparateAtAnother) {
     std::printf("iN-NMF trained at n_fft 256, separating at 512: SDR %.2f dB\n", sdr[j]);
     EXPECT_GT(sdr[j], floor[j]) << "source " << j;
   }
+  // A complete run directory, as every model's separate run writes it: the resolved config,
+  // a checkpoint with each source's dictionary model (under "<source>_") that `factorch info`
+  // reads, and a report that names the model and shows the config. (Before: neither file, and
+  // a page headed "model.type evaluation" without a configuration section.)
+  const std::string resolved = testkit::read_text(dir / "out/config.resolved.yaml");
+  EXPECT_NE(resolved.find("type: innmf"), std::string::npos) << resolved;
+  ASSERT_TRUE(fs::exists(dir.path() / "out/checkpoint.pt"));
+  const io::Checkpoint ck = io::load_checkpoint(dir / "out/checkpoint.pt");
+  EXPECT_EQ(ck.model_type, "innmf");
+  EXPECT_EQ(ck.config_yaml, resolved);
+  for (const char* source : {"bright", "dull"}) {
+    const torch::Tensor* W = ck.factors.find(std::string(source) + "_W");
+    ASSERT_NE(W, nullptr) << source;
+    EXPECT_EQ(W->sizes(), (std::vector<int64_t>{129, 2})) << "rank 2 templates on the 256-point training grid";
+    EXPECT_NE(ck.factors.find(std::string(source) + "_coordinates"), nullptr) << source;
+    const auto& keys = ck.parameters.keys();
+    EXPECT_TRUE(std::any_of(keys.begin(), keys.end(), [&](const std::string& k) {
+      return k.rfind(std::string(source) + "_W_net.", 0) == 0;
+    })) << source << ": its dictionary network's weights";
+  }
+  const auto info = testkit::run_factorch("info out/checkpoint.pt", dir.path().string());
+  EXPECT_EQ(info.status, 0) << info.err;
+  const std::string page = testkit::read_text(dir / "out/report.html");
+  EXPECT_NE(page.find("model.type <b>innmf</b>"), std::string::npos) << page.substr(0, 1500);
+  EXPECT_NE(page.find("<section id=\"config\">"), std::string::npos);
+
   // Without references: the sources, and one line instead of metrics. (These dictionaries
   // are learnt on 256 and 512 together, model.joint_n_fft, through the same path.)
   std::string joint = kModel;

@@ -151,9 +151,11 @@ struct SeparationAtSize {
 /// The paper's Algorithm 2: one implicit dictionary per source learnt on its clean training
 /// audio at data.transform.n_fft, sampled at each of `sizes`, H fitted on the mixture there
 /// (MU, W fixed), ratio masks V_s/Σ_j V_j on the mixture's STFT, sources by inverse STFT; with
-/// `nmf_baseline`, the same with supervised NMF re-trained at each size.
+/// `nmf_baseline`, the same with supervised NMF re-trained at each size. `dictionaries`, when
+/// given, receives the learnt models (one per source, CPU float64).
 std::vector<SeparationAtSize> separate_at_sizes(const Config& config, const SeparationSet& set,
-                                                const std::vector<int64_t>& sizes, bool nmf_baseline);
+                                                const std::vector<int64_t>& sizes, bool nmf_baseline,
+                                                std::vector<std::shared_ptr<ImplicitNMFImpl>>* dictionaries = nullptr);
 
 /// The separation report of `factorch train` (model.separation_n_fft): Algorithm 2 against
 /// supervised NMF re-trained per size, a table on stdout and out_dir/separation.json.
@@ -162,7 +164,9 @@ void separation_report(const Config& config, const SeparationSet& set, const std
 /// `factorch separate` with model.type innmf: Algorithm 2 on data.input with data.train (or on
 /// the embedded toy), at each size of model.separation_n_fft (default: data.transform.n_fft).
 /// The first size writes DIR/sources/<name>.wav and DIR/metrics.json, each further size
-/// DIR/n_fft<N>/sources/… and DIR/n_fft<N>/metrics.json. Every check runs before training.
+/// DIR/n_fft<N>/sources/… and DIR/n_fft<N>/metrics.json; then DIR/mixture.wav,
+/// DIR/config.resolved.yaml and DIR/checkpoint.pt (each source's dictionary model under
+/// "<source>_"). Every check runs before training.
 app::SeparationResult separate_innmf(const Config& config, const app::RunOptions& options);
 
 /// The innmf report of `factorch train`: dictionary exports, transfer table, separation, pictures.

@@ -14,8 +14,10 @@
 #include "factorch/separation/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_json.h"
+#include "factorch/io/atomic_file.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/stft.h"
+#include "factorch/train/checkpoint.h"
 
 namespace factorch::innmf {
 
@@ -57,10 +59,12 @@ std::vector<std::shared_ptr<ImplicitNMFImpl>> learn_dictionaries(const Config& c
 }  // namespace
 
 std::vector<SeparationAtSize> separate_at_sizes(const Config& c, const SeparationSet& set,
-                                                const std::vector<int64_t>& sizes, bool nmf_baseline) {
+                                                const std::vector<int64_t>& sizes, bool nmf_baseline,
+                                                std::vector<std::shared_ptr<ImplicitNMFImpl>>* dictionaries) {
   const int64_t iters = c.integer("model.report_iter");
   const uint64_t seed = static_cast<uint64_t>(c.integer("model.seed"));
   const auto dicts = learn_dictionaries(c, set);
+  if (dictionaries) *dictionaries = dicts;
   torch::NoGradGuard no_grad;
   const Signal mix{set.mixture, set.rate, {}};
   const int64_t T = set.mixture.size(0);
@@ -159,6 +163,23 @@ void write_separation(const Config& c, const SeparationSet& set, const Separatio
   separation::write_separation({m}, scores, step);
 }
 
+// The run's checkpoint: the dictionary model of each source, its parameters and factors
+// under "<source>_" (as DL-NMF names its per-source blocks <source>_W1), with the resolved
+// config that learnt them.
+void write_checkpoint(const Config& c, const SeparationSet& set,
+                      const std::vector<std::shared_ptr<ImplicitNMFImpl>>& dicts, const std::string& dir) {
+  io::Checkpoint ck;
+  ck.model_type = "innmf";
+  ck.config_yaml = c.dump();
+  for (size_t k = 0; k < dicts.size(); ++k) {
+    const std::string prefix = set.names[k] + "_";
+    for (const auto& p : dicts[k]->named_parameters(true)) ck.parameters.insert(prefix + p.key(), p.value().detach());
+    for (const auto& b : dicts[k]->named_buffers(true)) ck.parameters.insert(prefix + b.key(), b.value().detach());
+    for (const auto& f : dicts[k]->factors()) ck.factors.insert(prefix + f.key(), f.value());
+  }
+  io::save_checkpoint((fs::path(dir) / "checkpoint.pt").string(), ck);
+}
+
 }  // namespace
 
 void separation_report(const Config& c, const SeparationSet& set, const std::string& out_dir) {
@@ -209,7 +230,8 @@ app::SeparationResult separate_innmf(const Config& c, const app::RunOptions& opt
   // Nothing can fail on the config from here: the model options are those of training.
   model_options(c, set.rate, true);
 
-  const auto results = separate_at_sizes(c, set, sizes, false);
+  std::vector<std::shared_ptr<ImplicitNMFImpl>> dicts;
+  const auto results = separate_at_sizes(c, set, sizes, false, &dicts);
   const std::string out_dir = c.string("output.dir");
   if (results.front().has_metrics) {
     std::printf("iN-NMF separation (dictionaries learnt at n_fft = %lld), mean SDR / SIR / SAR in dB:\n",
@@ -225,6 +247,9 @@ app::SeparationResult separate_innmf(const Config& c, const app::RunOptions& opt
                        /*quiet=*/i > 0 || options.quiet);
     io::write_wav((fs::path(out_dir) / "mixture.wav").string(), set.mixture, static_cast<int>(set.rate),
                   io::wav_format_from_name(c.string("output.wav_format")));
+    // What every separate run writes: the config that reproduces it and its model.
+    io::write_file_atomically((fs::path(out_dir) / "config.resolved.yaml").string(), c.dump());
+    write_checkpoint(c, set, dicts, out_dir);
   }
   app::SeparationResult out;
   out.names = set.names;
