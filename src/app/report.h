@@ -10,11 +10,16 @@
 //   dictionary/W_fine.npy + frequencies_fine.npy   iN-NMF templates on a fine frequency grid
 // A figure appears when its inputs exist, so every model type gets the page it can have.
 // The page is self-contained: inline CSS, no script, relative links to the run's files.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace factorch::app {
+
+/// TL-NMF: how many learnt atoms (rows of Φ, most energetic first) a run shows: the report's
+/// figures, the train report's atoms.png and the peak frequencies it prints and writes.
+inline constexpr int64_t kShownAtoms = 8;
 
 struct ReportFigure {
   std::string file;     ///< relative to the run directory (figures/NAME.png)
