@@ -211,7 +211,7 @@ std::string DiscriminativeLayeredNMFImpl::early_stop() const {
     return "early stop after round " + std::to_string(round_) + ": " + kept + " (" +
            std::to_string(round_ - best_round_) + " rounds without a better score, patience " +
            std::to_string(options.patience()) + ")";
-  return "round limit " + std::to_string(options.max_rounds()) + " reached: " + kept;
+  return "max rounds (" + std::to_string(options.max_rounds()) + ") reached: " + kept;
 }
 
 void DiscriminativeLayeredNMFImpl::mu_step(const TrainingData& data) {

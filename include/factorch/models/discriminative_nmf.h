@@ -111,7 +111,7 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl,
   std::string selection_reason() const;
   /// Once the rounds have stopped (patience or max_rounds): "early stop after round 6: kept
   /// round 4, the best on validation (2 rounds without a better score, patience 2)", or
-  /// "round limit 8 reached: kept round …"; the trainer ends the run with it (SelfStopping).
+  /// "max rounds (8) reached: kept round …"; the trainer ends the run with it (SelfStopping).
   std::string early_stop() const override;
 
   std::string type() const override { return "dlnmf"; }
