@@ -179,13 +179,17 @@ void DiscriminativeLayeredNMFImpl::score_round() {
   if (!stopped_ && options.max_rounds() > 0 && round_ >= options.max_rounds()) restore();
 }
 
+bool DiscriminativeLayeredNMFImpl::out_of_patience() const {
+  return options.patience() > 0 && round_ - best_round_ >= options.patience();
+}
+
 std::string DiscriminativeLayeredNMFImpl::selection_reason() const {
   if (validation_.empty()) return "no validation: the last round is kept";
   char buf[320];
   const double best = validation_[best_round_], start = validation_[0];
   const std::string ended =
       !stopped_ ? "rounds ended by the trainer"
-      : options.patience() > 0 && round_ - best_round_ >= options.patience()
+      : out_of_patience()
           ? std::to_string(round_ - best_round_) + " rounds without a better validation score (patience " +
                 std::to_string(options.patience()) + ")"
           : "max rounds (" + std::to_string(options.max_rounds()) + ") reached";
@@ -197,6 +201,17 @@ std::string DiscriminativeLayeredNMFImpl::selection_reason() const {
                   static_cast<long long>(best_round_), best, start, ended.c_str());
   }
   return buf;
+}
+
+std::string DiscriminativeLayeredNMFImpl::early_stop() const {
+  if (!stopped_) return {};
+  const std::string kept = "kept round " + std::to_string(best_round_) +
+                           (best_round_ == 0 ? " (the L-NMF start)" : "") + ", the best on validation";
+  if (out_of_patience())
+    return "early stop after round " + std::to_string(round_) + ": " + kept + " (" +
+           std::to_string(round_ - best_round_) + " rounds without a better score, patience " +
+           std::to_string(options.patience()) + ")";
+  return "max rounds (" + std::to_string(options.max_rounds()) + ") reached: " + kept;
 }
 
 void DiscriminativeLayeredNMFImpl::mu_step(const TrainingData& data) {

@@ -12,11 +12,16 @@
 //                          own report from data.input (relative to the run's working directory)
 // A figure appears when its inputs exist, so every model type gets the page it can have.
 // The page is self-contained: inline CSS, no script, relative links to the run's files.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace factorch::app {
+
+/// TL-NMF: how many learnt atoms (rows of Φ, most energetic first) a run shows: the report's
+/// figures, the train report's atoms.png and the peak frequencies it prints and writes.
+inline constexpr int64_t kShownAtoms = 8;
 
 struct ReportFigure {
   std::string file;     ///< relative to the run directory (figures/NAME.png)

@@ -384,7 +384,7 @@ void atom_figures(Context& c) {
   if (!fs::exists(p)) return;
   const torch::Tensor Phi = load(p);
   if (Phi.dim() != 2 || Phi.size(0) == 0) return;
-  const int64_t M = Phi.size(1), n = std::min<int64_t>(6, Phi.size(0));
+  const int64_t M = Phi.size(1), n = std::min<int64_t>(kShownAtoms, Phi.size(0));
   const double sr = c.in.sample_rate.value_or(0);
   plot::LinePlot atoms;
   atoms.title = "Learnt atoms (rows of Φ, most energetic at the top)";

@@ -30,7 +30,11 @@ void ProgressCallback::on_evaluation(const TrainState& state, int64_t max_iter) 
 }
 
 void ProgressCallback::on_end(const TrainState& state, const std::string& stop_reason) {
-  print(state, state.iteration, true);
+  // The last record once: when it is already on screen (printed at this iteration), a second
+  // copy would only add a meaningless 0.0 it/s; a terminal's '\r' line just needs its end.
+  const bool shown = last_print_ > -1e300 && last_iter_ == state.iteration;
+  if (!shown) print(state, state.iteration, true);
+  else if (tty_) std::fputc('\n', stderr);
   std::fprintf(stderr, "stopped after %lld iterations (%s) in %.2f s\n", static_cast<long long>(state.iteration),
                stop_reason.c_str(), state.seconds);
 }

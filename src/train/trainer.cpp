@@ -12,6 +12,7 @@
 #include "factorch/error.h"
 #include "factorch/fused.h"
 #include "factorch/models/hand_gradients.h"
+#include "factorch/models/self_stopping.h"
 
 namespace factorch {
 
@@ -70,8 +71,13 @@ TrainResult Trainer::fit(const std::shared_ptr<FactorModelImpl>& model, const Tr
     state_.history.push_back({state_.iteration, j0, std::numeric_limits<double>::quiet_NaN(), state_.seconds});
   }
   for (auto& cb : callbacks_) cb->on_begin(state_);
+  // A model that stops itself (early stopping) ends the run with its reason; one that has
+  // already stopped takes no step.
+  const auto* self_stopping = dynamic_cast<const SelfStopping*>(model.get());
+  auto early_stop = [&] { return self_stopping ? self_stopping->early_stop() : std::string(); };
   result.stop_reason = "max_iter";
-  while (state_.iteration < options_.max_iter()) {
+  if (const std::string early = early_stop(); !early.empty()) result.stop_reason = early;
+  while (state_.iteration < options_.max_iter() && early_stop().empty()) {
     // A NaN can also make an update throw (an SVD of a non-finite Φ in TL-NMF): that is the
     // same stop as a NaN objective, not a crash. Other LibTorch errors propagate.
     bool step_failed = false;
@@ -83,8 +89,10 @@ TrainResult Trainer::fit(const std::shared_ptr<FactorModelImpl>& model, const Tr
       step_failed = true;
     }
     ++state_.iteration;
-    const bool evaluate =
-        step_failed || state_.iteration % options_.eval_every() == 0 || state_.iteration == options_.max_iter();
+    // A model that has just stopped itself gets its last record now (it is the final state).
+    const std::string early = step_failed ? std::string() : early_stop();
+    const bool evaluate = step_failed || !early.empty() || state_.iteration % options_.eval_every() == 0 ||
+                          state_.iteration == options_.max_iter();
     if (!evaluate) continue;
     const double j = step_failed ? std::numeric_limits<double>::quiet_NaN() : objective_of(*model, data);
     state_.seconds = elapsed();
@@ -105,6 +113,10 @@ TrainResult Trainer::fit(const std::shared_ptr<FactorModelImpl>& model, const Tr
     state_.history.push_back({state_.iteration, j, rel, state_.seconds});
     last_good = snapshot(*model);
     for (auto& cb : callbacks_) cb->on_evaluation(state_, options_.max_iter());
+    if (!early.empty()) {
+      result.stop_reason = early;
+      break;
+    }
     if (options_.tol() > 0 && rel < options_.tol()) {
       result.stop_reason = "tol";
       break;

@@ -19,8 +19,8 @@
 //
 // Early stopping: with a validator (e.g. mean SDR on validation mixtures, higher = better),
 // rounds are scored (round 0 = the L-NMF dictionaries); after `patience` rounds without
-// improvement, or at round `max_rounds`, the best round's bases and H are restored and
-// further mu_step() calls do nothing (the trainer then stops on its tolerance).
+// improvement, or at round `max_rounds`, the best round's bases and H are restored,
+// early_stop() says so (the trainer stops there) and further mu_step() calls do nothing.
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,6 +32,7 @@
 #include "factorch/divergence.h"
 #include "factorch/models/factor_model.h"
 #include "factorch/models/layered_nmf.h"
+#include "factorch/models/self_stopping.h"
 
 namespace factorch {
 
@@ -56,7 +57,9 @@ struct DiscriminativeLayeredNMFOptions {
 
 /// clone() (torch::nn::Cloneable) copies the layers, H, the recorded start and the round
 /// state; the clone's validator scores the clone (it receives the model it validates).
-class DiscriminativeLayeredNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<DiscriminativeLayeredNMFImpl> {
+class DiscriminativeLayeredNMFImpl : public FactorModelImpl,
+                                     public SelfStopping,
+                                     public torch::nn::Cloneable<DiscriminativeLayeredNMFImpl> {
  public:
   explicit DiscriminativeLayeredNMFImpl(const DiscriminativeLayeredNMFOptions& options);
 
@@ -106,6 +109,10 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl, public torch::nn::C
   /// Why best_round() is the one kept (for reports): its validation score against round 0
   /// (the L-NMF start) and what ended the rounds.
   std::string selection_reason() const;
+  /// Once the rounds have stopped (patience or max_rounds): "early stop after round 6: kept
+  /// round 4, the best on validation (2 rounds without a better score, patience 2)", or
+  /// "max rounds (8) reached: kept round …"; the trainer ends the run with it (SelfStopping).
+  std::string early_stop() const override;
 
   std::string type() const override { return "dlnmf"; }
   torch::Tensor reconstruct() override;  ///< Ŝ = W¹…WᴸH ((S·F) × N), the stacked source estimates
@@ -131,6 +138,7 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl, public torch::nn::C
   int64_t block_rows(size_t l) const;  // rows of one source's block in layer l
   torch::Tensor block(size_t l, int64_t s) const;
   void score_round();
+  bool out_of_patience() const;  // the rounds since the best one have reached options.patience
   BetaDivergence divergence_;
   std::vector<torch::Tensor> W_;  // parameters "W1".."WL" (compound, block-diagonal)
   std::vector<torch::Tensor> initial_;  // buffers "initial_W1".."initial_WL"

@@ -107,12 +107,24 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
     training.push(j);
   };
 
+  // The table takes long (≈ 45 s for configs/dlnmf_speakers.yaml): each row is announced
+  // on stderr as it is scored, with the time so far.
+  const size_t total_rows = ks.size() * (baselines ? 3 : 1);
+  auto announce = [&](const Row& r) {
+    std::fprintf(stderr, "dlnmf: table row %zu/%zu: %s [%s] mean SDR %.2f dB (%.0f s so far)\n", rows.size(),
+                 total_rows, r.method.c_str(), sizes_text(r.layers).c_str(), r.scores.mean_sdr(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  };
+  std::fprintf(stderr, "dlnmf: scoring the comparison table (%zu rows: %s K = %s) on %zu test mixture(s)\n",
+               total_rows, baselines ? "NMF, L-NMF and DL-NMF at" : "DL-NMF at", sizes_text(ks).c_str(),
+               set->test.size());
   for (const int64_t k : ks) {
     std::vector<int64_t> layers = own;
     layers.back() = k;
     if (baselines) {
       auto nmf = make_dlnmf(c, set, cpu_data, {k});
       rows.push_back(scored_row("NMF", {k}, *nmf, *set, p));
+      announce(rows.back());
       if (k == own.back()) app::export_factors(nmf->factors(), (fs::path(out_dir) / "baselines" / rows.back().name()).string(), c.strings("output.formats"));
     }
     std::shared_ptr<DiscriminativeLayeredNMFImpl> dl;
@@ -132,10 +144,12 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
     if (baselines) {
       auto lnmf = lnmf_of(*dl_model);
       rows.push_back(scored_row("L-NMF", layers, *lnmf, *set, p));
+      announce(rows.back());
       if (k == own.back()) app::export_factors(lnmf->factors(), (fs::path(out_dir) / "baselines" / rows.back().name()).string(), c.strings("output.formats"));
     }
     std::vector<torch::Tensor>* keep = k == own.back() ? &estimates : nullptr;
     rows.push_back(scored_row("DL-NMF", layers, *dl_model, *set, p, keep));
+    announce(rows.back());
     if (keep) own_row = rows.size() - 1;
     note_training(*dl_model);
   }

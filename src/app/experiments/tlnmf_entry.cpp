@@ -4,6 +4,7 @@
 
 #include "app/experiments/registry.h"
 #include "app/experiments/tlnmf_app.h"
+#include "app/report.h"
 #include "app/separation.h"
 #include "factorch/error.h"
 #include "factorch/io/torch_file.h"
@@ -76,8 +77,8 @@ void add_tlnmf_keys(ConfigSchema& s) {
         "(model.seed + i·restarts). GCM paper: 5")
       .def("1").at_least(1).for_models(m);
   s.add("model.plot", KeyType::Boolean,
-        "report: write atoms.png (the 8 most energetic rows of Φ) and atom_spectra.png (their power spectra, dB) "
-        "as heatmaps")
+        "report: write atoms.png (the " + std::to_string(app::kShownAtoms) +
+            " most energetic rows of Φ) and atom_spectra.png (their power spectra, dB) as heatmaps")
       .def("true").for_models(m);
 
 }

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "app/experiments/tlnmf_app.h"
+#include "app/report.h"
 #include "factorch/error.h"
 #include "factorch/io/png.h"
 #include "factorch/io/wav.h"
@@ -62,11 +63,11 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
   details.set("model", model->supervised() ? "supervised TL-NMF" : (model->options.learn_phi() ? "TL-NMF" : "fixed-transform NMF"));
   details.set("sample_rate", sig.sample_rate).set("realisations", static_cast<int64_t>(sig.mixtures.size(0)));
 
-  // Atoms: the 8 most energetic rows of Φ (as exported), their peak frequency, and per
-  // component the atom with the largest weight in w_k.
+  // Atoms: the app::kShownAtoms most energetic rows of Φ (as exported), their peak frequency,
+  // and per component the atom with the largest weight in w_k.
   const NamedTensors f = model->factors();
   const torch::Tensor Phi = *f.find("Phi"), W = *f.find("W");
-  const int64_t top = std::min<int64_t>(8, Phi.size(0));
+  const int64_t top = std::min<int64_t>(app::kShownAtoms, Phi.size(0));
   const auto freqs = atom_peak_frequencies(Phi.narrow(0, 0, top), sig.sample_rate);
   eval::Json atoms = eval::Json::array();
   std::printf("tlnmf: peak frequency of the %lld most energetic atoms (Hz):", static_cast<long long>(top));
@@ -80,8 +81,8 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
     eval::Json comp = eval::Json::array();
     const torch::Tensor peak_rows = W.argmax(0);
     const auto cf = atom_peak_frequencies(Phi.index_select(0, peak_rows), sig.sample_rate);
-    for (int64_t k = 0; k < W.size(1); ++k) {
-      std::printf("tlnmf: component %lld: main atom %lld, fundamental %.2f Hz\n", static_cast<long long>(k),
+    for (int64_t k = 0; k < W.size(1); ++k) {  // numbered from 1, as sources/…/component<k>.wav
+      std::printf("tlnmf: component %lld: main atom %lld, fundamental %.2f Hz\n", static_cast<long long>(k + 1),
                   static_cast<long long>(peak_rows[k].item<int64_t>()), cf[k]);
       comp.push(cf[k]);
     }
@@ -117,7 +118,7 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
   separation::write_separation(mine, scores, step, baselines);
 
   if (c.boolean("model.plot")) {
-    // Pictures without Python: the 8 most energetic atoms (rows: atoms, columns: samples) and
+    // Pictures without Python: the most energetic atoms (rows: atoms, columns: samples) and
     // their power spectra (columns: 0 … fs/2, dB), as heatmaps. tools/plot_tlnmf.py draws
     // nicer curves from factors/Phi.npy where matplotlib is installed.
     const torch::Tensor atoms8 = Phi.narrow(0, 0, top).to(torch::kCPU, torch::kFloat64);
