@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "factorch/error.h"
+#include "factorch/tolerances.h"
 #include "factorch/shape_string.h"
 #include "factorch/multiplicative.h"
 #include "factorch/models/layered_nmf.h"
@@ -19,8 +20,8 @@ DiscriminativeLayeredNMFImpl::DiscriminativeLayeredNMFImpl(const DiscriminativeL
   require(options.source_names().empty() || static_cast<int64_t>(options.source_names().size()) == options.n_sources(),
           "DL-NMF: " + std::to_string(options.source_names().size()) + " source names for " +
               std::to_string(options.n_sources()) + " sources");
-  require(options.normalise() == "l1" || options.normalise() == "none",
-          "normalise must be l1 or none, got '" + options.normalise() + "'");
+  require(options.normalise() != Normalisation::L2,
+          "normalise must be l1 or none, got '" + normalisation_name(options.normalise()) + "'");
   require(options.h_iter() >= 0 && options.w_iter() >= 0 && options.separation_iter() >= 0 && options.patience() >= 0,
           "DL-NMF iteration counts and patience must be >= 0");
   reset();
@@ -109,7 +110,7 @@ void DiscriminativeLayeredNMFImpl::init_activations(const torch::Tensor& X_mix) 
   const torch::Tensor X = X_mix.to(H_.options());
   const torch::Tensor P = mixture_dictionary();
   const double scale = X.sum().item<double>() / std::max(P.sum().item<double>() * X.size(1), 1e-300);
-  H_.fill_(std::max(scale, 1e-12));
+  H_.fill_(std::max(scale, kFactorFloor));
   fit_activations_(H_, X, options.h_iter());
 }
 
@@ -122,7 +123,7 @@ torch::Tensor DiscriminativeLayeredNMFImpl::separate(const torch::Tensor& X_mix)
   const torch::Tensor P = mixture_dictionary();
   // Flat start with the data's scale (KL in H with fixed bases is convex: the start matters little).
   const double scale = X.sum().item<double>() / std::max(P.sum().item<double>() * X.size(1), 1e-300);
-  torch::Tensor H = torch::full({P.size(1), X.size(1)}, std::max(scale, 1e-12), X.options());
+  torch::Tensor H = torch::full({P.size(1), X.size(1)}, std::max(scale, kFactorFloor), X.options());
   fit_activations_(H, X, options.separation_iter());
   const torch::Tensor S_hat = torch::mm(chain_product(W_), H);
   return S_hat.view({options.n_sources(), options.n_features(), X.size(1)});
@@ -232,7 +233,7 @@ void DiscriminativeLayeredNMFImpl::mu_step(const TrainingData& data) {
 }
 
 void DiscriminativeLayeredNMFImpl::normalise() {
-  if (options.normalise() == "none") return;
+  if (options.normalise() == Normalisation::None) return;
   normalise_layers_(W_, H_);
 }
 

@@ -3,6 +3,7 @@
 #include <torch/utils.h>
 
 #include "factorch/error.h"
+#include "factorch/tolerances.h"
 
 namespace factorch {
 
@@ -32,7 +33,7 @@ torch::Tensor FactorModelImpl::fit_activations(const torch::Tensor& W, const tor
   const torch::Tensor W64 = W.to(torch::kCPU, torch::kFloat64);
   const int64_t K = W64.size(1);
   const torch::Tensor level = data.X.mean(0) / (static_cast<double>(K) * W64.mean().item<double>());
-  const torch::Tensor H0 = level.clamp_min(1e-12).unsqueeze(0).expand({K, V.size(1)}).contiguous();
+  const torch::Tensor H0 = level.clamp_min(kFactorFloor).unsqueeze(0).expand({K, V.size(1)}).contiguous();
   set_factor("W", W64);
   set_factor("H", H0);
   check_data(data);

@@ -2,11 +2,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 #include <ostream>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/functional/activation.h>
 
 #include "factorch/error.h"
+#include "factorch/tolerances.h"
 #include "factorch/shape_string.h"
 #include "factorch/signal/frequency_glide.h"
 #include "factorch/signal/spectral_kernel.h"
@@ -25,7 +28,7 @@ std::string num(double v) {
 
 // log(eˣ − 1), the inverse of softplus, stable for large x.
 torch::Tensor inverse_softplus(const torch::Tensor& value) {
-  const torch::Tensor x = value.clamp_min(1e-12);
+  const torch::Tensor x = value.clamp_min(kFactorFloor);
   return x + torch::log(-torch::expm1(-x));
 }
 
@@ -66,6 +69,16 @@ void set_matrix_activations(torch::Tensor raw, const std::string& name, const to
 
 }  // namespace
 
+ImplicitActivations implicit_activations_from_name(const std::string& name) {
+  if (name == "matrix") return ImplicitActivations::Matrix;
+  if (name == "implicit") return ImplicitActivations::Implicit;
+  throw Error("activations must be matrix or implicit, got '" + name + "'");
+}
+
+std::string implicit_activations_name(ImplicitActivations activations) {
+  return activations == ImplicitActivations::Matrix ? "matrix" : "implicit";
+}
+
 ImplicitNMFImpl::SizeView ImplicitNMFImpl::size_view(size_t r) const {
   if (r == 0) return {options.kernel_n_fft(), frequencies_, t0_, dt_, times_.size(0), H_};
   const Resolution& j = joint_[r - 1];
@@ -77,13 +90,11 @@ ImplicitNMFImpl::ImplicitNMFImpl(const ImplicitNMFOptions& options_, const torch
     : options(options_), divergence_(options_.beta(), options_.eps()) {
   require(options.rank() >= 1, "rank must be a positive integer, got " + std::to_string(options.rank()));
   require(options.sample_rate() > 0, "iN-NMF: sample rate must be > 0 Hz, got " + num(options.sample_rate()));
-  require(options.activations() == "matrix" || options.activations() == "implicit",
-          "activations must be matrix or implicit, got '" + options.activations() + "'");
   require(frequencies.defined() && frequencies.dim() == 1 && frequencies.numel() >= 1,
           "iN-NMF: the training frequency grid must be a nonempty vector");
   require(times.defined() && times.dim() == 1 && times.numel() >= 1, "iN-NMF: the training time grid must be a nonempty vector");
   nn::validate(options.w_net());
-  if (options.activations() == "implicit") nn::validate(options.h_net());
+  if (options.activations() == ImplicitActivations::Implicit) nn::validate(options.h_net());
   const torch::Tensor f = std::get<0>(torch::sort(frequencies.to(torch::kFloat64).cpu()));
   const torch::Tensor t = std::get<0>(torch::sort(times.to(torch::kFloat64).cpu()));
   f_lo_ = f[0].item<double>();
@@ -91,7 +102,7 @@ ImplicitNMFImpl::ImplicitNMFImpl(const ImplicitNMFOptions& options_, const torch
   frequencies_ = f;
   times_ = t;
   check_frequencies(f, "the training frequency grid");
-  if (options.activations() == "matrix") {
+  if (options.activations() == ImplicitActivations::Matrix) {
     t0_ = t[0].item<double>();
     dt_ = t.size(0) > 1 ? t[1].item<double>() - t0_ : 1.0;
     require(dt_ > 0, "iN-NMF: matrix activations need distinct frame times");
@@ -115,7 +126,7 @@ void ImplicitNMFImpl::reset() {
   W_net = register_module("W_net", make(options.w_net()));
   if (options.fixed_dictionary())
     for (auto& p : W_net->parameters()) p.set_requires_grad(false);
-  if (options.activations() == "implicit") {
+  if (options.activations() == ImplicitActivations::Implicit) {
     H_net = register_module("H_net", make(options.h_net()));
     if (options.fixed_activations())
       for (auto& p : H_net->parameters()) p.set_requires_grad(false);
@@ -123,10 +134,13 @@ void ImplicitNMFImpl::reset() {
     H_ = register_parameter("H", inverse_softplus(torch::ones({K, times_.size(0)}, torch::kFloat64)),
                             !options.fixed_activations());
   }
-  frequencies_ = register_buffer("frequencies", frequencies_);
-  times_ = register_buffer("times", times_);
+  // In a clone (copy-constructed, then reset()) the members hold the original's tensors:
+  // every registered tensor is a fresh copy (clone() then gives it the original's values).
+  frequencies_ = register_buffer("frequencies", frequencies_.detach().clone());
+  times_ = register_buffer("times", times_.detach().clone());
   scale_ = register_buffer("scale", torch::ones({}, torch::kFloat64));
   grid_cache_ = {};
+  joint_cache_ = {};
   if (options.spectral_kernel()) {
     require(options.kernel_n_fft() >= 2, "iN-NMF: spectral_kernel needs the training DFT size (kernel_n_fft)");
     require(options.kernel_oversampling() >= 1, "iN-NMF: kernel_oversampling must be >= 1");
@@ -135,12 +149,46 @@ void ImplicitNMFImpl::reset() {
     const int64_t G = options.kernel_n_fft() * options.kernel_oversampling() / 2 + 1;
     density_grid_ = register_buffer("density_frequencies",
                                     torch::linspace(0.0, options.sample_rate() / 2, G, torch::kFloat64));
-    kernel_train_ = signal::SpectralKernel(options.kernel_window(), options.kernel_n_fft(), options.sample_rate())
-                        .matrix(frequencies_, density_grid_);
+    // A clone keeps the original's kernel (computed from the float64 grid, which a model cast
+    // to float32 no longer holds), as a copy.
+    kernel_train_ = kernel_train_.defined()
+                        ? kernel_train_.clone()
+                        : signal::SpectralKernel(options.kernel_window(), options.kernel_n_fft(), options.sample_rate())
+                              .matrix(frequencies_, density_grid_);
     kernel_cast_ = torch::Tensor();
     require(options.kernel_glide() >= 0, "iN-NMF: kernel_glide must be >= 0");
     kernel_glide_ = register_buffer("kernel_glide", torch::tensor(options.kernel_glide(), torch::kFloat64));
   }
+  // Joint DFT sizes (add_resolution; in a clone, the original's): their own grids and activations.
+  for (Resolution& j : joint_) {
+    const std::string tag = "_nfft" + std::to_string(j.n_fft);
+    j.frequencies = register_buffer("frequencies" + tag, j.frequencies.detach().clone());
+    j.times = register_buffer("times" + tag, j.times.detach().clone());
+    j.H = register_parameter("H" + tag, j.H.detach().clone(), !options.fixed_activations());
+    j.kernel = j.kernel.clone();
+    j.kernel_cast = torch::Tensor();
+  }
+}
+
+std::shared_ptr<torch::nn::Module> ImplicitNMFImpl::clone(const torch::optional<torch::Device>& device) const {
+  // reset() builds fresh networks, which draws from the default generator: a clone must not
+  // move the caller's random stream.
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  torch::Tensor state;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    state = generator.get_state();
+  }
+  std::shared_ptr<torch::nn::Module> copy = torch::nn::Cloneable<ImplicitNMFImpl>::clone(device);
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+  }
+  // Submodules are cloned after reset(), whose freezing of a fixed dictionary they overwrite:
+  // the copy's parameters train where the original's do.
+  const auto mine = named_parameters(/*recurse=*/true);
+  for (auto& p : copy->named_parameters(/*recurse=*/true)) p.value().set_requires_grad(mine[p.key()].requires_grad());
+  return copy;
 }
 
 torch::Tensor ImplicitNMFImpl::density() {
@@ -208,7 +256,7 @@ torch::Tensor ImplicitNMFImpl::window_kernel(const torch::Tensor& frequencies, i
 
 void ImplicitNMFImpl::add_resolution(int64_t n_fft, const torch::Tensor& frequencies, const torch::Tensor& times) {
   require(options.spectral_kernel(), "iN-NMF: joint DFT sizes need spectral_kernel (one density seen through each window)");
-  require(options.activations() == "matrix", "iN-NMF: joint DFT sizes need matrix activations (one H per size)");
+  require(options.activations() == ImplicitActivations::Matrix, "iN-NMF: joint DFT sizes need matrix activations (one H per size)");
   require(n_fft >= 2 && n_fft != options.kernel_n_fft(),
           "iN-NMF: a joint DFT size must be >= 2 and differ from the training size " + std::to_string(options.kernel_n_fft()) +
               ", got " + std::to_string(n_fft));
@@ -258,7 +306,7 @@ torch::Tensor ImplicitNMFImpl::frame_index(const torch::Tensor& t) const {
 torch::Tensor ImplicitNMFImpl::activations(const torch::Tensor& times) {
   require(times.dim() == 1, "iN-NMF: activations() needs a vector of times in s");
   const torch::Tensor t = times.to(frequencies_.options());
-  if (options.activations() == "matrix") {
+  if (options.activations() == ImplicitActivations::Matrix) {
     const torch::Tensor idx = frame_index(t);
     const torch::Tensor off = (t - (t0_ + dt_ * idx.to(t.scalar_type()))).abs().max();
     require(off.item<double>() <= 1e-3 * dt_, "iN-NMF: times must lie on the frame grid t0 + n·dt (t0 = " + num(t0_) +
@@ -274,7 +322,7 @@ const ImplicitNMFImpl::GridIndex& ImplicitNMFImpl::grid_index_of(const torch::Te
   g = {};
   const torch::Tensor t = samples.select(1, 0), f = samples.select(1, 1);
   g.f_index = grid_index(frequencies_, f);
-  g.t_index = options.activations() == "matrix" ? frame_index(t) : grid_index(times_, t);
+  g.t_index = options.activations() == ImplicitActivations::Matrix ? frame_index(t) : grid_index(times_, t);
   const int64_t N = times_.size(0);
   if (g.f_index.defined() && g.t_index.defined()) {
     // The band of bins the rows touch (every bin for a whole spectrogram; a data-parallel
@@ -294,7 +342,7 @@ const ImplicitNMFImpl::GridIndex& ImplicitNMFImpl::grid_index_of(const torch::Te
 }
 
 torch::Tensor ImplicitNMFImpl::H_on_grid() {
-  if (options.activations() == "matrix") return torch::softplus(H_);
+  if (options.activations() == ImplicitActivations::Matrix) return torch::softplus(H_);
   return (scale_ * H_net->forward((times_ / duration_ - 0.5).unsqueeze(1))).t();
 }
 
@@ -384,7 +432,7 @@ torch::Tensor ImplicitNMFImpl::predict(const torch::Tensor& samples) {
     W_rows = dictionary(uniq).index_select(0, inverse.flatten());
   }
   torch::Tensor H_rows;
-  if (options.activations() == "matrix") {
+  if (options.activations() == ImplicitActivations::Matrix) {
     H_rows = torch::softplus(H_).t().index_select(0, g.t_index);
   } else if (g.t_index.defined()) {
     H_rows = H_on_grid().t().index_select(0, g.t_index);
@@ -408,7 +456,7 @@ torch::Tensor ImplicitNMFImpl::reconstruct() { return torch::mm(W_on_grid(), act
 torch::Tensor ImplicitNMFImpl::loss(const TrainingData& data) {
   torch::Tensor mask = data.mask.defined() ? data.mask.reshape({-1}) : data.mask;
   const torch::Tensor V = predict(data.X);  // fills grid_cache_ for data.X
-  if (!mask.defined() && divergence_.beta() == 1.0 && divergence_.eps() == 0.0) {
+  if (!mask.defined() && divergence_.is_kl() && divergence_.eps() == 0.0) {
     // KL = Σ V̂ − x·log V̂ + Σ x·log x − x: the data term is computed once per data tensor.
     torch::Tensor& constant = data.X.size(1) == 4 ? joint_cache_.kl_constant : grid_cache_.kl_constant;
     const torch::Tensor x = data.X.select(1, 2);
@@ -431,7 +479,7 @@ void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) 
   };
   const double target = mean_of(X.select(1, 2));
   require(target > 0, "iN-NMF: the data values are all zero");
-  if (options.activations() == "matrix" && X.size(1) == 4) {
+  if (options.activations() == ImplicitActivations::Matrix && X.size(1) == 4) {
     // Joint sizes: each size's activations match the mean of its own rows (|X| grows with
     // the window length). Sums and counts over every rank's rows.
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
@@ -452,7 +500,7 @@ void ImplicitNMFImpl::init_activations(const TrainingData& data, uint64_t seed) 
       size_view(r).H.copy_(inverse_softplus(R[r] * (value / std::max(model, 1e-30))));
     }
     joint_cache_ = {};
-  } else if (options.activations() == "matrix") {
+  } else if (options.activations() == ImplicitActivations::Matrix) {
     // H spans the whole frame grid (times_ is the global grid in a data-parallel run).
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const torch::Tensor R = at::rand({options.rank(), times_.size(0)}, gen, torch::kFloat64).add_(0.5).to(H_.options());
@@ -483,7 +531,7 @@ void ImplicitNMFImpl::check_data(const TrainingData& data) const {
   check_frequencies(f, "the data's frequency grid");
   // Each row's frame grid: the training size's, or (S×4) that of its own DFT size.
   const torch::Tensor group = joint ? group_of(X.select(1, 3)) : torch::zeros({X.size(0)}, torch::kLong);
-  if (options.activations() == "matrix") {
+  if (options.activations() == ImplicitActivations::Matrix) {
     for (size_t r = 0; r <= joint_.size(); ++r) {
       const torch::Tensor rows = group.eq(static_cast<int64_t>(r)).nonzero().flatten();
       if (rows.numel() == 0) continue;
@@ -570,7 +618,7 @@ void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& v
     }
     f_lo_ = c[1].item<double>();
     f_hi_ = c[2].item<double>();
-    if (options.activations() == "implicit") duration_ = c[3].item<double>();
+    if (options.activations() == ImplicitActivations::Implicit) duration_ = c[3].item<double>();
     warned_range_ = false;
     return;
   }
@@ -657,7 +705,7 @@ void ImplicitNMFImpl::load_dictionary(const NamedTensors& source, const std::str
 
 void ImplicitNMFImpl::pretty_print(std::ostream& stream) const {
   stream << "factorch::ImplicitNMF(K=" << options.rank() << ", fs=" << options.sample_rate()
-         << " Hz, F=" << frequencies_.size(0) << ", N=" << times_.size(0) << ", activations=" << options.activations()
+         << " Hz, F=" << frequencies_.size(0) << ", N=" << times_.size(0) << ", activations=" << implicit_activations_name(options.activations())
          << ", divergence=" << divergence_.name() << (options.separate_networks() ? ", one network per component" : "")
          << (options.fixed_dictionary() ? ", fixed dictionary" : "");
   if (!joint_.empty()) {

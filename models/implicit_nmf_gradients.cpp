@@ -12,9 +12,9 @@ namespace factorch {
 
 bool ImplicitNMFImpl::has_gradients(const TrainingData& data) {
   const torch::Tensor& X = data.X;
-  if (options.activations() != "matrix" || options.spectral_kernel() || !joint_.empty()) return false;
+  if (options.activations() != ImplicitActivations::Matrix || options.spectral_kernel() || !joint_.empty()) return false;
   if (!X.defined() || X.dim() != 2 || X.size(1) != 3 || data.mask.defined()) return false;
-  if (divergence_.beta() != 1.0 || divergence_.eps() != 0.0 || !W_net->has_backward()) return false;
+  if (!divergence_.is_kl() || divergence_.eps() != 0.0 || !W_net->has_backward()) return false;
   if (X.device() != frequencies_.device() || X.scalar_type() != frequencies_.scalar_type()) return false;
   return grid_index_of(X).flat_index.defined();
 }

@@ -92,8 +92,8 @@ LayeredNMFImpl::LayeredNMFImpl(const LayeredNMFOptions& options_)
   for (const int64_t k : options.layers())
     require(k > 0, "layers must be positive integers, got " + sizes_string(options.layers()));
   require(options.n_features() > 0 && options.n_samples() > 0, "layered NMF needs a nonempty data matrix");
-  require(options.normalise() == "l1" || options.normalise() == "none",
-          "normalise must be l1 or none for layered NMF, got '" + options.normalise() + "'");
+  require(options.normalise() != Normalisation::L2,
+          "normalise must be l1 or none for layered NMF, got '" + normalisation_name(options.normalise()) + "'");
   require(options.pretrain_iter() >= 0, "pretrain_iter must be >= 0");
   reset();
 }
@@ -200,7 +200,7 @@ void LayeredNMFImpl::mu_step(const TrainingData& data) {
 }
 
 void LayeredNMFImpl::normalise() {
-  if (options.normalise() == "none") return;
+  if (options.normalise() == Normalisation::None) return;
   normalise_layers_(W_, H_);
 }
 
@@ -246,7 +246,7 @@ void LayeredNMFImpl::set_factor(const std::string& name, const torch::Tensor& va
 void LayeredNMFImpl::pretty_print(std::ostream& stream) const {
   stream << "factorch::LayeredNMF(F=" << options.n_features() << ", N=" << options.n_samples()
          << ", layers=" << sizes_string(options.layers()) << ", divergence=" << divergence_.name()
-         << ", normalise=" << options.normalise() << (options.fixed_bases() ? ", fixed bases" : "") << ")";
+         << ", normalise=" << normalisation_name(options.normalise()) << (options.fixed_bases() ? ", fixed bases" : "") << ")";
 }
 
 }  // namespace factorch

@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "factorch/error.h"
+#include "factorch/tolerances.h"
 #include "factorch/multiplicative.h"
 #include "factorch/penalty.h"
 #include "factorch/models/nmf_init.h"
@@ -13,6 +14,11 @@ MultichannelNMFImpl::MultichannelNMFImpl(const MultichannelNMFOptions& o) : opti
   require(o.channels() > 0 && o.n_features() > 0 && o.n_samples() > 0, "multichannel NMF needs nonempty data");
   require(o.sources() > 0, "sources must be > 0, got " + std::to_string(o.sources()));
   require(o.rank() > 0, "rank must be > 0, got " + std::to_string(o.rank()));
+  reset();
+}
+
+void MultichannelNMFImpl::reset() {
+  const MultichannelNMFOptions& o = options;
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
   const int64_t JK = o.sources() * o.rank();
   W_ = register_parameter("W", torch::ones({o.n_features(), JK}, opts));
@@ -103,7 +109,7 @@ void MultichannelNMFImpl::normalise() {
 
 void MultichannelNMFImpl::project() {
   torch::NoGradGuard no_grad;
-  for (auto* p : {&W_, &H_, &Q_}) p->clamp_min_(1e-12);
+  for (auto* p : {&W_, &H_, &Q_}) p->clamp_min_(kFactorFloor);
 }
 
 void MultichannelNMFImpl::check_data(const TrainingData& data) const {

@@ -16,16 +16,14 @@ namespace factorch {
 NMFImpl::NMFImpl(const NMFOptions& options_) : options(options_), divergence_(options_.beta(), options_.eps()) {
   require(options.rank() > 0, "rank must be a positive integer, got " + std::to_string(options.rank()));
   require(options.n_features() > 0 && options.n_samples() > 0, "NMF needs a nonempty data matrix");
-  require(options.normalise() == "l1" || options.normalise() == "l2" || options.normalise() == "none",
-          "normalise must be l1, l2 or none, got '" + options.normalise() + "'");
   ard_ = ArdPenalty{options.ard(), options.ard_lambda(), options.ard_b()};
   ard_.validate();
   require(options.ard_prune() >= 0.0, "ard_prune must be >= 0, got " + std::to_string(options.ard_prune()));
-  require(options.ard() == "none" || options.normalise() == "none",
+  require(options.ard() == "none" || options.normalise() == Normalisation::None,
           "normalise must be none with ard (the ARD penalty is not scale invariant)");
   require(options.smooth_h() >= 0.0, "smooth_h must be >= 0, got " + std::to_string(options.smooth_h()));
   if (options.smooth_h() > 0.0) {
-    require(divergence_.beta() == 0.0, "smooth_h needs beta: is (smooth IS-NMF), got beta " +
+    require(divergence_.is_is(), "smooth_h needs beta: is (smooth IS-NMF), got beta " +
                                            std::to_string(divergence_.beta()));
     require(options.l2_h() == 0.0 && options.ard() != "l2",
             "smooth_h cannot be combined with an L2 penalty on H (l2_h, ard: l2)");
@@ -39,6 +37,8 @@ void NMFImpl::reset() {
                           !options.fixed_w());
   H_ = register_parameter("H", to_raw(torch::full({options.rank(), options.n_samples()}, 1.0, opts)),
                           !options.fixed_h());
+  // A clone (copy-constructed, then reset()) has the original's mask: a fresh tensor of its own.
+  if (H_mask_.defined()) H_mask_ = register_buffer("H_mask", H_mask_.detach().clone());
 }
 
 torch::Tensor NMFImpl::to_raw(const torch::Tensor& value) const {
@@ -155,9 +155,9 @@ int64_t block_columns(int64_t rows, torch::ScalarType dtype) {
 // whose positive part is all ones). Both buffers are reused across blocks.
 void block_parts_(torch::Tensor& a, torch::Tensor& b, const torch::Tensor& X, double beta, double tiny) {
   a.clamp_min_(tiny);
-  if (std::abs(beta - 1.0) < 1e-12) {
+  if (divergence::is_kl(beta)) {
     a.reciprocal_().mul_(X);
-  } else if (std::abs(beta) < 1e-12) {
+  } else if (divergence::is_is(beta)) {
     a.reciprocal_();
     at::mul_out(b, a, a).mul_(X);  // b = X·V̂^-2, a = V̂^-1
     std::swap(a, b);
@@ -178,7 +178,7 @@ void blocked_mu_sweep_(torch::Tensor& W_, torch::Tensor& H_, const NMFOptions& o
   const int64_t F = X.size(0), N = X.size(1), K = options.rank();
   const int64_t B = block_columns(F, X.scalar_type());
   const double beta = divergence_.beta(), tiny = BetaDivergence::tiny(W_.scalar_type());
-  const bool kl = std::abs(beta - 1.0) < 1e-12;
+  const bool kl = divergence_.is_kl();
   const FactorPenalty pw{options.l1_w(), options.l2_w()}, ph{options.l1_h(), options.l2_h()};
   torch::Tensor a = torch::empty({F, B}, X.options()), b = kl ? torch::Tensor() : torch::empty({F, B}, X.options());
   auto view = [](const torch::Tensor& t, int64_t n) { return t.narrow(1, 0, n); };
@@ -232,7 +232,7 @@ void NMFImpl::mu_step(const TrainingData& data) {
   // Large plain problems go block by block (flat cost per column); small ones keep the
   // whole-matrix sweep (and its exact results).
   const bool plain = !ard && options.smooth_h() == 0.0 && !H_mask_.defined() && !data.mask.defined() &&
-                     divergence_.eps() == 0.0 && std::abs(divergence_.beta() - 2.0) > 1e-12;
+                     divergence_.eps() == 0.0 && !divergence_.is_euclidean();
   if (plain && V.size(1) >= 8 * block_columns(V.size(0), V.scalar_type())) {
     blocked_mu_sweep_(W_, H_, options, divergence_, data);
     if (!options.fixed_w() && !options.fixed_h()) normalise();
@@ -266,9 +266,9 @@ void NMFImpl::mu_step(const TrainingData& data) {
 }
 
 void NMFImpl::normalise() {
-  if (options.normalise() == "none" || options.softplus()) return;
+  if (options.normalise() == Normalisation::None || options.softplus()) return;
   torch::NoGradGuard no_grad;
-  const double p = options.normalise() == "l1" ? 1.0 : 2.0;
+  const double p = options.normalise() == Normalisation::L1 ? 1.0 : 2.0;
   const torch::Tensor norms = W_.norm(p, {0}, /*keepdim=*/true).clamp_min_(BetaDivergence::tiny(W_.scalar_type()));
   W_.div_(norms);
   H_.mul_(norms.t());
@@ -321,7 +321,7 @@ void NMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
 void NMFImpl::pretty_print(std::ostream& stream) const {
   stream << "factorch::NMF(F=" << options.n_features() << ", N=" << options.n_samples() << ", K=" << options.rank()
          << ", divergence=" << divergence_.name() << ", l1_w=" << options.l1_w() << ", l1_h=" << options.l1_h()
-         << ", normalise=" << options.normalise()
+         << ", normalise=" << normalisation_name(options.normalise())
          << (ard_.active() ? ", ard=" + options.ard() + "(lambda=" + std::to_string(options.ard_lambda()) + ")" : "")
          << (options.smooth_h() > 0 ? ", smooth_h=" + std::to_string(options.smooth_h()) : "")
          << (H_mask_.defined() ? ", forced zeros on H" : "") << (options.fixed_w() ? ", fixed W" : "")

@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "factorch/error.h"
+#include "factorch/tolerances.h"
 
 namespace factorch {
 
@@ -47,8 +48,8 @@ std::pair<torch::Tensor, torch::Tensor> nndsvd(const torch::Tensor& V, int64_t K
     W.select(1, j).copy_(u * lambda);
     H.select(0, j).copy_(v * lambda);
   }
-  W.masked_fill_(W < 1e-12, 0.0);
-  H.masked_fill_(H < 1e-12, 0.0);
+  W.masked_fill_(W < kFactorFloor, 0.0);
+  H.masked_fill_(H < kFactorFloor, 0.0);
   if (fill_mean) {
     const double mean = V64.mean().item<double>();
     W.masked_fill_(W == 0, mean);

@@ -153,10 +153,20 @@ OnlineNMFImpl::OnlineNMFImpl(const OnlineNMFOptions& o, std::shared_ptr<ColumnSt
   require(o.batches_per_step() > 0, "batches_per_step must be > 0, got " + std::to_string(o.batches_per_step()));
   require(o.n_features() == stream_->rows(), "the stream has " + std::to_string(stream_->rows()) +
                                                  " rows but the model was built for " + std::to_string(o.n_features()));
+  reset();
+}
+
+void OnlineNMFImpl::reset() {
+  const OnlineNMFOptions& o = options;
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
   W_ = register_parameter("W", torch::ones({o.n_features(), o.rank()}, opts), false);
   A_ = register_buffer("A", torch::zeros({o.n_features(), o.rank()}, opts));
   B_ = register_buffer("B", torch::zeros({o.n_features(), o.rank()}, opts));
+  // A clone (copy-constructed, then reset()) holds the original's activations, which mu_step
+  // updates in place: copies of its own.
+  for (torch::Tensor& H : batch_H_)
+    if (H.defined()) H = H.detach().clone();
+  if (last_H_.defined()) last_H_ = last_H_.detach().clone();
 }
 
 void OnlineNMFImpl::init(double scale, uint64_t seed) {
@@ -229,6 +239,7 @@ void OnlineNMFImpl::mu_step(const TrainingData& data) {
     divergence_.check_data(X, "batch " + std::to_string(b));
     if (static_cast<int64_t>(batch_H_.size()) <= b) batch_H_.resize(b + 1);
     torch::Tensor& H = batch_H_[b];
+    if (H.defined() && H.device() != X.device()) H = H.to(X.device());  // a clone on another device
     if (!H.defined() || H.size(1) != X.size(1) || H.scalar_type() != X.scalar_type()) {
       H = fit_activations(X);
     } else {

@@ -14,19 +14,32 @@
 
 namespace factorch {
 
-TLNMFImpl::TLNMFImpl(const TLNMFOptions& o)
-    : options(o), divergence_(0.0, o.eps()), retraction_(orthogonal::retraction_from_name(o.phi_update())) {
+TLNMFObjective tlnmf_objective_from_name(const std::string& name) {
+  if (name == "is") return TLNMFObjective::IS;
+  if (name == "gcm") return TLNMFObjective::GCM;
+  throw Error("objective must be is or gcm, got '" + name + "'");
+}
+
+std::string tlnmf_objective_name(TLNMFObjective objective) { return objective == TLNMFObjective::IS ? "is" : "gcm"; }
+
+TLNMFImpl::TLNMFImpl(const TLNMFOptions& o) : options(o), divergence_(0.0, o.eps()) {
   require(o.frame_length() > 0 && o.n_frames() > 0, "TL-NMF needs a nonempty frame matrix");
   require(o.rank() > 0, "rank must be a positive integer, got " + std::to_string(o.rank()));
-  require(o.objective() == "is" || o.objective() == "gcm", "objective must be is or gcm, got '" + o.objective() + "'");
   require(o.eps() >= 0 && o.lambda() >= 0 && o.hessian_floor() > 0, "TL-NMF: eps, lambda must be >= 0 and hessian_floor > 0");
   require(o.phi_steps() >= 0, "phi_steps must be >= 0");
-  require(o.phi_expm() == "taylor" || o.phi_expm() == "eigh" || o.phi_expm() == "matrix_exp",
-          "phi_expm must be taylor, eigh or matrix_exp, got '" + o.phi_expm() + "'");
+  reset();
+}
+
+void TLNMFImpl::reset() {
+  const TLNMFOptions& o = options;
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
   Phi_ = register_parameter("Phi", signal::dct2_matrix(o.frame_length(), opts), o.learn_phi());
-  W_ = register_parameter("W", torch::full({o.frame_length(), o.rank()}, 1.0 / o.frame_length(), opts));
+  // Supervised: W = |ΦY_ref|² is computed, not learnt.
+  W_ = register_parameter("W", torch::full({o.frame_length(), o.rank()}, 1.0 / o.frame_length(), opts), !supervised());
   H_ = register_parameter("H", torch::ones({o.rank(), o.n_frames()}, opts));
+  // A clone (copy-constructed, then reset()) holds the original's handles: fresh tensors of its own.
+  if (Yref_.defined()) Yref_ = register_buffer("Yref", Yref_.detach().clone());
+  transform_cache_ = {};
 }
 
 torch::Tensor TLNMFImpl::frames3(const torch::Tensor& X) { return X.dim() == 2 ? X.unsqueeze(0) : X; }
@@ -121,7 +134,7 @@ static torch::Tensor objective_terms(const TLNMFOptions& o, const BetaDivergence
                                      const torch::Tensor& Vhat, const torch::Tensor& H,
                                      const std::vector<int64_t>& ref_sizes) {
   torch::Tensor J;
-  if (o.objective() == "gcm") {
+  if (o.objective() == TLNMFObjective::GCM) {
     const torch::Tensor Ve = Vhat + o.eps();
     J = 0.5 * ((V + o.eps()) / Ve + torch::log(Ve)).sum();
   } else {
@@ -161,7 +174,7 @@ void TLNMFImpl::update_nmf(const TrainingData& data) {
   torch::NoGradGuard no_grad;
   const torch::Tensor V = transformed(data).pow(2).mean(0);
   // gcm = ½·D_IS + const in (W, H): the penalty weighs twice as much relative to D_IS.
-  const double scale = options.objective() == "gcm" ? 2.0 : 1.0;
+  const double scale = options.objective() == TLNMFObjective::GCM ? 2.0 : 1.0;
   const double M = static_cast<double>(options.frame_length());
   if (!supervised()) {
     const FactorPenalty ph{scale * options.lambda() * M / static_cast<double>(options.rank()), 0.0};
@@ -198,7 +211,7 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
   torch::Tensor X = transformed(data);
   const int64_t R = X.size(0);
   const double eps = options.eps();
-  const bool gcm = options.objective() == "gcm";
+  const bool gcm = options.objective() == TLNMFObjective::GCM;
   const double c = gcm ? 0.5 : 1.0;  // J = c·Σ (V+ε)/(V̂+ε) + (terms without V in gcm)
   // GCM with V̂ fixed (unsupervised) is linear in V: J(trial) = J + ⟨V_t − V, c/(V̂+ε)⟩, without
   // the log and division of every element that the full objective pays per trial, and without V_t.
@@ -225,7 +238,7 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
                                static_cast<int>(options.armijo_tries())};
   const double max_step = options.armijo_step() * std::max(1.0, options.armijo_growth_cap());
   const double floor = options.hessian_floor() * static_cast<double>(total_frames(data));
-  const orthogonal::ExpMethod expm = orthogonal::exp_method_from_name(options.phi_expm());
+  const orthogonal::ExpMethod expm = options.phi_expm();
   torch::Tensor Sinv, cSinv;  // 1/(V̂+ε) and c/(V̂+ε): computed once while V̂ is fixed (unsupervised)
   double base = 0.0, trial_weighted = 0.0;  // linear: ⟨V, c/(V̂+ε)⟩ and the last trial's ⟨V_t, c/(V̂+ε)⟩
   if (linear) {
@@ -265,7 +278,7 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
     }
     const double slope = (G * E).sum().item<double>();  // ⟨Γ, E⟩ = ⟨skew Γ, E⟩ for skew E
     torch::Tensor Q, Xt, Vt, Xref_t, Vhat_t;
-    const orthogonal::RetractionPath path(E, retraction_, expm);
+    const orthogonal::RetractionPath path(E, options.phi_update(), expm);
     auto trial = [&](double mu) {
       Q = path(mu);
       Xt = R == 1 ? torch::mm(Q, X[0]).unsqueeze(0) : torch::matmul(Q, X);
@@ -330,7 +343,7 @@ torch::Tensor TLNMFImpl::phi_gradient(const TrainingData& data) {
   const torch::Tensor Y = frames3(data.X).to(Phi_.options());
   const double R = static_cast<double>(Y.size(0));
   const double eps = options.eps();
-  const bool gcm = options.objective() == "gcm";
+  const bool gcm = options.objective() == TLNMFObjective::GCM;
   const double c = gcm ? 0.5 : 1.0;
   const torch::Tensor X = torch::matmul(Phi_, Y);
   const torch::Tensor V = X.pow(2).mean(0);
@@ -365,7 +378,7 @@ void TLNMFImpl::check_data(const TrainingData& data) const {
     const auto zero = (energy == 0).nonzero();
     const int64_t first = data.sharded() ? data.shard->begin : 0;  // frame numbers of the whole signal
     require(zero.numel() == 0, "frame " + (zero.numel() ? std::to_string(first + zero[0].item<int64_t>()) : std::string()) +
-                                   " has zero energy: the " + options.objective() +
+                                   " has zero energy: the " + tlnmf_objective_name(options.objective()) +
                                    " objective is undefined there with eps = 0 (set eps > 0, e.g. 5e-7)");
   }
 }
@@ -464,8 +477,8 @@ std::vector<torch::Tensor> TLNMFImpl::separate_frames(const torch::Tensor& Y, co
 
 void TLNMFImpl::pretty_print(std::ostream& stream) const {
   stream << "factorch::TLNMF(M=" << options.frame_length() << ", N=" << options.n_frames() << ", K=" << options.rank()
-         << ", objective=" << options.objective() << ", eps=" << options.eps() << ", lambda=" << options.lambda()
-         << ", phi=" << (options.learn_phi() ? orthogonal::retraction_name(retraction_) : std::string("fixed"))
+         << ", objective=" << tlnmf_objective_name(options.objective()) << ", eps=" << options.eps() << ", lambda=" << options.lambda()
+         << ", phi=" << (options.learn_phi() ? orthogonal::retraction_name(options.phi_update()) : std::string("fixed"))
          << (options.precondition() ? "+diag-hessian" : "") << ", phi_steps=" << options.phi_steps()
          << (supervised() ? ", supervised" : "") << ")";
 }

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     stft.hop = 128;
     const torch::Tensor V = factorch::signal::magnitude(factorch::signal::stft(audio.samples[0], stft));
 
-    factorch::NMF nmf(factorch::NMFOptions(V.size(0), V.size(1), rank).beta(1.0).normalise("l1"));
+    factorch::NMF nmf(factorch::NMFOptions(V.size(0), V.size(1), rank).beta(1.0).normalise(factorch::Normalisation::L1));
     nmf->init(V, "random", /*seed=*/0);
 
     factorch::TrainerOptions options;

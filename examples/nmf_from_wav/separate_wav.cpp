@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> names;
     for (size_t s = 0; s < training.size(); ++s) {
       const torch::Tensor V = representation.nonnegative(representation.analyse(read_mono(training[s], &rate)));
-      factorch::NMF nmf(factorch::NMFOptions(V.size(0), V.size(1), kRank).beta(1.0).eps(1e-9).normalise("l1"));
+      factorch::NMF nmf(factorch::NMFOptions(V.size(0), V.size(1), kRank).beta(1.0).eps(1e-9).normalise(factorch::Normalisation::L1));
       nmf->init(V, "random", /*seed=*/s);
       factorch::TrainerOptions options;
       options.kind("mu").max_iter(kIterations).tol(1e-7).progress("never");

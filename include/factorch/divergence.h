@@ -11,12 +11,24 @@
 // check_data() reports it as an error asking for an explicit eps. Inside the MU parts v̂
 // is floored at a tiny dtype-dependent value only to avoid 0·∞; it never changes a
 // positive v̂ that a well-posed problem produces.
+#include <cmath>
 #include <string>
 #include <utility>
 
 #include <torch/types.h>
 
+#include "factorch/tolerances.h"
+
 namespace factorch {
+
+/// Which member of the family a β is (within kParameterTolerance): the one test every
+/// special case of the library uses.
+namespace divergence {
+inline bool is_beta(double beta, double value) { return std::abs(beta - value) < kParameterTolerance; }
+inline bool is_kl(double beta) { return is_beta(beta, 1.0); }
+inline bool is_is(double beta) { return is_beta(beta, 0.0); }
+inline bool is_euclidean(double beta) { return is_beta(beta, 2.0); }
+}  // namespace divergence
 
 class BetaDivergence {
  public:
@@ -27,6 +39,9 @@ class BetaDivergence {
 
   double beta() const { return beta_; }
   double eps() const { return eps_; }
+  bool is_kl() const { return divergence::is_kl(beta_); }
+  bool is_is() const { return divergence::is_is(beta_); }
+  bool is_euclidean() const { return divergence::is_euclidean(beta_); }
   std::string name() const;
 
   /// γ(β) of the majorisation–minimisation update: 1/(2−β) for β<1, 1 for 1≤β≤2, 1/(β−1) for β>2.

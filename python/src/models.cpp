@@ -21,7 +21,7 @@ NMFOptions nmf_options(int64_t F, int64_t N, int64_t K, py::kwargs kwargs) {
   k.take<double>("l1_h", [&](double v) { o.l1_h(v); });
   k.take<double>("l2_w", [&](double v) { o.l2_w(v); });
   k.take<double>("l2_h", [&](double v) { o.l2_h(v); });
-  k.take<std::string>("normalise", [&](std::string v) { o.normalise(v); });
+  k.take<std::string>("normalise", [&](std::string v) { o.normalise(normalisation_from_name(v)); });
   k.take<bool>("fixed_w", [&](bool v) { o.fixed_w(v); });
   k.take<bool>("fixed_h", [&](bool v) { o.fixed_h(v); });
   k.take<bool>("softplus", [&](bool v) { o.softplus(v); });

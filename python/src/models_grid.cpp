@@ -40,7 +40,7 @@ ImplicitNMFOptions implicitnmf_options(int64_t rank, double sample_rate, py::kwa
   k.take<py::dict>("w_net", [&](py::dict v) { o.w_net(mlp_options(v, "ImplicitNMF w_net")); });
   k.take<py::dict>("h_net", [&](py::dict v) { o.h_net(mlp_options(v, "ImplicitNMF h_net")); });
   k.take<bool>("separate_networks", [&](bool v) { o.separate_networks(v); });
-  k.take<std::string>("activations", [&](std::string v) { o.activations(std::move(v)); });
+  k.take<std::string>("activations", [&](std::string v) { o.activations(implicit_activations_from_name(v)); });
   k.take<bool>("fixed_dictionary", [&](bool v) { o.fixed_dictionary(v); });
   k.take<bool>("fixed_activations", [&](bool v) { o.fixed_activations(v); });
   k.take<double>("h_floor", [&](double v) { o.h_floor(v); });

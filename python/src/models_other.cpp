@@ -19,7 +19,7 @@ LayeredNMFOptions layerednmf_options(int64_t n_features, int64_t n_samples, std:
   Kwargs k(std::move(kwargs), "LayeredNMF");
   k.take<double>("beta", [&](double v) { o.beta(std::move(v)); });
   k.take<double>("eps", [&](double v) { o.eps(std::move(v)); });
-  k.take<std::string>("normalise", [&](std::string v) { o.normalise(std::move(v)); });
+  k.take<std::string>("normalise", [&](std::string v) { o.normalise(normalisation_from_name(v)); });
   k.take<std::string>("init", [&](std::string v) { o.init(std::move(v)); });
   k.take<uint64_t>("seed", [&](uint64_t v) { o.seed(std::move(v)); });
   k.take<int64_t>("pretrain_iter", [&](int64_t v) { o.pretrain_iter(std::move(v)); });
@@ -49,7 +49,7 @@ DiscriminativeLayeredNMFOptions discriminativelayerednmf_options(int64_t n_featu
   k.take<int64_t>("h_iter", [&](int64_t v) { o.h_iter(std::move(v)); });
   k.take<int64_t>("w_iter", [&](int64_t v) { o.w_iter(std::move(v)); });
   k.take<int64_t>("separation_iter", [&](int64_t v) { o.separation_iter(std::move(v)); });
-  k.take<std::string>("normalise", [&](std::string v) { o.normalise(std::move(v)); });
+  k.take<std::string>("normalise", [&](std::string v) { o.normalise(normalisation_from_name(v)); });
   k.take<int64_t>("patience", [&](int64_t v) { o.patience(std::move(v)); });
   k.take<int64_t>("max_rounds", [&](int64_t v) { o.max_rounds(std::move(v)); });
   k.finish();
@@ -69,13 +69,13 @@ void bind_discriminativelayerednmf(py::module& m) {
 TLNMFOptions tlnmf_options(int64_t frame_length, int64_t n_frames, int64_t rank, py::kwargs kwargs) {
   TLNMFOptions o(frame_length, n_frames, rank);
   Kwargs k(std::move(kwargs), "TLNMF");
-  k.take<std::string>("objective", [&](std::string v) { o.objective(std::move(v)); });
+  k.take<std::string>("objective", [&](std::string v) { o.objective(tlnmf_objective_from_name(v)); });
   k.take<double>("eps", [&](double v) { o.eps(std::move(v)); });
   k.take<double>("lambda", [&](double v) { o.lambda(std::move(v)); });
   k.take<bool>("learn_phi", [&](bool v) { o.learn_phi(std::move(v)); });
-  k.take<std::string>("phi_update", [&](std::string v) { o.phi_update(std::move(v)); });
+  k.take<std::string>("phi_update", [&](std::string v) { o.phi_update(orthogonal::retraction_from_name(v)); });
   k.take<int64_t>("phi_steps", [&](int64_t v) { o.phi_steps(std::move(v)); });
-  k.take<std::string>("phi_expm", [&](std::string v) { o.phi_expm(std::move(v)); });
+  k.take<std::string>("phi_expm", [&](std::string v) { o.phi_expm(orthogonal::exp_method_from_name(v)); });
   k.take<bool>("precondition", [&](bool v) { o.precondition(std::move(v)); });
   k.take<double>("hessian_floor", [&](double v) { o.hessian_floor(std::move(v)); });
   k.take<double>("armijo_step", [&](double v) { o.armijo_step(std::move(v)); });

@@ -67,7 +67,7 @@ void bind_signal(py::module& m) {
         },
         py::arg("x"), py::arg("sample_rate"), py::arg("f_min") = 55.0, py::arg("f_max") = 0.0,
         py::arg("bins_per_octave") = 12, py::arg("hop") = 256, py::arg("q_scale") = 1.0, py::arg("window") = "hann");
-  m.def("wiener_masks", &signal::wiener_masks, py::arg("source_powers"), py::arg("eps") = 1e-12);
+  m.def("wiener_masks", &signal::wiener_masks, py::arg("source_powers"), py::arg("eps") = signal::kWienerEps);
   m.def("apply_masks", &signal::apply_masks, py::arg("coefficients"), py::arg("masks"));
 }
 

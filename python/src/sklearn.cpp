@@ -23,17 +23,17 @@ double sklearn_error(const torch::Tensor& X, const torch::Tensor& W, const torch
   const double eps32 = std::numeric_limits<float>::epsilon();
   const torch::Tensor WH = torch::mm(W, H);
   double res = 0.0;
-  if (beta == 2.0) {
+  if (divergence::is_euclidean(beta)) {
     res = (X - WH).square().sum().item<double>() / 2.0;
   } else {
     const torch::Tensor keep = X > eps32;
     const torch::Tensor x = X.masked_select(keep);
     torch::Tensor wh = WH.masked_select(keep);
     wh.masked_fill_(wh == 0, eps32);
-    if (beta == 1.0) {
+    if (divergence::is_kl(beta)) {
       const double sum_wh = torch::dot(W.sum(0), H.sum(1)).item<double>();
       res = torch::dot(x, torch::log(x / wh)).item<double>() + sum_wh - x.sum().item<double>();
-    } else if (beta == 0.0) {
+    } else if (divergence::is_is(beta)) {
       const torch::Tensor div = x / wh;
       res = div.sum().item<double>() - static_cast<double>(X.numel()) - torch::log(div).sum().item<double>();
     } else {

@@ -11,8 +11,6 @@
 namespace factorch {
 
 namespace {
-bool is(double beta, double value) { return std::abs(beta - value) < 1e-12; }
-
 std::string format_number(double v) {
   std::ostringstream ss;
   ss << v;
@@ -37,9 +35,9 @@ BetaDivergence BetaDivergence::from_name(const std::string& name, double eps) {
 }
 
 std::string BetaDivergence::name() const {
-  if (is(beta_, 2.0)) return "euclidean";
-  if (is(beta_, 1.0)) return "kl";
-  if (is(beta_, 0.0)) return "is";
+  if (is_euclidean()) return "euclidean";
+  if (is_kl()) return "kl";
+  if (is_is()) return "is";
   return "beta=" + format_number(beta_);
 }
 
@@ -57,14 +55,14 @@ double BetaDivergence::tiny(torch::ScalarType dtype) {
 torch::Tensor BetaDivergence::elementwise(const torch::Tensor& X_in, const torch::Tensor& V_in) const {
   const torch::Tensor X = eps_ > 0 ? X_in + eps_ : X_in;
   const torch::Tensor V = eps_ > 0 ? V_in + eps_ : V_in;
-  if (is(beta_, 2.0)) return 0.5 * (X - V).square();
+  if (is_euclidean()) return 0.5 * (X - V).square();
   // Where x = 0 the terms x·log v and x·v^(β−1) are 0 for every v, but their autograd
   // derivatives x/v and x·(β−1)·v^(β−2) are 0/0 = NaN at v = 0 (exact zeros that MU
   // pre-training leaves in a model, e.g. L-NMF's H on silent frames). Their v is replaced by 1
   // there: the same value, and the derivative of the limit (0).
   const torch::Tensor V_cross = V.requires_grad() ? V.masked_fill(X == 0, 1.0) : V;
-  if (is(beta_, 1.0)) return at::xlogy(X, X) - at::xlogy(X, V_cross) - X + V;
-  if (is(beta_, 0.0)) {
+  if (is_kl()) return at::xlogy(X, X) - at::xlogy(X, V_cross) - X + V;
+  if (is_is()) {
     const torch::Tensor ratio = X / V;
     return ratio - ratio.log() - 1.0;
   }
@@ -85,10 +83,10 @@ std::pair<torch::Tensor, torch::Tensor> BetaDivergence::mu_parts(const torch::Te
   const torch::Tensor X = eps_ > 0 ? X_in + eps_ : X_in;
   torch::Tensor V = (eps_ > 0 ? V_in + eps_ : V_in).clamp_min(tiny(V_in.scalar_type()));
   torch::Tensor neg, pos;
-  if (is(beta_, 2.0)) {
+  if (is_euclidean()) {
     neg = X.clone();
     pos = V;
-  } else if (is(beta_, 1.0)) {
+  } else if (is_kl()) {
     neg = X / V;
     pos = torch::ones_like(V);
   } else {

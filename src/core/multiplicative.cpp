@@ -4,11 +4,11 @@
 
 #include <ATen/ATen.h>
 
+#include "factorch/penalty.h"
+
 namespace factorch {
 
 namespace {
-
-bool near(double a, double b) { return std::abs(a - b) < 1e-12; }
 
 // Pᵀ·M·Qᵀ, choosing the cheaper association; undefined P/Q are identities.
 torch::Tensor sandwich(const torch::Tensor& P, const torch::Tensor& M, const torch::Tensor& Q) {
@@ -57,7 +57,7 @@ std::pair<torch::Tensor, torch::Tensor> multiplicative_parts(const torch::Tensor
   const double tiny = BetaDivergence::tiny(A.scalar_type());
   torch::Tensor numer, denom;
 
-  if (near(beta, 2.0) && !mask.defined() && !t.rest.defined() && eps == 0.0) {
+  if (div.is_euclidean() && !mask.defined() && !t.rest.defined() && eps == 0.0) {
     // Gram form: never builds V̂. Pᵀ(PAQ)Qᵀ = (PᵀP) A (QQᵀ).
     numer = sandwich(t.P, X, t.Q);
     denom = A;
@@ -69,7 +69,7 @@ std::pair<torch::Tensor, torch::Tensor> multiplicative_parts(const torch::Tensor
     if (eps > 0) V.add_(eps);
     V.clamp_min_(tiny);
     const torch::Tensor Xe = eps > 0 ? X + eps : X;
-    if (near(beta, 1.0) && !mask.defined()) {
+    if (div.is_kl() && !mask.defined()) {
       V.reciprocal_().mul_(Xe);  // V now holds X/V̂
       numer = sandwich(t.P, V, t.Q);
       // Pᵀ 1 Qᵀ = (column sums of P) ⊗ (row sums of Q): no ones-matrix.
@@ -78,13 +78,13 @@ std::pair<torch::Tensor, torch::Tensor> multiplicative_parts(const torch::Tensor
       denom = at::outer(row, col);
     } else {
       torch::Tensor negative, positive;
-      if (near(beta, 0.0)) {
+      if (div.is_is()) {
         positive = V.reciprocal_();            // V̂^-1
         negative = positive.square().mul_(Xe);  // X·V̂^-2
-      } else if (near(beta, 2.0)) {
+      } else if (div.is_euclidean()) {
         negative = Xe.clone();
         positive = V;
-      } else if (near(beta, 1.0)) {
+      } else if (div.is_kl()) {
         positive = torch::ones_like(V);
         negative = V.reciprocal_().mul_(Xe);
       } else {
@@ -108,16 +108,7 @@ void multiplicative_update_(torch::Tensor& A, const MultilinearTerm& t, const to
                             const BetaDivergence& div, const FactorPenalty& penalty,
                             const torch::Tensor& mask) {
   auto [numer, denom] = multiplicative_parts(A, t, X, div, penalty, mask);
-  // A zero denominator only happens next to a zero numerator (e.g. an all-zero row):
-  // the floor turns 0/0 into 0 instead of NaN.
-  numer.div_(denom.clamp_min_(BetaDivergence::tiny(A.scalar_type())));
-  const double gamma = div.exponent();
-  if (near(gamma, 0.5)) {
-    numer.sqrt_();
-  } else if (!near(gamma, 1.0)) {
-    numer.pow_(gamma);
-  }
-  A.mul_(numer);
+  apply_mm_ratio_(A, numer, denom, div.exponent());
 }
 
 }  // namespace factorch

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "factorch/error.h"
+#include "factorch/tolerances.h"
 #include "factorch/multiplicative.h"
 
 namespace factorch {
@@ -35,10 +36,12 @@ double ArdPenalty::exponent(const BetaDivergence& divergence) const {
 }
 
 void apply_mm_ratio_(torch::Tensor& A, torch::Tensor numer, torch::Tensor denom, double gamma) {
+  // A zero denominator only happens next to a zero numerator (e.g. an all-zero row):
+  // the floor turns 0/0 into 0 instead of NaN.
   numer.div_(denom.clamp_min_(BetaDivergence::tiny(A.scalar_type())));
-  if (std::abs(gamma - 0.5) < 1e-12) {
+  if (std::abs(gamma - 0.5) < kParameterTolerance) {
     numer.sqrt_();
-  } else if (std::abs(gamma - 1.0) > 1e-12) {
+  } else if (std::abs(gamma - 1.0) >= kParameterTolerance) {
     numer.pow_(gamma);
   }
   A.mul_(numer);
@@ -69,7 +72,7 @@ torch::Tensor smooth_is_value(const torch::Tensor& H, double lambda, const torch
 void smooth_is_update_h_(torch::Tensor& H, const torch::Tensor& W, const torch::Tensor& V,
                          const BetaDivergence& divergence, double lambda, const torch::Tensor& data_mask,
                          const torch::Tensor& H_mask, const torch::Tensor& linear) {
-  require(std::abs(divergence.beta()) < 1e-12, "temporal smoothness (smooth IS-NMF) needs the IS divergence (beta 0)");
+  require(divergence.is_is(), "temporal smoothness (smooth IS-NMF) needs the IS divergence (beta 0)");
   torch::NoGradGuard no_grad;
   const int64_t K = H.size(0), N = H.size(1);
   const double tiny = BetaDivergence::tiny(H.scalar_type());

@@ -32,7 +32,7 @@ TEST(NMF, MuObjectiveNonIncreasingForEveryBeta) {
   const torch::Tensor V = nmf_data(20, 30, 1);
   for (double beta : {0.0, 0.5, 1.0, 1.5, 2.0, 3.0}) {
     for (const char* norm : {"none", "l1"}) {
-      NMF model(NMFOptions(20, 30, 4).beta(beta).normalise(norm));
+      NMF model(NMFOptions(20, 30, 4).beta(beta).normalise(normalisation_from_name(norm)));
       model->init(V, "random", 3);
       std::vector<TrainRecord> h;
       train_mu(model.ptr(), {V}, 100, &h);
@@ -62,7 +62,7 @@ TEST(NMF, L1PenaltyMakesActivationsSparser) {
   const torch::Tensor V = nmf_data(20, 40, 3);
   auto hoyer = [&](double l1) {
     // l2-normalised W: with l1 columns and β = 1, Σ WH = Σ H and the penalty would only rescale H.
-    NMF m(NMFOptions(20, 40, 6).beta(1).l1_h(l1).normalise("l2"));
+    NMF m(NMFOptions(20, 40, 6).beta(1).l1_h(l1).normalise(Normalisation::L2));
     m->init(V, "random", 0);
     train_mu(m.ptr(), {V}, 300);
     const torch::Tensor H = m->H();
@@ -136,7 +136,7 @@ np.save(f"{d}/W.npy", W); np.save(f"{d}/H.npy", m.components_)
 TEST(NMF, FixedDictionaryFitsActivationsOnly) {
   const torch::Tensor V = nmf_data(20, 25, 6);
   auto [W0, H0] = initial_factors(V, 3, "random", 2);
-  NMF model(NMFOptions(20, 25, 3).beta(0).fixed_w(true).normalise("l1"));
+  NMF model(NMFOptions(20, 25, 3).beta(0).fixed_w(true).normalise(Normalisation::L1));
   model->set_factor("W", W0);
   model->init(V, "random", 9);  // only H is initialised
   std::vector<TrainRecord> h;

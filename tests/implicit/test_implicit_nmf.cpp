@@ -219,7 +219,7 @@ TEST(ImplicitNMF, ImplicitActivationsAndCqtSamples) {
   const app::Dataset ds = e.load_data(c);
   TrainingData data = ds.matrix;
   auto model = std::dynamic_pointer_cast<ImplicitNMFImpl>(e.build(c, ds));
-  EXPECT_EQ(model->options.activations(), "implicit");
+  EXPECT_EQ(model->options.activations(), ImplicitActivations::Implicit);
   // Geometric (non-uniform) frequency grid: 24 bins per octave from 110 Hz.
   const torch::Tensor f = model->frequencies();
   EXPECT_DOUBLE_EQ(f[0].item<double>(), 110.0);

@@ -41,7 +41,7 @@ TrainingData small_data(uint64_t seed, int64_t R, int64_t M, int64_t N) {
 std::shared_ptr<TLNMFImpl> small_model(const TrainingData& d, int64_t K, const std::string& objective,
                                        const std::string& update, uint64_t seed = 1) {
   TLNMFOptions o(d.X.size(-2), d.X.size(-1), K);
-  o.objective(objective).phi_update(update).eps(1e-6);
+  o.objective(tlnmf_objective_from_name(objective)).phi_update(orthogonal::retraction_from_name(update)).eps(1e-6);
   auto m = std::make_shared<TLNMFImpl>(o);
   m->init(d, "random", seed);
   return m;
@@ -84,7 +84,7 @@ TEST(TLNMF, PhiGradientMatchesAutogradAndFiniteDifferences) {
   for (const std::string objective : {"gcm", "is"}) {
     for (bool supervised : {false, true}) {
       TLNMFOptions o(8, 10, supervised ? 6 : 3);
-      o.objective(objective).eps(1e-3).lambda(0.1);
+      o.objective(tlnmf_objective_from_name(objective)).eps(1e-3).lambda(0.1);
       auto m = std::make_shared<TLNMFImpl>(o);
       if (supervised) m->set_reference(small_data(3, 1, 8, 6).X[0], {2, 4});
       m->init(d, "random", 4);
@@ -160,7 +160,7 @@ TEST(TLNMF, EigenAndTaylorExponentialsTakeTheSameStepsAsMatrixExp) {
   const std::vector<std::string> methods = {"matrix_exp", "eigh", "taylor"};
   for (const std::string& expm : methods) {
     TLNMFOptions o(200, data.X.size(-1), 2);
-    o.phi_expm(expm);
+    o.phi_expm(orthogonal::exp_method_from_name(expm));
     models.push_back(std::make_shared<TLNMFImpl>(o));
     models.back()->init(data, "dct", 0);
     models.back()->record_phi_steps(true);

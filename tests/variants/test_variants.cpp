@@ -99,7 +99,7 @@ TEST(SmoothNMF, MMStepNeverIncreasesThePenalisedObjective) {
       for (bool ard : {false, true}) {
         NMFOptions o(10, 25, 3);
         o.beta(0).smooth_h(lambda).ard(ard ? "l1" : "none").ard_lambda(2.0).ard_b(0.5).ard_prune(0);
-        if (!ard) o.normalise("l1");
+        if (!ard) o.normalise(Normalisation::L1);
         NMFImpl m(o);
         m.init(d.X, "random", 5);
         if (masked) m.set_h_mask(mask);
@@ -114,7 +114,7 @@ TEST(SmoothNMF, PenaltyMakesActivationsSmoother) {
   d.X = positive(10, 60, 6);
   auto roughness = [&](double lambda) {
     NMFOptions o(10, 60, 2);
-    o.beta(0).smooth_h(lambda).normalise("l1");
+    o.beta(0).smooth_h(lambda).normalise(Normalisation::L1);
     NMFImpl m(o);
     m.init(d.X, "random", 1);
     for (int i = 0; i < 100; ++i) m.mu_step(d);

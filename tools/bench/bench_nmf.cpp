@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "benchmarks.h"
+#include "factorch/divergence.h"
 #include "factorch/io/npy.h"
 #include "factorch/models/nmf.h"
 #include "factorch/train/threads.h"
@@ -32,13 +33,13 @@ void naive_step(torch::Tensor& W, torch::Tensor& H, const torch::Tensor& V, doub
   {
     const torch::Tensor Vh = torch::mm(W, H);
     const torch::Tensor num = torch::mm(V * Vh.pow(beta - 2), H.t());
-    const torch::Tensor den = torch::mm(beta == 1 ? ones : Vh.pow(beta - 1), H.t());
+    const torch::Tensor den = torch::mm(divergence::is_kl(beta) ? ones : Vh.pow(beta - 1), H.t());
     W = W * (num / den).pow(gamma);
   }
   {
     const torch::Tensor Vh = torch::mm(W, H);
     const torch::Tensor num = torch::mm(W.t(), V * Vh.pow(beta - 2));
-    const torch::Tensor den = torch::mm(W.t(), beta == 1 ? ones : Vh.pow(beta - 1));
+    const torch::Tensor den = torch::mm(W.t(), divergence::is_kl(beta) ? ones : Vh.pow(beta - 1));
     H = H * (num / den).pow(gamma);
   }
 }

@@ -96,7 +96,7 @@ int bench_tlnmf(int argc, char** argv) {
     std::vector<TLNMF> models;
     for (const auto& v : variants) {
       TLNMFOptions o(cs.M, cs.N, cs.K);
-      o.phi_update(update).phi_steps(steps).phi_expm(v);
+      o.phi_update(orthogonal::retraction_from_name(update)).phi_steps(steps).phi_expm(orthogonal::exp_method_from_name(v));
       TLNMF model(o);
       model->init(d, "dct", 0);
       model->to(dev, st);

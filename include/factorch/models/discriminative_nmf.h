@@ -30,6 +30,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
+#include "factorch/normalisation.h"
 #include "factorch/models/factor_model.h"
 #include "factorch/models/layered_nmf.h"
 #include "factorch/models/self_stopping.h"
@@ -50,7 +51,7 @@ struct DiscriminativeLayeredNMFOptions {
   TORCH_ARG(int64_t, h_iter) = 50;               ///< eq. 11 updates of H per round
   TORCH_ARG(int64_t, w_iter) = 10;               ///< discriminative sweeps (eq. 14–16) per round
   TORCH_ARG(int64_t, separation_iter) = 100;     ///< eq. 11 updates when separating a new mixture
-  TORCH_ARG(std::string, normalise) = "l1";      ///< "l1" | "none"
+  TORCH_ARG(Normalisation, normalise) = Normalisation::L1;  ///< L1 | None
   TORCH_ARG(int64_t, patience) = 2;              ///< rounds without validation gain before stopping (0: never)
   TORCH_ARG(int64_t, max_rounds) = 0;            ///< restore the best round after this many (0: unknown)
 };

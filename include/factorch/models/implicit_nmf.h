@@ -36,6 +36,7 @@
 #include <vector>
 
 #include <torch/arg.h>
+#include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
@@ -46,6 +47,12 @@
 
 namespace factorch {
 
+/// iN-NMF's activations: a K×N matrix on a regular frame grid, or implicit functions of time.
+enum class ImplicitActivations { Matrix, Implicit };
+/// "matrix" | "implicit"; else factorch::Error ("activations must be matrix or implicit, got '…'").
+ImplicitActivations implicit_activations_from_name(const std::string& name);
+std::string implicit_activations_name(ImplicitActivations activations);
+
 struct ImplicitNMFOptions {
   ImplicitNMFOptions(int64_t rank, double sample_rate) : rank_(rank), sample_rate_(sample_rate) {}
   TORCH_ARG(int64_t, rank);                          ///< K
@@ -55,7 +62,7 @@ struct ImplicitNMFOptions {
   TORCH_ARG(nn::ImplicitMLPOptions, w_net) = {};     ///< in/out features are set by the model
   TORCH_ARG(nn::ImplicitMLPOptions, h_net) = {};     ///< implicit activations only
   TORCH_ARG(bool, separate_networks) = true;         ///< one network per component (paper) or one with K outputs
-  TORCH_ARG(std::string, activations) = "matrix";    ///< "matrix" (regular frame grid) | "implicit"
+  TORCH_ARG(ImplicitActivations, activations) = ImplicitActivations::Matrix;
   TORCH_ARG(bool, fixed_dictionary) = false;         ///< W networks frozen: fit activations only
   TORCH_ARG(bool, fixed_activations) = false;
   /// Matrix H is kept ≥ h_floor (project()): H = softplus(raw) underflows to exactly 0, with
@@ -80,14 +87,19 @@ struct ImplicitNMFOptions {
   TORCH_ARG(double, kernel_glide) = 0.0;
 };
 
-class ImplicitNMFImpl : public FactorModelImpl, public HandGradients {
+/// clone() (torch::nn::Cloneable) is a deep copy: options, networks, activations (joint DFT
+/// sizes included), grids and kernels; the clone's parameters train where the original's do,
+/// and cloning does not draw from the default random generator.
+class ImplicitNMFImpl : public FactorModelImpl, public HandGradients, public torch::nn::Cloneable<ImplicitNMFImpl> {
  public:
   /// `frequencies` (F, Hz): the training frequency grid (distinct values, e.g. the STFT bins),
   /// on which factors() samples W. `times` (N, s): matrix mode: the regular frame times
   /// (H is K×N); implicit mode: the training times (H sampled there by factors()).
   ImplicitNMFImpl(const ImplicitNMFOptions& options, const torch::Tensor& frequencies, const torch::Tensor& times);
 
-  void reset();
+  /// Builds the networks (fresh random weights), the activations (H = 1) and the buffers.
+  void reset() override;
+  std::shared_ptr<torch::nn::Module> clone(const torch::optional<torch::Device>& device = torch::nullopt) const override;
   /// Sets the activations so that the mean of V̂ matches the mean data value (H random in
   /// [0.5, 1.5]·c for matrix H, an output scale for implicit H). Uses `seed`. Data-parallel
   /// (data.shard): the means are over every rank's samples, so the result does not depend on

@@ -17,6 +17,8 @@
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
+#include "factorch/normalisation.h"
+#include "factorch/tolerances.h"
 #include "factorch/models/factor_model.h"
 
 namespace factorch {
@@ -29,12 +31,12 @@ struct LayeredNMFOptions {
   TORCH_ARG(std::vector<int64_t>, layers);   ///< K₁…K_L (L ≥ 1; L = 1 is plain NMF)
   TORCH_ARG(double, beta) = 1.0;             ///< β of the divergence (the paper uses KL, β = 1)
   TORCH_ARG(double, eps) = 0.0;              ///< ε inside the divergence (see divergence.h)
-  TORCH_ARG(std::string, normalise) = "l1";  ///< "l1" | "none": per-layer column normalisation after a sweep
+  TORCH_ARG(Normalisation, normalise) = Normalisation::L1;  ///< L1 | None: per-layer column normalisation after a sweep
   TORCH_ARG(std::string, init) = "random";   ///< pre-training init of each layer: random | nndsvd | nndsvda
   TORCH_ARG(uint64_t, seed) = 0;             ///< layer l is initialised with seed + l
   TORCH_ARG(int64_t, pretrain_iter) = 100;   ///< MU iterations of each layer's NMF in pretrain()
   TORCH_ARG(bool, fixed_bases) = false;      ///< keep W¹…Wᴸ: fit H only
-  TORCH_ARG(double, floor) = 1e-12;          ///< lower bound kept by project() (autograd)
+  TORCH_ARG(double, floor) = kFactorFloor;          ///< lower bound kept by project() (autograd)
 };
 
 /// One layer of layer-wise pre-training: V ≈ W·H by NMF (V = X for the first layer, the

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <torch/arg.h>
+#include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
@@ -33,9 +34,13 @@ struct MultichannelNMFOptions {
   TORCH_ARG(double, eps) = 0.0;
 };
 
-class MultichannelNMFImpl : public FactorModelImpl {
+/// clone() (torch::nn::Cloneable) is a deep copy: options, W, H and Q.
+class MultichannelNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<MultichannelNMFImpl> {
  public:
   explicit MultichannelNMFImpl(const MultichannelNMFOptions& options);
+
+  /// Creates W, H (ones) and Q (1/I); call init() with data for a real start.
+  void reset() override;
 
   /// Random W, H (scaled to the data), mixing powers drawn around 1/I.
   void init(const torch::Tensor& V, uint64_t seed);

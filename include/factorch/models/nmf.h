@@ -24,10 +24,13 @@
 #include <vector>
 
 #include <torch/arg.h>
+#include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
+#include "factorch/tolerances.h"
 #include "factorch/multiplicative.h"
+#include "factorch/normalisation.h"
 #include "factorch/penalty.h"
 #include "factorch/models/factor_model.h"
 
@@ -45,11 +48,11 @@ struct NMFOptions {
   TORCH_ARG(double, l1_h) = 0.0;
   TORCH_ARG(double, l2_w) = 0.0;
   TORCH_ARG(double, l2_h) = 0.0;
-  TORCH_ARG(std::string, normalise) = "none";  ///< "l1" | "l2" | "none": W column normalisation after MU sweeps
+  TORCH_ARG(Normalisation, normalise) = Normalisation::None;  ///< W column normalisation after MU sweeps
   TORCH_ARG(bool, fixed_w) = false;          ///< keep W (e.g. a given dictionary): fit H only
   TORCH_ARG(bool, fixed_h) = false;
   TORCH_ARG(bool, softplus) = false;         ///< raw parametrisation for autograd
-  TORCH_ARG(double, floor) = 1e-12;          ///< lower bound kept by project()
+  TORCH_ARG(double, floor) = kFactorFloor;          ///< lower bound kept by project()
   TORCH_ARG(std::string, ard) = "none";      ///< "none" | "l1" | "l2": automatic relevance determination
   TORCH_ARG(double, ard_lambda) = 0.0;       ///< λ ≥ 0 of the ARD penalty
   TORCH_ARG(double, ard_b) = 1.0;            ///< b > 0 of the ARD penalty
@@ -57,14 +60,16 @@ struct NMFOptions {
   TORCH_ARG(double, smooth_h) = 0.0;         ///< λ ≥ 0 of the smooth IS-NMF penalty on rows of H (β = 0 only)
 };
 
-class NMFImpl : public FactorModelImpl {
+/// clone() (torch::nn::Cloneable) is a deep copy: options, W, H and the forced-zero mask.
+class NMFImpl : public FactorModelImpl, public torch::nn::Cloneable<NMFImpl> {
  public:
   explicit NMFImpl(const NMFOptions& options);
   NMFImpl(int64_t n_features, int64_t n_samples, int64_t rank)
       : NMFImpl(NMFOptions(n_features, n_samples, rank)) {}
 
-  /// Creates W and H (ones·small constant); call init() with data for a real start.
-  void reset();
+  /// Creates W and H (ones), and the forced-zero mask when one is set (clone()); call
+  /// init() with data for a real start.
+  void reset() override;
   /// Initialises from data: "random", "nndsvd", "nndsvda" (see nmf_init.h).
   void init(const torch::Tensor& V, const std::string& method, uint64_t seed);
 

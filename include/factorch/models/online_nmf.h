@@ -33,6 +33,7 @@
 #include <vector>
 
 #include <torch/arg.h>
+#include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
@@ -125,9 +126,16 @@ struct StreamSummary {
 };
 StreamSummary scan_stream(ColumnStream& stream, const OnlineNMFOptions& options, int rank = 0, int world_size = 1);
 
-class OnlineNMFImpl : public FactorModelImpl {
+/// clone() (torch::nn::Cloneable) is a deep copy of the model: options, W, the statistics
+/// A, B and the kept activations of every batch. The column stream is the data, not model
+/// state: the clone reads the same one (every pass rewinds it), so a clone and its original
+/// must not be trained at the same time.
+class OnlineNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<OnlineNMFImpl> {
  public:
   OnlineNMFImpl(const OnlineNMFOptions& options, std::shared_ptr<ColumnStream> stream);
+
+  /// Creates W (ones) and zero statistics A, B; in a clone also copies the kept activations.
+  void reset() override;
 
   /// W = |N(0,1)|·sqrt(scale/K) from `seed` (scale: mean of the held-back set; a streamed
   /// loss() also warm-starts its activations from it).

@@ -26,13 +26,21 @@
 #include <vector>
 
 #include <torch/arg.h>
+#include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
 #include "factorch/divergence.h"
+#include "factorch/tolerances.h"
 #include "factorch/orthogonal.h"
 #include "factorch/models/factor_model.h"
 
 namespace factorch {
+
+/// The objective of the header comment: IS divergence or the GCM likelihood.
+enum class TLNMFObjective { IS, GCM };
+/// "is" | "gcm"; else factorch::Error ("objective must be is or gcm, got '…'").
+TLNMFObjective tlnmf_objective_from_name(const std::string& name);
+std::string tlnmf_objective_name(TLNMFObjective objective);
 
 struct TLNMFOptions {
   TLNMFOptions(int64_t frame_length, int64_t n_frames, int64_t rank)
@@ -40,17 +48,18 @@ struct TLNMFOptions {
   TORCH_ARG(int64_t, frame_length);            ///< M (rows of Y, size of Φ)
   TORCH_ARG(int64_t, n_frames);                ///< N
   TORCH_ARG(int64_t, rank);                    ///< K (supervised: set from the reference frames)
-  TORCH_ARG(std::string, objective) = "gcm";   ///< "is" | "gcm"
+  TORCH_ARG(TLNMFObjective, objective) = TLNMFObjective::GCM;
   TORCH_ARG(double, eps) = 5e-7;               ///< ε on data and model (GCM paper: 5e-7)
   TORCH_ARG(double, lambda) = 0.0;             ///< λ of λ·(M/K)·‖H‖₁ (supervised: λ·M/N_s per source)
   TORCH_ARG(bool, learn_phi) = true;           ///< false: fixed transform (DCT-NMF baseline)
-  TORCH_ARG(std::string, phi_update) = "qn";   ///< "projected" | "cayley" | "qn"
+  /// Φ's retraction: projected, cayley or exponential (the "qn" of configs: expm of the quasi-Newton step).
+  TORCH_ARG(orthogonal::Retraction, phi_update) = orthogonal::Retraction::Exponential;
   TORCH_ARG(int64_t, phi_steps) = 5;           ///< Φ updates per mu_step
-  /// qn's exponential: "taylor" keeps E², E³, E⁶ of each direction, every Armijo trial is then
-  /// two products (orthogonal::SkewTaylorExponential; halved steps are free); "eigh" diagonalises
+  /// qn's exponential: Taylor keeps E², E³, E⁶ of each direction, every Armijo trial is then
+  /// two products (orthogonal::SkewTaylorExponential; halved steps are free); Eigh diagonalises
   /// each direction once, every trial is one product (SkewExponential, costlier eigendecomposition);
-  /// "matrix_exp" calls torch::matrix_exp per trial (reference).
-  TORCH_ARG(std::string, phi_expm) = "taylor";
+  /// MatrixExp calls torch::matrix_exp per trial (reference).
+  TORCH_ARG(orthogonal::ExpMethod, phi_expm) = orthogonal::ExpMethod::Taylor;
   TORCH_ARG(bool, precondition) = true;        ///< diagonal-Hessian scaling of the skew direction
   TORCH_ARG(double, hessian_floor) = 1e-2;     ///< H_ij ≥ hessian_floor·N (value at a perfect fit: N for gcm)
   TORCH_ARG(double, armijo_step) = 1.0;        ///< first step tried (1 = the quasi-Newton step)
@@ -66,7 +75,7 @@ struct TLNMFOptions {
   /// taken against a random H chase a meaningless V̂ (supervised: separation fell from 7.4 to
   /// 2.0 dB on the seeded test pair without it).
   TORCH_ARG(int64_t, warmup) = 20;
-  TORCH_ARG(double, floor) = 1e-12;            ///< lower bound kept on W, H by project()
+  TORCH_ARG(double, floor) = kFactorFloor;            ///< lower bound kept on W, H by project()
 };
 
 /// One Φ update, recorded when record_phi_steps(true) (tests, diagnostics).
@@ -76,9 +85,15 @@ struct PhiStepRecord {
   int tries = 0;
 };
 
-class TLNMFImpl : public FactorModelImpl {
+/// clone() (torch::nn::Cloneable) is a deep copy: options, Φ, W, H, the reference frames and
+/// the line-search state; the cached transform is not shared (the clone recomputes it).
+class TLNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<TLNMFImpl> {
  public:
   explicit TLNMFImpl(const TLNMFOptions& options);
+
+  /// Creates Φ (DCT), W, H (constants) and, once set_reference() was called (clone()), the
+  /// reference frames; call init() with data for a real start.
+  void reset() override;
 
   /// Φ ← orthonormal DCT-II ("dct") or a Haar-random orthogonal matrix ("random");
   /// W, H ← |N(0,1)| + 1 (as the published code), W ℓ1-normalised, H scaled so that mean(WH) = mean(V);
@@ -150,7 +165,6 @@ class TLNMFImpl : public FactorModelImpl {
   torch::Tensor sorted_rows() const;  // permutation used by factors()
 
   BetaDivergence divergence_;
-  orthogonal::Retraction retraction_;
   torch::Tensor Phi_, W_, H_, Yref_;
   struct TransformCache {
     torch::Tensor frames, X;  // frames: the data's tensor itself (held, so its address is not reused)

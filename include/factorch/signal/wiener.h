@@ -9,10 +9,13 @@
 
 namespace factorch::signal {
 
+/// Default eps of wiener_masks (below any power of real audio).
+inline constexpr double kWienerEps = 1e-12;
+
 /// mask_k = (P_k + eps/K) / (Σ_j P_j + eps): every mask in [0, 1], the K masks sum to 1
 /// everywhere (eps keeps silent bins at 1/K instead of 0/0). Powers must be non-negative and
 /// share one shape (or broadcast to a common one).
-std::vector<torch::Tensor> wiener_masks(const std::vector<torch::Tensor>& source_powers, double eps = 1e-12);
+std::vector<torch::Tensor> wiener_masks(const std::vector<torch::Tensor>& source_powers, double eps = kWienerEps);
 
 /// coefficients ⊙ mask_k for each k (real masks on real or complex coefficients).
 std::vector<torch::Tensor> apply_masks(const torch::Tensor& coefficients, const std::vector<torch::Tensor>& masks);

@@ -117,7 +117,7 @@ ImplicitNMFOptions model_options(const Config& c, double sample_rate, bool regul
   if (act == "auto") act = regular_times ? "matrix" : "implicit";
   if (act == "matrix" && !regular_times)
     c.fail("model.activations", "is matrix but the data's times are not a regular frame grid (use implicit)");
-  o.activations(act).fixed_dictionary(c.boolean("model.fixed_dictionary")).h_floor(c.number("model.h_floor"));
+  o.activations(implicit_activations_from_name(act)).fixed_dictionary(c.boolean("model.fixed_dictionary")).h_floor(c.number("model.h_floor"));
   if (c.boolean("model.spectral_kernel")) {
     if (representation(c) != "stft")
       c.fail("model.spectral_kernel", "needs STFT data (data.transform.kind: stft; the kernel is that of the STFT window)");

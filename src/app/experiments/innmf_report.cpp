@@ -37,7 +37,7 @@ double fit_activations(const torch::Tensor& V, const torch::Tensor& W, int64_t i
 }
 
 double fit_nmf(const torch::Tensor& V, int64_t rank, int64_t iterations, uint64_t seed, torch::Tensor* W) {
-  auto nmf = std::make_shared<NMFImpl>(NMFOptions(V.size(0), V.size(1), rank).normalise("l1"));
+  auto nmf = std::make_shared<NMFImpl>(NMFOptions(V.size(0), V.size(1), rank).normalise(Normalisation::L1));
   nmf->init(V, "random", seed);
   TrainerOptions t;
   t.kind("mu").max_iter(iterations).tol(1e-8).progress("never");

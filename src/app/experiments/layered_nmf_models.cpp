@@ -9,7 +9,7 @@ namespace factorch::layered {
 LayeredNMFOptions layered_options(const Config& c, int64_t F, int64_t N) {
   LayeredNMFOptions o(F, N, c.integers("model.layers"));
   o.beta(BetaDivergence::from_name(c.string("model.beta")).beta()).eps(c.number("model.eps"));
-  o.normalise(c.string("model.normalise")).pretrain_iter(c.integer("model.pretrain_iter"));
+  o.normalise(normalisation_from_name(c.string("model.normalise"))).pretrain_iter(c.integer("model.pretrain_iter"));
   o.seed(static_cast<uint64_t>(c.integer("model.seed")));
   const YAML::Node init = c.node("model.init");
   o.init(init.IsScalar() ? init.Scalar() : "random");
@@ -61,7 +61,7 @@ DiscriminativeLayeredNMFOptions dl_options(const Config& c, const separation::Sp
                                            std::vector<int64_t> layers) {
   DiscriminativeLayeredNMFOptions o(F, N, std::move(layers), static_cast<int64_t>(set.source_names.size()));
   o.source_names(set.source_names).beta(BetaDivergence::from_name(c.string("model.beta")).beta()).eps(c.number("model.eps"));
-  o.separation_iter(c.integer("model.separation_iter")).normalise(c.string("model.normalise"));
+  o.separation_iter(c.integer("model.separation_iter")).normalise(normalisation_from_name(c.string("model.normalise")));
   if (c.string("model.type") != "dlnmf") return o;  // lnmf: no discriminative rounds
   o.h_iter(c.integer("model.h_iter")).w_iter(c.integer("model.w_iter"));
   o.patience(c.integer("model.patience")).max_rounds(c.integer("trainer.max_iter"));

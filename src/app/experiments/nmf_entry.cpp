@@ -127,8 +127,8 @@ void apply_variant_options(const Config& c, const TrainingData& data, NMFOptions
     o.ard_b(c.number_or_auto("model.ard_b", true).value_or(std::isfinite(b_auto) && b_auto > 0 ? b_auto : 1.0));
   }
   o.smooth_h(c.number("model.smooth_h"));
-  if (ard != "none" && o.normalise() != "none") c.fail("model.normalise", "must be none with model.ard (ARD is not scale invariant)");
-  if (o.smooth_h() > 0 && o.beta() != 0.0) c.fail("model.smooth_h", "needs model.beta: is (smooth IS-NMF), got beta " + c.string("model.beta"));
+  if (ard != "none" && o.normalise() != Normalisation::None) c.fail("model.normalise", "must be none with model.ard (ARD is not scale invariant)");
+  if (o.smooth_h() > 0 && !divergence::is_is(o.beta())) c.fail("model.smooth_h", "needs model.beta: is (smooth IS-NMF), got beta " + c.string("model.beta"));
 }
 
 torch::Tensor h_mask_from_config(const Config& c, int64_t rank, int64_t n_samples) {
@@ -180,7 +180,7 @@ std::shared_ptr<FactorModelImpl> build_nmf(const Config& c, const TrainingData& 
   NMFOptions o(data.X.size(0), data.X.size(1), c.integer("model.rank"));
   o.beta(beta_of(c)).eps(c.number("model.eps"));
   o.l1_w(c.number("model.l1_w")).l1_h(c.number("model.l1_h")).l2_w(c.number("model.l2_w")).l2_h(c.number("model.l2_h"));
-  o.normalise(c.string("model.normalise")).fixed_w(c.boolean("model.fixed_w")).fixed_h(c.boolean("model.fixed_h"));
+  o.normalise(normalisation_from_name(c.string("model.normalise"))).fixed_w(c.boolean("model.fixed_w")).fixed_h(c.boolean("model.fixed_h"));
   o.softplus(c.string("trainer.kind") == "autograd" && c.string("trainer.nonneg") == "softplus");
   apply_variant_options(c, data, o);
   std::shared_ptr<NMFImpl> model;

@@ -85,9 +85,10 @@ void add_tlnmf_keys(ConfigSchema& s) {
 
 TLNMFOptions options_from(const Config& c, int64_t M, int64_t N, int64_t K) {
   TLNMFOptions o(M, N, K);
-  o.objective(c.string("model.objective")).eps(c.number("model.eps")).lambda(c.number("model.lambda"));
-  o.learn_phi(c.boolean("model.learn_phi")).phi_update(c.string("model.phi_update")).phi_steps(c.integer("model.phi_steps"));
-  o.phi_expm(c.string("model.phi_expm"));
+  // The closed choices (strings checked against their choices by the schema) become the model's enums here.
+  o.objective(tlnmf_objective_from_name(c.string("model.objective"))).eps(c.number("model.eps")).lambda(c.number("model.lambda"));
+  o.learn_phi(c.boolean("model.learn_phi")).phi_update(orthogonal::retraction_from_name(c.string("model.phi_update")));
+  o.phi_steps(c.integer("model.phi_steps")).phi_expm(orthogonal::exp_method_from_name(c.string("model.phi_expm")));
   o.precondition(c.boolean("model.precondition")).hessian_floor(c.number("model.hessian_floor"));
   o.armijo_step(c.number("model.armijo_step")).armijo_shrink(c.number("model.armijo_shrink"));
   o.armijo_c1(c.number("model.armijo_c1")).armijo_tries(c.integer("model.armijo_tries"));
