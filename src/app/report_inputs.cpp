@@ -116,18 +116,27 @@ void nested_runs(RunInputs& in) {
 // factorch eval: metrics.json names its reference and estimate files (as given on the
 // command line: relative to the working directory, or absolute): each row of "sources" has
 // the reference as "name" (the schema of factorch/eval/metrics_table.h) and its "estimate".
+// A relative name is looked up under the eval's working directory (details.working_directory),
+// so the page is the same from any directory, then (older runs) here and under the run.
 void evaluated_files(RunInputs& in) {
   const fs::path metrics = in.dir / "metrics.json";
   if (!fs::exists(metrics)) return;
   const nlohmann::ordered_json root = read_json_file(metrics);
   if (!root.is_object() || !root.contains("sources") || !root["sources"].is_array()) return;
   const auto& sources = root["sources"];
+  fs::path eval_cwd;
+  if (root.contains("details") && root["details"].is_object() && root["details"].contains("working_directory") &&
+      root["details"]["working_directory"].is_string())
+    eval_cwd = root["details"]["working_directory"].get<std::string>();
   for (const auto& [role, key] : {std::pair<const char*, const char*>{"reference", "name"}, {"estimate", "estimate"}})
     for (const auto& s : sources) {
       if (!s.is_object() || !s.contains(key) || !s[key].is_string()) continue;
       const fs::path p = s[key].get<std::string>();
       if (p.extension() != ".wav") continue;
-      for (const fs::path& candidate : {p, in.dir / p})
+      std::vector<fs::path> candidates;
+      if (!eval_cwd.empty()) candidates.push_back(eval_cwd / p);  // p absolute: p itself
+      candidates.insert(candidates.end(), {p, in.dir / p});
+      for (const fs::path& candidate : candidates)
         if (fs::is_regular_file(candidate)) {
           const fs::path abs = fs::absolute(candidate).lexically_normal();
           const bool seen = std::any_of(in.audio.begin(), in.audio.end(), [&](const AudioItem& a) {

@@ -197,7 +197,11 @@ int eval(const Args& args) {
         std::printf("%s%s%s%s%s\n", fit(refs[j], width).c_str(), fit(ests[result.permutation[j]], width).c_str(),
                     db(f.median_sdr[j]).c_str(), db(f.median_sir[j]).c_str(), db(f.median_sar[j]).c_str());
     }
-    eval::write_json(out, eval::metrics_json({table}));
+    // The files are named as given (relative to this working directory): the directory is kept
+    // so that `factorch report` finds them from anywhere.
+    eval::Json details = eval::Json::object();
+    details.set("working_directory", std::filesystem::current_path().string());
+    eval::write_json(out, eval::metrics_json({table}, {}, details));
     std::printf("wrote %s\n", out.c_str());
     if (streamed) {
       // report.html draws spectrograms of whole files: not for recordings this long.

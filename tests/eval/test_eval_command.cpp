@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -110,6 +112,43 @@ TEST_F(BssEvalCommand, WritesTableAndMetrics) {
     EXPECT_NE(line.find(std::string("/") + est_names[j] + " "), std::string::npos) << line;
     EXPECT_NE(line.find(sdr), std::string::npos) << line;
   }
+}
+
+namespace {
+// The src of every <audio> of a report page, in order.
+std::vector<std::string> audio_sources(const std::string& html) {
+  std::vector<std::string> src;
+  for (size_t at = html.find("<audio"); at != std::string::npos; at = html.find("<audio", at + 1)) {
+    const size_t from = html.find("src=\"", at) + 5;
+    src.push_back(html.substr(from, html.find('"', from) - from));
+  }
+  return src;
+}
+}  // namespace
+
+// factorch eval with paths relative to its working directory, then `factorch report` of that
+// run from another directory: the same players (the references and estimates), none dropped.
+TEST_F(BssEvalCommand, ReportFromAnotherWorkingDirectoryKeepsEveryPlayer) {
+  const stdfs::path before = stdfs::current_path();
+  struct Restore {
+    stdfs::path to;
+    ~Restore() { stdfs::current_path(to); }
+  } restore{before};
+  stdfs::current_path(dir_);
+  testing::internal::CaptureStdout();
+  const int rc = factorch::cli::eval({"--ref", "a.wav", "b.wav", "--est", "x.wav", "y.wav", "--out", "run/metrics.json"});
+  const std::string out = testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0) << out;
+  const std::vector<std::string> first = audio_sources(factorch::io::read_file(p("run/report.html")));
+  ASSERT_EQ(first.size(), 4u) << out;  // two references, two estimates
+
+  stdfs::create_directories(dir_ / "elsewhere");
+  stdfs::current_path(dir_ / "elsewhere");
+  testing::internal::CaptureStdout();
+  const int rc_report = factorch::cli::report({p("run")});
+  const std::string out_report = testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc_report, 0) << out_report;
+  EXPECT_EQ(audio_sources(factorch::io::read_file(p("run/report.html"))), first);
 }
 
 TEST_F(BssEvalCommand, UsageAndFileErrors) {
