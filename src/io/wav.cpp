@@ -79,23 +79,32 @@ Audio read_open(SNDFILE* file, const SF_INFO& info, const std::string& path, int
   auto samples = torch::from_blob(buffer.data(), {read, channels}, torch::kFloat64).clone().t().contiguous();
   require(torch::isfinite(samples).all().item<bool>(), path + ": contains non-finite samples (NaN or Inf)");
 
+  channels_read(channels, options, path);
   if (options.mono_as_is && channels == 1) {
     // already one channel: nothing to pick or average
   } else if (options.channel) {
-    const int c = *options.channel;
-    require(c >= 0 && c < channels, path + ": channel " + std::to_string(c) + " requested but the file has " +
-                                        std::to_string(channels) + " channel(s) (indices start at 0)");
-    samples = samples.slice(0, c, c + 1).contiguous();
+    samples = samples.slice(0, *options.channel, *options.channel + 1).contiguous();
   } else if (options.downmix) {
     samples = samples.mean(0, /*keepdim=*/true);
-  } else if (options.require_mono) {
-    require(channels == 1, path + ": " + std::to_string(channels) +
-                               " channels where mono audio is needed (select a channel or downmix)");
   }
   return Audio{samples, info.samplerate, path};
 }
 
 }  // namespace
+
+int64_t channels_read(int64_t channels, const ReadOptions& options, const std::string& path) {
+  if (options.mono_as_is && channels == 1) return 1;
+  if (options.channel) {
+    const int c = *options.channel;
+    require(c >= 0 && c < channels, path + ": channel " + std::to_string(c) + " requested but the file has " +
+                                        std::to_string(channels) + " channel(s) (indices start at 0)");
+    return 1;
+  }
+  if (options.downmix) return 1;
+  require(!options.require_mono || channels == 1,
+          path + ": " + std::to_string(channels) + " channels where mono audio is needed (select a channel or downmix)");
+  return channels;
+}
 
 Audio read_wav(const std::string& path, const ReadOptions& options) {
   SF_INFO info{};

@@ -44,22 +44,10 @@ WavBlockReader::WavBlockReader(const std::string& path, const ReadOptions& optio
   frames_ = info.frames;
   file_channels_ = info.channels;
   sample_rate_ = info.samplerate;
+  out_channels_ = channels_read(file_channels_, options, path);
   if (options.mono_as_is && file_channels_ == 1) {  // nothing to pick or average
     options_.channel.reset();
     options_.downmix = false;
-    out_channels_ = 1;
-  } else if (options.channel) {
-    const int c = *options.channel;
-    require(c >= 0 && c < file_channels_, path + ": channel " + std::to_string(c) + " requested but the file has " +
-                                              std::to_string(file_channels_) + " channel(s) (indices start at 0)");
-    out_channels_ = 1;
-  } else if (options.downmix) {
-    out_channels_ = 1;
-  } else {
-    require(!options.require_mono || file_channels_ == 1,
-            path + ": " + std::to_string(file_channels_) +
-                " channels where mono audio is needed (select a channel or downmix)");
-    out_channels_ = file_channels_;
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 
 #include "../test_support.h"
@@ -12,6 +13,7 @@
 #include "factorch/error.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/npy_columns.h"
+#include "factorch/io/wav.h"
 #include "factorch/penalty.h"
 #include "factorch/models/multichannel_nmf.h"
 #include "factorch/models/nmf.h"
@@ -230,6 +232,38 @@ TEST(OnlineNMF, BadInputIsAClearErrorAndWritesNothing) {
     }
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+}
+
+// The data block's one channel rule on a WAV corpus: data.channel picks from the stereo file
+// and leaves the mono file as it is, so the run equals one on the picked channel saved as mono
+// (online_nmf once refused the mono file: "has 1 channel(s), no channel 1").
+TEST(OnlineNMF, DataChannelPicksFromStereoFilesAndLeavesMonoFilesAsTheyAre) {
+  testkit::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "picked");
+  std::filesystem::create_directories(dir.path() / "mono");
+  torch::manual_seed(5);
+  const torch::Tensor t = torch::arange(6000, torch::kFloat64) / 8000.0;
+  const torch::Tensor voice = 0.3 * torch::sin(2 * M_PI * 440 * t) * (1 + torch::sin(2 * M_PI * 2 * t));
+  const torch::Tensor noise = 0.3 * torch::randn({6000}, torch::kFloat64);
+  const torch::Tensor other = 0.3 * torch::sin(2 * M_PI * 660 * t);
+  io::write_wav(dir / "picked/a.wav", torch::stack({noise, voice}), 8000);  // the voice in channel 1
+  io::write_wav(dir / "picked/b.wav", other, 8000);                         // mono
+  io::write_wav(dir / "mono/a.wav", voice, 8000);
+  io::write_wav(dir / "mono/b.wav", other, 8000);
+  auto run = [&](const std::string& corpus, const std::string& channel) {
+    const std::string out = dir / ("run_" + corpus + std::to_string(channel.size()));
+    app::run_training(Config::parse("model: {type: online_nmf, rank: 2, seed: 1, inner_iter: 5}\n"
+                                    "data: {input: " + (dir / corpus) + channel +
+                                        ", transform: {n_fft: 128, hop: 64}, batch_size: 20, holdout_every: 4}\n"
+                                    "trainer: {max_iter: 3, tol: 0, progress: never}\n"
+                                    "output: {dir: " + out + "}\n", "o.yaml"),
+                      {});
+    return io::load_npy(out + "/factors/W.npy");
+  };
+  const torch::Tensor picked = run("picked", ", channel: 1"), mono = run("mono", "");
+  EXPECT_TRUE(torch::allclose(picked, mono, 1e-6, 1e-9)) << (picked - mono).abs().max().item<double>();
+  // Channel 0 (the noise) gives another dictionary: the channel is the one asked for.
+  EXPECT_GT((run("picked", ", channel: 0") - mono).abs().max().item<double>(), 1e-3);
 }
 
 TEST(MultichannelNMF, MMStepNeverIncreasesTheObjective) {

@@ -28,6 +28,11 @@ struct ReadOptions {
   bool mono_as_is = false;
 };
 
+/// Checks `options` against a file of `channels` channels (errors name `path`) and says how many
+/// channels a read returns: the one rule of read_wav, WavBlockReader and callers that check
+/// headers before reading.
+int64_t channels_read(int64_t channels, const ReadOptions& options, const std::string& path);
+
 enum class WavFormat { Float32, Pcm16, Pcm24 };
 
 /// "float32" | "pcm16" | "pcm24" (also "float", "int16", "int24"); anything else throws.

@@ -57,11 +57,9 @@ void add_online_keys(ConfigSchema& s) {
 class WavStream : public ColumnStream {
  public:
   WavStream(std::vector<std::string> files, const Config& c) : files_(std::move(files)), rep_(c) {
-    io::ReadOptions r;
-    r.downmix = c.boolean("data.downmix");
-    if (c.has("data.channel")) r.channel = static_cast<int>(c.integer("data.channel"));
-    r.require_mono = !r.downmix && !r.channel;
-    read_ = r;
+    // The one rule of the data block: data.channel / data.downmix pick from multichannel files,
+    // mono files are read as they are.
+    read_ = app::mono_read_options(c);
     io::AudioInfo first;
     for (size_t f = 0; f < files_.size(); ++f) {
       const io::AudioInfo info = io::read_wav_info(files_[f]);
@@ -72,12 +70,7 @@ class WavStream : public ColumnStream {
       require(info.frames >= rep_.frame_length(), files_[f] + ": has " + std::to_string(info.frames) +
                                                       " samples, fewer than one frame (" +
                                                       std::to_string(rep_.frame_length()) + ")");
-      if (r.channel)
-        require(*r.channel >= 0 && *r.channel < info.channels,
-                files_[f] + ": has " + std::to_string(info.channels) + " channel(s), no channel " + std::to_string(*r.channel));
-      else if (r.require_mono)
-        require(info.channels == 1, files_[f] + ": has " + std::to_string(info.channels) +
-                                        " channels; set data.channel or data.downmix: true");
+      io::channels_read(info.channels, read_, files_[f]);
       frames_.push_back(signal::frame_count(info.frames, rep_.frame_length(), rep_.hop()));
       columns_ += frames_.back();
     }
