@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
        "(no options)\nSTFT/ISTFT, constant-Q and BSS Eval against torch::stft/istft and mir_eval."},
       {"tlnmf", factorch::bench::bench_tlnmf,
        "[--iters N] [--threads T] [--device cpu|cuda] [--dtype float64|float32]\n"
-       "                      [--update qn|cayley|projected] [--steps S]\n"
-       "TL-NMF MU and Phi step times; the eigh exponential against matrix_exp from the same start."},
+       "                      [--update qn|cayley|projected] [--steps S] [--clock wall|cpu]\n"
+       "TL-NMF MU and Phi step times; the taylor and eigh exponentials against matrix_exp from the same start."},
       {"distributed", factorch::bench::bench_distributed,
        "[--F 513] [--N 200000] [--K 20] [--iters 5] [--procs 2] [--dtype float32|float64]\n"
        "Data-parallel MU: iterations per second with 1 and N single-thread processes."},
