@@ -1,5 +1,5 @@
 # Checks that includes only point down the layers (run by ctest as layering.rules). The
-# library's layers come from cmake/layers.cmake (core signal separation models train), then
+# library's layers come from cmake/layers.cmake (core signal plot separation models train), then
 # app (src/app) and cli (src/cli, tools/factorch). The build already refuses an upward include
 # (each library layer compiles against an include tree of its own and lower layers' headers;
 # app/ and cli/ headers are invisible to the library); this scan names every offender at once,

@@ -6,13 +6,16 @@
 #   FACTORCH_LAYER_<name>_HEADERS  folders under include/ ("factorch" alone: the files at the
 #                                  top of include/factorch/; any other folder: with subfolders)
 #   FACTORCH_LAYER_<name>_SOURCES  folders of the sources (.cpp and private .h), with subfolders
-set(FACTORCH_LAYERS core signal separation models train)
+set(FACTORCH_LAYERS core signal plot separation models train)
 
 set(FACTORCH_LAYER_core_HEADERS factorch)
 set(FACTORCH_LAYER_core_SOURCES src/core)
 # Frames, windows, transforms; WAV/.npy/.pt files; BSS Eval: peers (eval writes through io).
 set(FACTORCH_LAYER_signal_HEADERS factorch/signal factorch/io factorch/eval)
 set(FACTORCH_LAYER_signal_SOURCES src/signal src/io src/eval)
+# Labelled figures (Cairo PNGs) of run reports: above io (atomic writes, raw PNGs).
+set(FACTORCH_LAYER_plot_HEADERS factorch/plot)
+set(FACTORCH_LAYER_plot_SOURCES src/plot)
 set(FACTORCH_LAYER_separation_HEADERS factorch/separation)
 set(FACTORCH_LAYER_separation_SOURCES src/separation)
 set(FACTORCH_LAYER_models_HEADERS factorch/models)

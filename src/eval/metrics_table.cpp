@@ -90,6 +90,13 @@ Json framewise_json(const MetricsTable& t) {
                          .set("sar", mean(f.median_sar)));
 }
 
+Json channel_sdr_json(const MetricsTable& t) {
+  Json channels = Json::array();
+  for (size_t i = 0; i < t.channel_sdr.size(); ++i)
+    channels.push(Json::object().set("channel", static_cast<int64_t>(i)).set("sdr", numbers(t.channel_sdr[i])));
+  return channels;
+}
+
 // The shape shared by a run and its baselines, appended to `j`.
 Json& add_run(Json& j, const std::vector<MetricsTable>& mixtures) {
   require(!mixtures.empty(), "metrics_json: no scores (no mixture)");
@@ -194,7 +201,12 @@ Json metrics_json(const std::vector<MetricsTable>& mixtures, const std::vector<N
     }
     j.set("baselines", named);
   }
-  if (!details.is_null()) j.set("details", details);
+  Json extras = details;
+  if (mixtures.size() == 1 && !mixtures.front().channel_sdr.empty()) {
+    if (extras.is_null()) extras = Json::object();
+    extras.set("per_channel_sdr", channel_sdr_json(mixtures.front()));
+  }
+  if (!extras.is_null()) j.set("details", extras);
   return j;
 }
 

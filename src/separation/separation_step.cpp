@@ -74,6 +74,18 @@ torch::Tensor wiener_estimates(const torch::Tensor& coefficients, const std::vec
   return torch::stack(signals);
 }
 
+torch::Tensor image_estimates(const std::vector<torch::Tensor>& images, const Synthesis& synthesise) {
+  require(!images.empty(), "separation: no source images");
+  std::vector<torch::Tensor> signals;
+  for (const auto& image : images) {
+    require(image.dim() == 3, "separation: a source image must be channels x F x N, not " + shape_of(image));
+    std::vector<torch::Tensor> channels;
+    for (int64_t c = 0; c < image.size(0); ++c) channels.push_back(synthesise(image[c]));
+    signals.push_back(torch::stack(channels));
+  }
+  return torch::stack(signals);
+}
+
 eval::MetricsTable score_separation(const SeparatedMixture& m, const SeparationStepOptions& options) {
   validate(m, false, "");
   require(m.references.defined(), label(m) + ": no references to score against");
@@ -83,8 +95,15 @@ eval::MetricsTable score_separation(const SeparatedMixture& m, const SeparationS
   const auto& reference_names = m.reference_names.empty() ? m.names : m.reference_names;
   const torch::Tensor refs = m.references.to(torch::kCPU, torch::kFloat64);
   const torch::Tensor ests = m.estimates.to(torch::kCPU, torch::kFloat64);
-  if (ests.dim() == 3)
-    return eval::metrics_table(eval::bss_eval_images(refs, ests, bss), reference_names, m.names, bss, m.name);
+  if (ests.dim() == 3) {
+    eval::MetricsTable table = eval::metrics_table(eval::bss_eval_images(refs, ests, bss), reference_names, m.names, bss, m.name);
+    if (options.per_channel_sdr)
+      for (int64_t c = 0; c < ests.size(1); ++c) {
+        const torch::Tensor sdr = eval::bss_eval_sources(refs.select(1, c), ests.select(1, c), bss).sdr.contiguous();
+        table.channel_sdr.emplace_back(sdr.data_ptr<double>(), sdr.data_ptr<double>() + sdr.numel());
+      }
+    return table;
+  }
   const eval::BssEvalResult whole = eval::bss_eval_sources(refs, ests, bss);
   eval::MetricsTable table = eval::metrics_table(whole, reference_names, m.names, bss, m.name);
   if (options.eval_window > 0) {
@@ -98,6 +117,16 @@ eval::MetricsTable score_separation(const SeparatedMixture& m, const SeparationS
     table.framewise = eval::framewise_scores(eval::bss_eval_sources_framewise(refs, assigned, window, hop, known), rate);
   }
   return table;
+}
+
+SeparatedMixture matched_to_references(SeparatedMixture m, int64_t filter_length) {
+  require(m.references.defined(), label(m) + ": no references to match the estimates to");
+  eval::BssEvalOptions bss;
+  bss.filter_length = filter_length;
+  const eval::BssEvalResult b = eval::bss_eval_sources(m.references, m.estimates, bss);
+  m.estimates = m.estimates.index_select(0, torch::tensor(b.permutation, torch::kLong));
+  if (!m.reference_names.empty()) m.names = m.reference_names;
+  return m;
 }
 
 SeparationScores run_separation_step(const std::vector<SeparatedMixture>& mixtures, const SeparationStepOptions& o,

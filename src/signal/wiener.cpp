@@ -1,5 +1,6 @@
 #include "factorch/signal/wiener.h"
 
+#include "factorch/divergence.h"
 #include "factorch/error.h"
 
 namespace factorch::signal {
@@ -45,6 +46,43 @@ std::vector<torch::Tensor> apply_masks(const torch::Tensor& coefficients, const 
     parts.push_back(coefficients * masks[k].to(coefficients.device(), real));
   }
   return parts;
+}
+
+std::vector<torch::Tensor> instantaneous_images(const torch::Tensor& X, const std::vector<torch::Tensor>& source_powers,
+                                                const torch::Tensor& mixing_powers) {
+  torch::NoGradGuard no_grad;
+  const auto J = static_cast<int64_t>(source_powers.size());
+  require(J > 0, "instantaneous_images: no source power estimates");
+  require(X.defined() && X.dim() == 3, "instantaneous_images: coefficients must be channels x F x N");
+  const int64_t I = X.size(0);
+  require(mixing_powers.defined() && mixing_powers.dim() == 2 && mixing_powers.size(0) == I &&
+              mixing_powers.size(1) == J,
+          "instantaneous_images: mixing powers must be " + std::to_string(I) + " channels x " + std::to_string(J) +
+              " sources, not " + (mixing_powers.defined() ? c10::str(mixing_powers.sizes()) : std::string("missing")));
+  const torch::Tensor Q = mixing_powers.to(torch::kCPU);
+  std::vector<torch::Tensor> S;
+  for (int64_t j = 0; j < J; ++j) {
+    const torch::Tensor& p = source_powers[static_cast<size_t>(j)];
+    require(p.defined() && p.dim() == 2 && p.size(0) == X.size(1) && p.size(1) == X.size(2),
+            "instantaneous_images: source power " + std::to_string(j) + " must be " + std::to_string(X.size(1)) + " x " +
+                std::to_string(X.size(2)) + " (F x N of the coefficients), not " +
+                (p.defined() ? c10::str(p.sizes()) : std::string("missing")));
+    S.push_back(p.to(torch::kCPU));
+  }
+  // The floor keeps an all-silent bin at 0 instead of 0/0.
+  const double tiny = BetaDivergence::tiny(torch::kFloat64);
+  std::vector<torch::Tensor> images;
+  for (int64_t j = 0; j < J; ++j) {
+    std::vector<torch::Tensor> channels;
+    for (int64_t i = 0; i < I; ++i) {
+      torch::Tensor total = torch::zeros_like(S[0]);
+      for (int64_t l = 0; l < J; ++l) total.add_(S[l], Q[i][l].item<double>());
+      const torch::Tensor mask = (S[j] * Q[i][j].item<double>()) / total.clamp_min(tiny);
+      channels.push_back(X[i].cpu() * mask);
+    }
+    images.push_back(torch::stack(channels));
+  }
+  return images;
 }
 
 }  // namespace factorch::signal

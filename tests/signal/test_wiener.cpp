@@ -71,3 +71,30 @@ TEST(Wiener, OracleSeparationOfTwoHarmonicSources) {
   EXPECT_EQ(r.permutation, (std::vector<int64_t>{0, 1}));
   EXPECT_GT(r.sdr.min().item<double>(), 15.0) << r.sdr;
 }
+
+TEST(Wiener, InstantaneousImagesClosedFormAndSumToTheMixture) {
+  // Two sources of constant power 2 and 1 and mixing powers Q = [[0.8, 0.2], [0.3, 0.7]]:
+  // source 1 holds 0.8·2 / (0.8·2 + 0.2·1) = 8/9 of channel 0 and 0.3·2 / (0.3·2 + 0.7·1) =
+  // 6/13 of channel 1, source 2 the rest.
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  torch::manual_seed(7);
+  const auto X = torch::complex(torch::randn({2, 5, 4}, f64), torch::randn({2, 5, 4}, f64));
+  const std::vector<torch::Tensor> S{torch::full({5, 4}, 2.0, f64), torch::full({5, 4}, 1.0, f64)};
+  const auto Q = torch::tensor({0.8, 0.2, 0.3, 0.7}, f64).reshape({2, 2});
+  const auto images = fs::instantaneous_images(X, S, Q);
+  ASSERT_EQ(images.size(), 2u);
+  ASSERT_EQ(images[0].sizes(), X.sizes());
+  EXPECT_LT((images[0][0] - X[0] * (8.0 / 9)).abs().max().item<double>(), 1e-15);
+  EXPECT_LT((images[0][1] - X[1] * (6.0 / 13)).abs().max().item<double>(), 1e-15);
+  EXPECT_LT((images[1][0] - X[0] * (1.0 / 9)).abs().max().item<double>(), 1e-15);
+  EXPECT_LT((images[1][1] - X[1] * (7.0 / 13)).abs().max().item<double>(), 1e-15);
+  // Any powers: the images of every channel add up to the mixture's coefficients.
+  const std::vector<torch::Tensor> R{torch::rand({5, 4}, f64), torch::rand({5, 4}, f64), torch::rand({5, 4}, f64)};
+  const auto three = fs::instantaneous_images(X, R, torch::rand({2, 3}, f64) + 0.1);
+  EXPECT_LT((three[0] + three[1] + three[2] - X).abs().max().item<double>(), 1e-14);
+  // Shapes that do not agree.
+  EXPECT_THROW(fs::instantaneous_images(X, S, torch::ones({3, 2}, f64)), factorch::Error);
+  EXPECT_THROW(fs::instantaneous_images(X, {S[0], torch::ones({4, 4}, f64)}, Q), factorch::Error);
+  EXPECT_THROW(fs::instantaneous_images(X[0], S, Q), factorch::Error);
+  EXPECT_THROW(fs::instantaneous_images(X, {}, Q), factorch::Error);
+}

@@ -9,7 +9,8 @@
 //    "mixtures": [{"name": "mix1", "sources": [...], "mean": {...}}, ...],   // several mixtures only
 //    "baselines": {"dct_nmf": {"metric": ..., "filter_length": ..., "sources": ..., "mean": ...,
 //                              "mixtures": ...}, ...},                         // optional
-//    "details": {...},                                                        // optional
+//    "details": {...,                                                         // optional
+//                "per_channel_sdr": [{"channel": 0, "sdr": [...]}, ...]},     // images, when asked
 //    "framewise": {"window": 1.0, "hop": 1.0, "frames": 3600,                  // optional
 //                  "sources": [{"name": "note1", "sdr": [...], "sir": [...], "sar": [...],
 //                               "median": {"sdr": ..., "sir": ..., "sar": ...}}, ...],
@@ -56,6 +57,9 @@ struct MetricsTable {
   std::vector<int64_t> permutation;    ///< index of that estimate among the estimates
   std::vector<double> sdr, isr, sir, sar;  ///< dB, one per row (isr: images only)
   FramewiseScores framewise;               ///< optional per-frame scores (rows in `names` order)
+  /// Images, when asked: [channel][reference] the SDR of bss_eval_sources on that channel alone
+  /// (each channel's own best permutation); metrics.json's details.per_channel_sdr.
+  std::vector<std::vector<double>> channel_sdr;
 
   size_t size() const { return names.size(); }
   double mean_sdr() const;
@@ -82,7 +86,8 @@ struct NamedMetrics {
 
 /// The metrics.json document (schema above) of a run over `mixtures` (one or more tables),
 /// with optional baselines (same shape, no "schema"/"baselines"/"details") and details
-/// (model-specific extras; omitted when null).
+/// (model-specific extras; omitted when null; one mixture's channel_sdr joins them as
+/// "per_channel_sdr").
 Json metrics_json(const std::vector<MetricsTable>& mixtures, const std::vector<NamedMetrics>& baselines = {},
                   const Json& details = Json());
 

@@ -36,6 +36,10 @@ using Synthesis = std::function<torch::Tensor(const torch::Tensor& coefficients)
 torch::Tensor wiener_estimates(const torch::Tensor& coefficients, const std::vector<torch::Tensor>& parts,
                                double exponent, const Synthesis& synthesise);
 
+/// Source images (each C × F × N coefficients, e.g. signal::instantaneous_images) → their
+/// signals, one channel at a time: S × C × T estimates for bss_eval_images.
+torch::Tensor image_estimates(const std::vector<torch::Tensor>& images, const Synthesis& synthesise);
+
 /// One mixture's separated sources and, when known, the clean references.
 struct SeparatedMixture {
   std::string name;                ///< "" for a run over one mixture; else names its folder and row
@@ -66,6 +70,8 @@ struct SeparationStepOptions {
   /// Framewise BSS Eval (sources only; needs sample_rate): window and hop in seconds (hop 0:
   /// the window); 0: none. Estimates are taken in the whole-signal assignment.
   double eval_window = 0, eval_hop = 0;
+  /// Images: also each channel's bss_eval_sources SDRs (MetricsTable::channel_sdr).
+  bool per_channel_sdr = false;
 };
 
 struct SeparationScores {
@@ -77,6 +83,12 @@ struct SeparationScores {
 
 /// Scores one mixture (references required): BSS Eval sources or images by the estimates' rank.
 eval::MetricsTable score_separation(const SeparatedMixture& mixture, const SeparationStepOptions& options);
+
+/// An unsupervised separation matched to its references (required): the estimates reordered
+/// by BSS Eval's best permutation (bss_eval_sources, `filter_length` taps), so that estimate s
+/// belongs to reference s and is then scored with a known assignment, and named after the
+/// references (reference_names when given; otherwise the names stay).
+SeparatedMixture matched_to_references(SeparatedMixture mixture, int64_t filter_length = 512);
 
 /// Validates, scores (when every mixture has references), then writes DIR/sources/<name>.wav
 /// (DIR/sources/<mixture>/<name>.wav with several mixtures), DIR/mixture.wav, the baselines'

@@ -20,4 +20,14 @@ std::vector<torch::Tensor> wiener_masks(const std::vector<torch::Tensor>& source
 /// coefficients ⊙ mask_k for each k (real masks on real or complex coefficients).
 std::vector<torch::Tensor> apply_masks(const torch::Tensor& coefficients, const std::vector<torch::Tensor>& masks);
 
+/// The multichannel Wiener filter of an instantaneous mixture (Ozerov & Févotte 2010): channel
+/// i's power is modelled as Σ_j q_ij S_j, so source j's image in channel i is
+///   (q_ij S_j / max(Σ_l q_il S_l, tiny)) ⊙ X_i.
+/// coefficients X: I × F × N (complex STFT or real); source_powers: J tensors F × N (≥ 0);
+/// mixing_powers Q: I × J (≥ 0). Returns J images I × F × N on the CPU; where some source has
+/// power, the images add up to X. Shapes that do not agree → factorch::Error.
+std::vector<torch::Tensor> instantaneous_images(const torch::Tensor& coefficients,
+                                                const std::vector<torch::Tensor>& source_powers,
+                                                const torch::Tensor& mixing_powers);
+
 }  // namespace factorch::signal

@@ -12,7 +12,8 @@
 
 #include "app/config.h"
 #include "app/dataset.h"
-#include "factorch/eval/bss.h"
+#include "factorch/eval/metrics_table.h"
+#include "factorch/separation/separation_step.h"
 #include "factorch/signal/stft.h"
 #include "factorch/models/implicit_nmf.h"
 
@@ -138,20 +139,24 @@ app::Dataset load_innmf_dataset(const Config& config);
 /// i.e. a range of frequency bins), the run's grids gathered from every rank, marked as a shard.
 app::Dataset load_innmf_shard(const Config& config, const std::shared_ptr<distributed::Communicator>& communicator);
 
-/// One window size of Algorithm 2: the estimates and, with references, their scores.
+/// One window size of Algorithm 2: the separated mixture (sources named after the set's) and,
+/// with references, its scores.
 struct SeparationAtSize {
   int64_t n_fft = 0;
-  torch::Tensor estimates;        ///< S × T
+  separation::SeparatedMixture separated;  ///< estimates S × T, names, references when known
   bool has_metrics = false;
-  eval::BssEvalResult innmf;      ///< iN-NMF (dictionaries learnt at data.transform.n_fft, sampled here)
+  eval::MetricsTable innmf;       ///< iN-NMF (dictionaries learnt at data.transform.n_fft, sampled here)
   bool has_baseline = false;
-  eval::BssEvalResult nmf;        ///< supervised NMF re-trained at this size (baseline)
+  eval::MetricsTable nmf;         ///< supervised NMF re-trained at this size (baseline)
 };
 
-/// The paper's Algorithm 2: one implicit dictionary per source learnt on its clean training
-/// audio at data.transform.n_fft, sampled at each of `sizes`, H fitted on the mixture there
-/// (MU, W fixed), ratio masks V_s/Σ_j V_j on the mixture's STFT, sources by inverse STFT; with
-/// `nmf_baseline`, the same with supervised NMF re-trained at each size. `dictionaries`, when
+/// The paper's Algorithm 2 through the library's separation routine (separation::separate):
+/// one implicit dictionary per source learnt on its clean training audio at
+/// data.transform.n_fft, sampled at each of `sizes`, H fitted on the mixture there
+/// (NMFImpl::fit_activations: KL MU with W fixed, model.report_iter sweeps), ratio masks
+/// V_s/Σ_j V_j on the mixture's STFT, sources by inverse STFT, BSS Eval (permutation search)
+/// against the references; with `nmf_baseline`, the same with supervised NMF re-trained at
+/// each size. `dictionaries`, when
 /// given, receives the learnt models (one per source, CPU float64).
 std::vector<SeparationAtSize> separate_at_sizes(const Config& config, const SeparationSet& set,
                                                 const std::vector<int64_t>& sizes, bool nmf_baseline,

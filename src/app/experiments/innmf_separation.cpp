@@ -1,21 +1,23 @@
 // iN-NMF supervised separation at any window size (the paper's Algorithm 2), on the user's
 // audio (`factorch separate`: data.input, data.train, data.references) or on the embedded toy
 // (the separation report of `factorch train`), through one function, separate_at_sizes.
-// The separation step (masks → sources → metrics.json) is kept in write_separation below, so
-// that moving to the shared separation step is one change.
+// Each size's separation is the library's routine (separation::separate: masks → sources →
+// scores); write_separation hands its result to the one writer (separation::write_separation).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "app/audio_data.h"
+#include "app/data_block.h"
 #include "app/experiments/implicit_nmf_entry.h"
 #include "app/run.h"
 #include "app/separation.h"
-#include "factorch/separation/separation_step.h"
 #include "factorch/error.h"
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/wav.h"
+#include "factorch/models/nmf.h"
+#include "factorch/separation/separate.h"
 #include "factorch/signal/stft.h"
 #include "factorch/train/checkpoint.h"
 
@@ -66,33 +68,40 @@ std::vector<SeparationAtSize> separate_at_sizes(const Config& c, const Separatio
   const auto dicts = learn_dictionaries(c, set);
   if (dictionaries) *dictionaries = dicts;
   torch::NoGradGuard no_grad;
-  const Signal mix{set.mixture, set.rate, {}};
-  const int64_t T = set.mixture.size(0);
   std::vector<SeparationAtSize> out;
   for (const int64_t n_fft : sizes) {
-    const Spectrogram sp = stft_spectrogram(c, mix, n_fft);
-    // W = [W_1 … W_S] sampled at this size, H fitted on the mixture (MU, W fixed), ratio masks
-    // of the sources' parts W_s H_s (the paper's Eq. 3: V_s / Σ_j V_j on the modelled
-    // spectrogram, |X|^exponent as trained), applied to the mixture's STFT.
+    require(n_fft <= set.mixture.size(0), "iN-NMF: n_fft " + std::to_string(n_fft) + " exceeds the mixture's " +
+                                              std::to_string(set.mixture.size(0)) + " samples");
+    separation::RepresentationOptions ro;
+    ro.stft = app::transform_spec(c).stft(n_fft);
+    ro.exponent = c.number("data.transform.exponent");
+    const separation::Representation rep(ro);
+    // W = [W_1 … W_S] sampled at this size, H fitted on the mixture's V (the library's KL MU
+    // with W fixed), ratio masks of the sources' parts W_s H_s (the paper's Eq. 3: V_s / Σ_j V_j
+    // on the modelled |X|^exponent, as trained, so mask exponent 1) on the mixture's STFT.
+    separation::SeparateOptions so;
+    so.names = set.names;
+    so.mask_exponent = 1.0;
+    so.references = set.references;
+    so.known_assignment = false;  // BSS Eval's permutation search, as the paper's scores
+    so.keep_mixture = false;
     auto separate = [&](const std::vector<torch::Tensor>& Ws) {
-      torch::Tensor H;
-      fit_activations(sp.V, torch::cat(Ws, 1), iters, seed, &H);
-      std::vector<torch::Tensor> parts;
-      int64_t k0 = 0;
-      for (const auto& Wk : Ws) {
-        parts.push_back(torch::mm(Wk, H.slice(0, k0, k0 + Wk.size(1))));
-        k0 += Wk.size(1);
-      }
-      return separation::wiener_estimates(sp.complex, parts, 1.0,
-                                          [&](const torch::Tensor& m) { return signal::istft(m, sp.options, T); });
+      const torch::Tensor W = torch::cat(Ws, 1);
+      const auto parts = [&](const torch::Tensor& V) {
+        NMF nmf(NMFOptions(V.size(0), V.size(1), W.size(1)).fixed_w(true));
+        return separation::dictionary_parts(Ws, nmf->fit_activations(W, V, iters));
+      };
+      return separation::separate(set.mixture, rep, parts, so);
     };
+    const torch::Tensor frequencies = signal::stft_frequencies(n_fft, set.rate);
     SeparationAtSize r;
     r.n_fft = n_fft;
     std::vector<torch::Tensor> implicit_W;
-    for (const auto& d : dicts) implicit_W.push_back(d->dictionary(sp.frequencies, n_fft).to(torch::kFloat64));
-    r.estimates = separate(implicit_W);
-    r.has_metrics = set.references.defined();
-    if (r.has_metrics) r.innmf = eval::bss_eval_sources(set.references, r.estimates);
+    for (const auto& d : dicts) implicit_W.push_back(d->dictionary(frequencies, n_fft).to(torch::kFloat64));
+    separation::Separation innmf = separate(implicit_W);
+    r.separated = std::move(innmf.mixture);
+    r.has_metrics = innmf.scored;
+    r.innmf = std::move(innmf.table);
     if (nmf_baseline && r.has_metrics) {
       std::vector<torch::Tensor> nmf_W;
       for (size_t k = 0; k < dicts.size(); ++k) {
@@ -101,7 +110,7 @@ std::vector<SeparationAtSize> separate_at_sizes(const Config& c, const Separatio
                 seed + k, &Wk);
         nmf_W.push_back(Wk);
       }
-      r.nmf = eval::bss_eval_sources(set.references, separate(nmf_W));
+      r.nmf = separate(nmf_W).table;
       r.has_baseline = true;
     }
     out.push_back(std::move(r));
@@ -136,31 +145,36 @@ void check_sizes(const Config& c, const SeparationSet& set, const std::vector<in
   }
 }
 
+double mean_of(const std::vector<double>& v) {
+  double sum = 0;
+  for (const double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
+void print_scores(const eval::MetricsTable& t) {
+  std::printf(" %6.2f / %6.2f / %6.2f", mean_of(t.sdr), mean_of(t.sir), mean_of(t.sar));
+}
+
 void print_row(const SeparationAtSize& r) {
-  std::printf("  %7lld %6.2f / %6.2f / %6.2f", static_cast<long long>(r.n_fft), r.innmf.sdr.mean().item<double>(),
-              r.innmf.sir.mean().item<double>(), r.innmf.sar.mean().item<double>());
-  if (r.has_baseline)
-    std::printf(" %6.2f / %6.2f / %6.2f", r.nmf.sdr.mean().item<double>(), r.nmf.sir.mean().item<double>(),
-                r.nmf.sar.mean().item<double>());
+  std::printf("  %7lld", static_cast<long long>(r.n_fft));
+  print_scores(r.innmf);
+  if (r.has_baseline) print_scores(r.nmf);
   std::printf("\n");
 }
 
-// The separation step of one size (app/separation_step.h, with the scores already computed):
-// DIR/sources/<name>.wav, and DIR/metrics.json when scored.
+// The one writer for one size, with the scores already computed: DIR/sources/<name>.wav, and
+// DIR/metrics.json when scored.
 void write_separation(const Config& c, const SeparationSet& set, const SeparationAtSize& r, const std::string& dir,
                       bool quiet) {
-  separation::SeparatedMixture m;
-  m.names = set.names;
-  m.estimates = r.estimates;
   separation::SeparationScores scores;
   scores.scored = r.has_metrics;
-  if (r.has_metrics) scores.mixtures.push_back(eval::metrics_table(r.innmf, set.names, set.names));
+  if (r.has_metrics) scores.mixtures.push_back(r.innmf);
   separation::SeparationStepOptions step;
   step.out_dir = dir;
   step.sample_rate = static_cast<int>(set.rate);
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.quiet = quiet;
-  separation::write_separation({m}, scores, step);
+  separation::write_separation({r.separated}, scores, step);
 }
 
 // The run's checkpoint: the dictionary model of each source, its parameters and factors
@@ -190,16 +204,15 @@ void separation_report(const Config& c, const SeparationSet& set, const std::str
   std::printf("supervised separation (dictionaries learnt at n_fft = %lld), mean SDR / SIR / SAR in dB:\n",
               static_cast<long long>(n_train));
   std::printf("  %7s %22s %22s\n", "n_fft", "iN-NMF (transferred)", "NMF (per size)");
+  // Each method's scores as a metrics.json document, its estimates named by position.
+  auto document = [](eval::MetricsTable t) {
+    for (size_t j = 0; j < t.size(); ++j) t.estimates[j] = "estimate" + std::to_string(t.permutation[j] + 1);
+    return eval::metrics_json({t});
+  };
   auto rows = eval::Json::array();
-  std::vector<std::string> estimates;
-  for (size_t s = 0; s < set.names.size(); ++s) estimates.push_back("estimate" + std::to_string(s + 1));
   for (const auto& r : results) {
     print_row(r);
-    auto j = eval::Json::object();
-    j.set("n_fft", r.n_fft);
-    j.set("innmf", eval::bss_metrics_json(r.innmf, set.names, estimates));
-    j.set("nmf", eval::bss_metrics_json(r.nmf, set.names, estimates));
-    rows.push(j);
+    rows.push(eval::Json::object().set("n_fft", r.n_fft).set("innmf", document(r.innmf)).set("nmf", document(r.nmf)));
   }
   auto root = eval::Json::object();
   root.set("trained_n_fft", n_train).set("results", rows);
@@ -253,11 +266,11 @@ app::SeparationResult separate_innmf(const Config& c, const app::RunOptions& opt
   }
   app::SeparationResult out;
   out.names = set.names;
-  out.estimates = results.front().estimates;
+  out.estimates = results.front().separated.estimates;
   out.out_dir = out_dir;
   out.has_metrics = results.front().has_metrics;
   if (out.has_metrics) {
-    out.metrics = results.front().innmf;
+    out.table = results.front().innmf;
     out.reference_names = set.names;
   }
   return out;

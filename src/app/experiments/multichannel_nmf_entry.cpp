@@ -8,11 +8,10 @@
 
 #include "factorch/distributed/communicator.h"
 #include "factorch/error.h"
-#include "factorch/eval/bss.h"
-#include "factorch/eval/metrics_json.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/stft.h"
 #include "factorch/signal/synthetic.h"
+#include "factorch/signal/wiener.h"
 #include "factorch/models/multichannel_nmf.h"
 #include "app/audio_shard.h"
 #include "app/data_block.h"
@@ -196,7 +195,7 @@ std::shared_ptr<FactorModelImpl> build(const Config& c, const TrainingData& data
   return model;
 }
 
-// Source images by multichannel Wiener filtering, through the shared separation step: one
+// Source images by the library's multichannel Wiener filter, through the shared separation step: one
 // image per source (all channels) in sources/<name>.wav and, when the true images are known,
 // bss_eval_images (SDR, ISR, SIR, SAR) in metrics.json with the per-channel SDRs as details.
 separation::SeparationScores separate_images(const Config& c, MultichannelNMFImpl& model, const Multichannel& m,
@@ -204,17 +203,14 @@ separation::SeparationScores separate_images(const Config& c, MultichannelNMFImp
   const auto o = stft_options(c);
   std::vector<torch::Tensor> X;
   for (int64_t i = 0; i < m.mixture.size(0); ++i) X.push_back(signal::stft(m.mixture[i], o));
-  const auto images = model.source_images(torch::stack(X));
-  std::vector<torch::Tensor> est;
-  for (const auto& image : images) {
-    std::vector<torch::Tensor> ch;
-    for (int64_t i = 0; i < image.size(0); ++i) ch.push_back(signal::istft(image[i], o, m.mixture.size(1)));
-    est.push_back(torch::stack(ch));
-  }
+  std::vector<torch::Tensor> S;
+  for (int64_t j = 0; j < model.options.sources(); ++j) S.push_back(model.source_power(j));
+  const auto images = signal::instantaneous_images(torch::stack(X), S, model.factors()["Q"]);
   separation::SeparatedMixture s;
-  s.estimates = torch::stack(est);  // J × I × T
+  s.estimates = separation::image_estimates(  // J × I × T
+      images, [&](const torch::Tensor& Xi) { return signal::istft(Xi, o, m.mixture.size(1)); });
   s.mixture = m.mixture;
-  for (size_t j = 0; j < est.size(); ++j)
+  for (size_t j = 0; j < images.size(); ++j)
     s.names.push_back(j < m.names.size() ? m.names[j] : "source" + std::to_string(j + 1));
   separation::SeparationStepOptions step;
   step.out_dir = out_dir;
@@ -222,18 +218,8 @@ separation::SeparationScores separate_images(const Config& c, MultichannelNMFImp
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
   step.known_assignment = false;  // components are not tied to sources: permutation search
   step.quiet = quiet;
-  if (m.images.defined()) {
-    s.references = m.images;
-    // Per-channel SDR (bss_eval_sources on each channel) beside the image metrics.
-    eval::Json per_channel = eval::Json::array();
-    for (int64_t i = 0; i < s.estimates.size(1); ++i) {
-      const auto r = eval::bss_eval_sources(m.images.select(1, i), s.estimates.select(1, i));
-      eval::Json sdr = eval::Json::array();
-      for (int64_t j = 0; j < r.sdr.size(0); ++j) sdr.push(r.sdr[j].item<double>());
-      per_channel.push(eval::Json::object().set("channel", i).set("sdr", sdr));
-    }
-    step.details = eval::Json::object().set("per_channel_sdr", per_channel);
-  }
+  step.per_channel_sdr = true;  // each channel's SDR beside the image metrics (details.per_channel_sdr)
+  if (m.images.defined()) s.references = m.images;
   const separation::SeparationScores scores = separation::run_separation_step({s}, step);
   if (scores.scored) {
     const eval::MetricsTable& t = scores.mixtures.front();

@@ -1,6 +1,7 @@
 // TL-NMF's baselines: the same model with Φ fixed to the DCT (DCT-NMF, trained on the same
 // frames through the same code path) and, in supervised mode, supervised IS-NMF on an STFT
 // with the same frames (the ICASSP paper's baseline).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "factorch/models/nmf.h"
 #include "factorch/signal/stft.h"
 #include "factorch/separation/separate.h"
+#include "factorch/train/trainer.h"
 
 namespace factorch {
 
@@ -62,13 +64,15 @@ std::vector<separation::SeparatedMixture> supervised_stft_isnmf(const Config& c,
       NMFOptions no(V.size(0), V.size(1), W.size(1));
       no.beta(0.0).eps(eps).fixed_w(true).l1_h(c.number("model.lambda") * static_cast<double>(sig.frame_length()) /
                                                static_cast<double>(sizes[0]));
-      NMF nmf(no);
+      auto nmf = std::make_shared<NMFImpl>(no);
       nmf->set_factor("W", W);
       nmf->init(V, "random", static_cast<uint64_t>(c.integer("model.seed")));
       nmf->set_factor("W", W);
-      TrainingData d;
-      d.X = V;
-      for (int64_t it = 0; it < c.integer("trainer.max_iter"); ++it) nmf->mu_step(d);
+      // The library's MU trainer, trainer.max_iter sweeps (no tol stop, objective only at the end).
+      const int64_t sweeps = c.integer("trainer.max_iter");
+      TrainerOptions t;
+      t.kind("mu").max_iter(sweeps).tol(0).eval_every(std::max<int64_t>(1, sweeps)).progress("never");
+      make_trainer(t)->fit(nmf, TrainingData(V));
       return separation::dictionary_parts(Ws, nmf->H().detach());
     };
     separation::SeparateOptions opts;

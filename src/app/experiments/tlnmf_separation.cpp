@@ -9,7 +9,6 @@
 #include "app/separation.h"
 #include "factorch/separation/separation_step.h"
 #include "factorch/error.h"
-#include "factorch/eval/bss.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/frames.h"
 
@@ -93,12 +92,9 @@ app::SeparationResult separate_tlnmf(const Config& c, const app::RunOptions& opt
     // Supervised source s is data.train's s-th source (the references are in that order);
     // unsupervised components have no names: each estimate takes the name of the reference
     // it matches (BSS Eval's best permutation) and is then scored as that source.
-    if (!model->supervised()) {
-      const eval::BssEvalResult b = eval::bss_eval_sources(sig.sources[0], m.estimates);
-      m.estimates = m.estimates.index_select(0, torch::tensor(b.permutation, torch::kLong));
-    }
     m.names = sig.source_names;
     m.references = sig.sources[0];
+    if (!model->supervised()) m = separation::matched_to_references(std::move(m));
   } else if (model->supervised()) {
     m.names = sig.source_names;  // data.train's names
   } else {

@@ -1,4 +1,4 @@
-#include "app/plot/figure.h"
+#include "factorch/plot/figure.h"
 
 #include <cairo.h>
 
