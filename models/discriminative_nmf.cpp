@@ -262,6 +262,20 @@ NamedTensors DiscriminativeLayeredNMFImpl::factors() {
   return out;
 }
 
+FactorDescriptions DiscriminativeLayeredNMFImpl::describe_factors() {
+  FactorDescriptions out;
+  const auto layer = [](size_t l) { return std::to_string(l + 1); };
+  for (size_t l = 0; l < W_.size(); ++l)
+    out.push_back(FactorDescription("W" + layer(l), FactorRole::Dictionary, "dictionary of layer " + layer(l), FactorPlot::Image)
+                      .with_layer(static_cast<int>(l + 1)));
+  out.emplace_back("H", FactorRole::Activations, "activations of the last layer", FactorPlot::Image);
+  for (int64_t s = 0; s < options.n_sources(); ++s)
+    for (size_t l = 0; l < W_.size(); ++l)
+      out.emplace_back(source_name(s) + "_W" + layer(l), FactorRole::Other,
+                       "layer-" + layer(l) + " dictionary block of source " + source_name(s));
+  return out;
+}
+
 void DiscriminativeLayeredNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
   torch::NoGradGuard no_grad;
   if (name == "H") {

@@ -25,6 +25,12 @@ void FactorModelImpl::mu_step(const TrainingData&) {
   throw Error("model '" + type() + "' has no multiplicative-update form; train it with an autograd optimiser");
 }
 
+FactorDescriptions FactorModelImpl::describe_factors() {
+  FactorDescriptions out;
+  for (const auto& f : factors()) out.emplace_back(f.key(), FactorRole::Other, "");
+  return out;
+}
+
 torch::Tensor FactorModelImpl::fit_activations(const torch::Tensor& W, const torch::Tensor& V, int64_t iterations,
                                                torch::Device device, torch::ScalarType dtype) {
   require(W.dim() == 2 && V.dim() == 2 && W.size(0) == V.size(0), "fit_activations: W and V must share their rows");
@@ -34,14 +40,19 @@ torch::Tensor FactorModelImpl::fit_activations(const torch::Tensor& W, const tor
   const int64_t K = W64.size(1);
   const torch::Tensor level = data.X.mean(0) / (static_cast<double>(K) * W64.mean().item<double>());
   const torch::Tensor H0 = level.clamp_min(kFactorFloor).unsqueeze(0).expand({K, V.size(1)}).contiguous();
-  set_factor("W", W64);
-  set_factor("H", H0);
+  // The model's own names for its dictionary and activations (NMF's W and H).
+  const FactorDescriptions described = describe_factors();
+  const FactorDescription* dictionary = whole_factor(described, FactorRole::Dictionary);
+  const FactorDescription* activations = whole_factor(described, FactorRole::Activations);
+  require(dictionary && activations, "fit_activations: model " + type() + " describes no dictionary and activations");
+  set_factor(dictionary->name, W64);
+  set_factor(activations->name, H0);
   check_data(data);
   to(device, dtype);
   data = data.to(device, dtype);
   torch::NoGradGuard no_grad;
   for (int64_t it = 0; it < iterations; ++it) mu_step(data);
-  return factors()["H"].to(torch::kCPU, torch::kFloat64);
+  return factors()[activations->name].to(torch::kCPU, torch::kFloat64);
 }
 
 }  // namespace factorch

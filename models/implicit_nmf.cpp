@@ -597,6 +597,37 @@ NamedTensors ImplicitNMFImpl::factors() {
   return out;
 }
 
+FactorDescriptions ImplicitNMFImpl::describe_factors() {
+  FactorDescriptions out;
+  out.push_back(FactorDescription("W", FactorRole::Dictionary, "templates W_k(f) on the training grid", FactorPlot::Image)
+                    .with_grid("frequencies"));
+  if (options.spectral_kernel()) {
+    out.emplace_back("D", FactorRole::Other, "spectral densities D_k(nu) (spectral_kernel; W = D seen through the window)");
+    out.emplace_back("density_frequencies", FactorRole::Grid, "frequency grid of D (Hz)");
+    out.emplace_back("kernel_glide", FactorRole::Other, "relative glide rate of the lines (1/s): extra spread of D at longer windows");
+  }
+  out.push_back(FactorDescription("H", FactorRole::Activations, "activations", FactorPlot::Image).with_grid("times"));
+  if (H_.defined()) out.emplace_back("H_raw", FactorRole::Other, "softplus^-1(H), for an exact reload");
+  // model.joint_n_fft: every further training size keeps its own activations.
+  for (const auto& j : joint_) {
+    const std::string n = std::to_string(j.n_fft), tag = "_nfft" + n;
+    out.emplace_back("W" + tag, FactorRole::Other, "templates seen through the window of joint training size " + n);
+    out.emplace_back("H" + tag, FactorRole::Other, "activations at joint training size " + n);
+    out.emplace_back("H_raw" + tag, FactorRole::Other, "softplus^-1(H) at joint training size " + n + ", for an exact reload");
+  }
+  out.emplace_back("frequencies", FactorRole::Grid, "training frequency grid (Hz)");
+  out.emplace_back("times", FactorRole::Grid, "frame / sample times (s)");
+  out.emplace_back("coordinates", FactorRole::Other, "[sample rate, trained f_min, f_max, duration]");
+  out.emplace_back("scale", FactorRole::Other, "output scale of the implicit activations (H_net)");
+  for (const auto& p : W_net->named_parameters(true)) out.emplace_back("W_net." + p.key(), FactorRole::Network, "dictionary network weights");
+  for (const auto& b : W_net->named_buffers(true)) out.emplace_back("W_net." + b.key(), FactorRole::Network, "dictionary network weights");
+  if (H_net) {
+    for (const auto& p : H_net->named_parameters(true)) out.emplace_back("H_net." + p.key(), FactorRole::Network, "activation network weights");
+    for (const auto& b : H_net->named_buffers(true)) out.emplace_back("H_net." + b.key(), FactorRole::Network, "activation network weights");
+  }
+  return out;
+}
+
 void ImplicitNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
   torch::NoGradGuard no_grad;
   require(value.defined() && value.isfinite().all().item<bool>(), "iN-NMF factor " + name + " must be finite");

@@ -227,6 +227,16 @@ NamedTensors LayeredNMFImpl::factors() {
   return out;
 }
 
+FactorDescriptions LayeredNMFImpl::describe_factors() {
+  FactorDescriptions out;
+  for (size_t l = 1; l <= W_.size(); ++l)
+    out.push_back(FactorDescription("W" + std::to_string(l), FactorRole::Dictionary, "dictionary of layer " + std::to_string(l),
+                                    FactorPlot::Image)
+                      .with_layer(static_cast<int>(l)));
+  out.emplace_back("H", FactorRole::Activations, "activations of the last layer", FactorPlot::Image);
+  return out;
+}
+
 void LayeredNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
   torch::Tensor* target = name == "H" ? &H_ : nullptr;
   for (size_t l = 0; l < W_.size() && !target; ++l)

@@ -130,6 +130,12 @@ NamedTensors MultichannelNMFImpl::factors() {
   return out;
 }
 
+FactorDescriptions MultichannelNMFImpl::describe_factors() {
+  return {{"W", FactorRole::Dictionary, "dictionary: K templates per source, sources side by side", FactorPlot::Image},
+          {"H", FactorRole::Activations, "activations: one row per component, one column per frame", FactorPlot::Image},
+          {"Q", FactorRole::Other, "mixing powers q_ij = |a_ij|^2 (row: channel i, column: source j)"}};
+}
+
 void MultichannelNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
   torch::Tensor* t = name == "W" ? &W_ : name == "H" ? &H_ : name == "Q" ? &Q_ : nullptr;
   require(t != nullptr, "multichannel NMF has no factor '" + name + "' (it has W, H, Q)");

@@ -306,6 +306,11 @@ NamedTensors NMFImpl::factors() {
   return out;
 }
 
+FactorDescriptions NMFImpl::describe_factors() {
+  return {{"W", FactorRole::Dictionary, "dictionary: one spectral template per column", FactorPlot::Image},
+          {"H", FactorRole::Activations, "activations: one row per component, one column per frame", FactorPlot::Image}};
+}
+
 void NMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
   torch::Tensor* target = name == "W" ? &W_ : name == "H" ? &H_ : nullptr;
   require(target != nullptr, "NMF has no factor '" + name + "' (it has W and H)");

@@ -314,6 +314,11 @@ NamedTensors OnlineNMFImpl::factors() {
   return out;
 }
 
+FactorDescriptions OnlineNMFImpl::describe_factors() {
+  // H is not kept: each batch's activations are fitted and dropped.
+  return {{"W", FactorRole::Dictionary, "dictionary: one spectral template per column", FactorPlot::Image}};
+}
+
 void OnlineNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
   require(name == "W", "online NMF has no factor '" + name + "' (it has W)");
   require(value.sizes() == W_.sizes(), "W has the wrong shape for this model");

@@ -414,6 +414,13 @@ NamedTensors TLNMFImpl::factors() {
   return out;
 }
 
+FactorDescriptions TLNMFImpl::describe_factors() {
+  return {{"Phi", FactorRole::Transform, "learnt orthogonal transform (row m: atom m)", FactorPlot::Atoms},
+          FactorDescription("W", FactorRole::Dictionary, "dictionary on the transform's atoms", FactorPlot::Image)
+              .with_axis("Atom (rows of Φ, most energetic first)"),
+          {"H", FactorRole::Activations, "activations: one row per component, one column per frame", FactorPlot::Image}};
+}
+
 void TLNMFImpl::set_factor(const std::string& name, const torch::Tensor& value) {
   torch::NoGradGuard no_grad;
   if (name == "Phi") {

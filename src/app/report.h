@@ -6,7 +6,12 @@
 //   metrics.json, baseline/metrics.json, separation.json, transfer.json   metric tables
 //   mixture.wav (or sources/mixture.wav, mixtures/*.wav), sources/*.wav, components/*.wav, baseline/sources/*.wav
 //                          audio players and spectrograms
-//   factors/*.npy          W (or W1…WL), H, Phi (TL-NMF atoms), frequencies/times (iN-NMF)
+//   factors/factors.json   what each factor is and how to draw it, as the model describes it
+//                          (app/factor_manifest.h): the dictionary (or the layers of a product
+//                          W1·…·WL), the activations, atoms (rows as waveforms), the grids of
+//                          their rows/columns; runs written before it: their factor files'
+//                          names (W or W1…WL, H, Phi, frequencies, times)
+//   factors/*.npy          the factors the description names
 //   dictionary/W_fine.npy + frequencies_fine.npy   iN-NMF templates on a fine frequency grid
 //   figures/input.npy + input.json   the input V as drawn (column means), kept by the run's
 //                          own report from data.input (relative to the run's working directory)

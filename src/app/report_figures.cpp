@@ -51,6 +51,14 @@ struct Context {
   fs::path dir() const { return in.dir; }
   void add(const std::string& name, const std::string& caption) { figures.push_back({"figures/" + name, caption}); }
   std::string path(const std::string& name) const { return (in.dir / "figures" / name).string(); }
+  fs::path factor_file(const std::string& name) const { return in.dir / "factors" / (name + ".npy"); }
+  /// The factor described as the whole dictionary, or else the first layer of a product
+  /// dictionary: its rows are the rows of V (nullptr when the run has none).
+  const FactorDescription* dictionary_rows() const {
+    if (const FactorDescription* d = whole_factor(in.factors, FactorRole::Dictionary)) return d;
+    const auto layers = dictionary_layers(in.factors);
+    return layers.empty() ? nullptr : layers.front();
+  }
 };
 
 // Frequency axis (view) for data up to hi_hz, honouring the log option.
@@ -59,11 +67,15 @@ std::pair<plot::Axis, double> freq_view(double df, double top_hz, bool log) {
   return plot::frequency_axis(lo, top_hz, log);
 }
 
+// Rows of V and of the dictionary: the grid the model names for its dictionary's rows (iN-NMF:
+// the training frequencies in Hz), or its label for them (TL-NMF: atoms), or the bins of the
+// representation.
 FrequencyRows rows_of(const Context& c, int64_t F) {
   FrequencyRows r;
   const RunInputs& in = c.in;
-  const auto freqs = in.dir / "factors" / "frequencies.npy";
-  if (fs::exists(freqs)) {  // iN-NMF: the training frequencies in Hz
+  const FactorDescription* dict = c.dictionary_rows();
+  const fs::path freqs = dict && !dict->grid.empty() ? c.factor_file(dict->grid) : fs::path();
+  if (!freqs.empty() && fs::exists(freqs)) {
     const std::vector<double> f = to_vector(load(freqs));
     if (static_cast<int64_t>(f.size()) == F && F >= 2 && f.front() >= 0 && f.back() > f.front()) {
       r.known = true;
@@ -80,8 +92,8 @@ FrequencyRows rows_of(const Context& c, int64_t F) {
       return r;
     }
   }
-  if (in.model_type == "tlnmf") {
-    r.label = "Atom (rows of Φ, most energetic first)";
+  if (dict && !dict->axis.empty()) {
+    r.label = dict->axis;
     return r;
   }
   if (in.sample_rate && in.n_fft) {
@@ -126,8 +138,10 @@ void frequency_rows(const Context& c, int64_t F, plot::Heatmap& h, double& scale
 
 // x axis over frames: seconds when the hop and rate are known.
 void time_columns(const Context& c, int64_t N, plot::Heatmap& h) {
-  const auto times = c.in.dir / "factors" / "times.npy";
-  if (fs::exists(times)) {
+  // The grid the model names for its activations' columns (iN-NMF: times in s).
+  const FactorDescription* act = whole_factor(c.in.factors, FactorRole::Activations);
+  const fs::path times = act && !act->grid.empty() ? c.factor_file(act->grid) : fs::path();
+  if (!times.empty() && fs::exists(times)) {
     const std::vector<double> t = to_vector(load(times));
     if (static_cast<int64_t>(t.size()) == N && N >= 2 && t.back() > t.front()) {
       const double dt = (t.back() - t.front()) / (N - 1);
@@ -277,30 +291,43 @@ void input_matrix_figure(Context& c, bool rebuild) {
                          (w > 1 ? ", means of " + std::to_string(w) + " columns" : std::string()) + ").");
 }
 
-// The dictionary: W, or the product W1·…·WL of a layered model.
-std::optional<std::pair<torch::Tensor, std::string>> dictionary(const Context& c) {
-  const fs::path f = c.in.dir / "factors";
-  if (fs::exists(f / "W.npy")) return std::make_pair(load(f / "W.npy"), std::string("W"));
-  if (!fs::exists(f / "W1.npy")) return std::nullopt;
-  torch::Tensor W = load(f / "W1.npy");
-  std::string name = "W1";
-  for (int l = 2; fs::exists(f / ("W" + std::to_string(l) + ".npy")); ++l) {
-    const torch::Tensor next = load(f / ("W" + std::to_string(l) + ".npy"));
-    if (next.dim() != 2 || next.size(0) != W.size(1)) break;
-    W = torch::mm(W, next);
-    name += "·W" + std::to_string(l);
+// " (what the model says it is)", or "" when it says nothing.
+std::string meaning_note(const FactorDescription& d) { return d.meaning.empty() ? "" : " (" + d.meaning + ")"; }
+
+struct Dictionary {
+  torch::Tensor W;
+  std::string name;     // W, or W1·W2·… for a product
+  std::string meaning;  // of the whole dictionary, or "product of the layers' dictionaries"
+};
+
+// The dictionary the model describes: one factor, or the product W1·…·WL of the layers of a
+// layered model (as far as their shapes chain).
+std::optional<Dictionary> dictionary(const Context& c) {
+  const FactorDescription* whole = whole_factor(c.in.factors, FactorRole::Dictionary);
+  if (whole && whole->plot == FactorPlot::Image && fs::exists(c.factor_file(whole->name)))
+    return Dictionary{load(c.factor_file(whole->name)), whole->name, whole->meaning};
+  const auto layers = dictionary_layers(c.in.factors);
+  if (whole || layers.empty() || layers.front()->plot != FactorPlot::Image || !fs::exists(c.factor_file(layers.front()->name)))
+    return std::nullopt;
+  Dictionary d{load(c.factor_file(layers.front()->name)), layers.front()->name, ""};
+  for (size_t l = 1; l < layers.size() && fs::exists(c.factor_file(layers[l]->name)); ++l) {
+    const torch::Tensor next = load(c.factor_file(layers[l]->name));
+    if (next.dim() != 2 || next.size(0) != d.W.size(1)) break;
+    d.W = torch::mm(d.W, next);
+    d.name += "·" + layers[l]->name;
   }
-  return std::make_pair(W, name);
+  if (layers.size() > 1) d.meaning = "product of the layers' dictionaries";
+  return d;
 }
 
 void factor_figures(Context& c) {
   const auto dict = dictionary(c);
   const double p = c.in.power_exponent;
   const std::string power_note = p == 1 ? "" : " (raised to " + plot::tick_label(p, 0.001) + " to show power)";
-  if (dict && dict->first.dim() == 2 && dict->first.numel() > 0) {
-    const torch::Tensor W = dict->first.clamp_min(0);
+  if (dict && dict->W.dim() == 2 && dict->W.numel() > 0) {
+    const torch::Tensor W = dict->W.clamp_min(0);
     plot::Heatmap h;
-    h.title = "Dictionary " + dict->second + ": one column per component";
+    h.title = "Dictionary " + dict->name + ": one column per component";
     h.values = W.pow(p);
     double scale;
     frequency_rows(c, W.size(0), h, scale);
@@ -310,14 +337,15 @@ void factor_figures(Context& c) {
     h.size = {900, 460};
     h.colorbar_label = "dB re max";
     plot::save_png(c.path("W.png"), h);
-    c.add("W.png", "Spectral templates: column k of " + dict->second + power_note + ", in dB.");
+    c.add("W.png", "Spectral templates: column k of " + dict->name +
+                       (dict->meaning.empty() ? "" : " (" + dict->meaning + ")") + power_note + ", in dB.");
   }
-  const fs::path hp = c.in.dir / "factors" / "H.npy";
-  if (fs::exists(hp)) {
-    const torch::Tensor H = load(hp).clamp_min(0);
+  const FactorDescription* act = whole_factor(c.in.factors, FactorRole::Activations);
+  if (act && act->plot == FactorPlot::Image && fs::exists(c.factor_file(act->name))) {
+    const torch::Tensor H = load(c.factor_file(act->name)).clamp_min(0);
     if (H.dim() == 2 && H.numel() > 0) {
       plot::Heatmap h;
-      h.title = "Activations H: one row per component";
+      h.title = "Activations " + act->name + ": one row per component";
       h.values = H.pow(p);
       time_columns(c, H.size(1), h);
       h.y = component_axis(H.size(0), "Component");
@@ -326,7 +354,7 @@ void factor_figures(Context& c) {
       h.size = {900, std::clamp<int>(static_cast<int>(150 + 22 * H.size(0)), 300, 460)};
       h.colorbar_label = "dB re max";
       plot::save_png(c.path("H.png"), h);
-      c.add("H.png", "Activation of each component over time" + power_note + ", in dB.");
+      c.add("H.png", "Activation of each component over time" + meaning_note(*act) + power_note + ", in dB.");
     }
   }
 }
@@ -378,16 +406,20 @@ void objective_figure(Context& c) {
   c.add("objective.png", "Objective (divergence + penalties) over the iterations, from history.csv.");
 }
 
-// TL-NMF: the most energetic atoms (rows of Φ) and their power spectra.
+// A factor drawn as atoms (TL-NMF's Φ): its most energetic rows (the first ones) and their
+// power spectra.
 void atom_figures(Context& c) {
-  const fs::path p = c.in.dir / "factors" / "Phi.npy";
+  const auto described = std::find_if(c.in.factors.begin(), c.in.factors.end(),
+                                       [](const FactorDescription& d) { return d.plot == FactorPlot::Atoms; });
+  if (described == c.in.factors.end()) return;
+  const fs::path p = c.factor_file(described->name);
   if (!fs::exists(p)) return;
   const torch::Tensor Phi = load(p);
   if (Phi.dim() != 2 || Phi.size(0) == 0) return;
   const int64_t M = Phi.size(1), n = std::min<int64_t>(kShownAtoms, Phi.size(0));
   const double sr = c.in.sample_rate.value_or(0);
   plot::LinePlot atoms;
-  atoms.title = "Learnt atoms (rows of Φ, most energetic at the top)";
+  atoms.title = "Learnt atoms (rows of " + described->name + ", most energetic at the top)";
   atoms.x.label = sr > 0 ? "Time within the frame (ms)" : "Sample within the frame";
   atoms.x.min = 0;
   atoms.x.max = sr > 0 ? 1000.0 * (M - 1) / sr : static_cast<double>(M - 1);
@@ -450,9 +482,11 @@ void implicit_templates_figure(Context& c) {
   if (W.dim() != 2 || W.size(0) != static_cast<int64_t>(f.size()) || f.size() < 2) return;
   torch::Tensor Wt;
   std::vector<double> ft;
-  if (fs::exists(c.in.dir / "factors" / "W.npy") && fs::exists(c.in.dir / "factors" / "frequencies.npy")) {
-    Wt = load(c.in.dir / "factors" / "W.npy");
-    ft = to_vector(load(c.in.dir / "factors" / "frequencies.npy"));
+  // The trained dictionary on the grid the model names for its rows.
+  const FactorDescription* dict = whole_factor(c.in.factors, FactorRole::Dictionary);
+  if (dict && !dict->grid.empty() && fs::exists(c.factor_file(dict->name)) && fs::exists(c.factor_file(dict->grid))) {
+    Wt = load(c.factor_file(dict->name));
+    ft = to_vector(load(c.factor_file(dict->grid)));
     if (Wt.dim() != 2 || Wt.size(0) != static_cast<int64_t>(ft.size()) || Wt.size(1) != W.size(1)) Wt = torch::Tensor();
   }
   const int64_t K = W.size(1);

@@ -6,6 +6,7 @@
 #include "factorch/error.h"
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/wav.h"
+#include "app/factor_manifest.h"
 #include "app/json_file.h"
 
 namespace factorch::app {
@@ -148,6 +149,26 @@ void evaluated_files(RunInputs& in) {
     }
 }
 
+// Runs written before factors/factors.json: what their factor files' names meant (W or the
+// layers W1…WL, H, TL-NMF's atoms Phi, iN-NMF's grids frequencies and times). Runs written
+// since carry the model's own description and never come here.
+FactorDescriptions legacy_factors(const fs::path& dir) {
+  const auto has = [&](const std::string& name) { return fs::is_regular_file(dir / (name + ".npy")); };
+  FactorDescriptions out;
+  if (has("Phi")) out.emplace_back("Phi", FactorRole::Transform, "", FactorPlot::Atoms);
+  if (has("W")) {
+    FactorDescription W("W", FactorRole::Dictionary, "", FactorPlot::Image);
+    if (has("frequencies")) W.grid = "frequencies";
+    if (has("Phi")) W.axis = "Atom (rows of Φ, most energetic first)";
+    out.push_back(W);
+  } else {
+    for (int l = 1; has("W" + std::to_string(l)); ++l)
+      out.push_back(FactorDescription("W" + std::to_string(l), FactorRole::Dictionary, "", FactorPlot::Image).with_layer(l));
+  }
+  if (has("H")) out.push_back(FactorDescription("H", FactorRole::Activations, "", FactorPlot::Image).with_grid(has("times") ? "times" : ""));
+  return out;
+}
+
 }  // namespace
 
 RunInputs read_run_inputs(const std::string& dir_name) {
@@ -190,6 +211,8 @@ RunInputs read_run_inputs(const std::string& dir_name) {
       in.input_npy = fs::path(*input);
     }
   }
+
+  in.factors = read_factor_manifest(in.dir / "factors").value_or(legacy_factors(in.dir / "factors"));
 
   for (const fs::path& m : {in.dir / "mixture.wav", in.dir / "sources" / "mixture.wav"})
     if (fs::is_regular_file(m)) {

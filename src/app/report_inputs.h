@@ -9,6 +9,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "factorch/models/factor_description.h"
+
 namespace factorch::app {
 
 struct AudioItem {
@@ -36,6 +38,9 @@ struct RunInputs {
   /// (in natural order), its mixture, sources and baselines' sources.
   std::vector<AudioItem> audio;
   std::vector<std::string> nested_runs;  ///< folders of the run holding their own separation
+  /// factors/factors.json (the model's description of factors/*.npy), or for runs written
+  /// before it, the descriptions their factor files' names imply.
+  FactorDescriptions factors;
 };
 
 /// Reads the run's inputs; throws factorch::Error when `dir` has neither

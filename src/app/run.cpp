@@ -2,6 +2,7 @@
 
 #include "app/audio_data.h"
 #include "app/column_shard.h"
+#include "app/factor_manifest.h"
 #include "factorch/distributed/communicator.h"
 
 #include <dlfcn.h>
@@ -94,10 +95,12 @@ TrainingData load_training_data(const Config& c) {
   return data;
 }
 
-void export_factors(const NamedTensors& factors, const std::string& dir, const std::vector<std::string>& formats) {
+void export_factors(const NamedTensors& factors, const FactorDescriptions& descriptions, const std::string& dir,
+                    const std::vector<std::string>& formats) {
   for (const std::string& f : formats) {
     if (f == "npy") {
       for (const auto& item : factors) io::save_npy((fs::path(dir) / "factors" / (item.key() + ".npy")).string(), item.value());
+      write_factor_manifest(dir, factors, descriptions);
     } else if (f == "pt") {
       io::save_tensors_pt((fs::path(dir) / "factors.pt").string(), factors);
     } else {
@@ -354,6 +357,7 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
       for (const auto& b : model->named_buffers(true)) state.insert(b.key(), b.value());
       ck.parameters = gathered(*model, state, data, comm);
       ck.factors = gathered(*model, model->factors(), data, comm);
+      ck.descriptions = model->describe_factors();
       ck.train_state = s;
       // An optimiser's state holds per-column moments of this rank only: not kept across ranks.
       ck.train_state.optimizer_state = comm ? std::string() : t->optimizer_state();
@@ -371,7 +375,7 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   out.data = data;
   if (options.write_outputs && out.result.ok) {
     const NamedTensors factors = gathered(*model, model->factors(), data, comm);
-    if (writer) export_factors(factors, out_dir, c.strings("output.formats"));
+    if (writer) export_factors(factors, model->describe_factors(), out_dir, c.strings("output.formats"));
   }
   // Rank 0's last write is part of the run: a rank that fails there fails them all.
   if (comm) comm->barrier();

@@ -73,8 +73,14 @@ void check_resume(const Config& config, const io::Checkpoint& checkpoint, const 
 RunResult fit_model(const Config& config, std::shared_ptr<FactorModelImpl> model, TrainingData data,
                     const RunOptions& options, const std::string& out_dir);
 
-/// Writes factors/<name>.npy and/or factors.pt (formats: "npy", "pt") under dir.
-void export_factors(const NamedTensors& factors, const std::string& dir, const std::vector<std::string>& formats);
+/// Writes factors/<name>.npy with their description factors/factors.json (app/factor_manifest.h)
+/// and/or factors.pt (formats: "npy", "pt") under dir.
+void export_factors(const NamedTensors& factors, const FactorDescriptions& descriptions, const std::string& dir,
+                    const std::vector<std::string>& formats);
+/// export_factors of a model's factors and descriptions.
+inline void export_factors(FactorModelImpl& model, const std::string& dir, const std::vector<std::string>& formats) {
+  export_factors(model.factors(), model.describe_factors(), dir, formats);
+}
 
 /// For models whose dictionary is a function of frequency (innmf): the dictionary of a
 /// checkpoint sampled at `frequencies` (Hz) → F × K, as a DFT of size n_fft sees it (0: the

@@ -52,6 +52,14 @@ Grouping unsupervised_grouping(const Config& c, int64_t rank, const std::vector<
   return g;
 }
 
+// The factor the model describes as its dictionary (the shared path fixes it).
+FactorDescription dictionary_of(FactorModelImpl& model) {
+  const FactorDescriptions described = model.describe_factors();
+  const FactorDescription* d = whole_factor(described, FactorRole::Dictionary);
+  require(d != nullptr, "model " + model.type() + " describes no dictionary to separate with");
+  return *d;
+}
+
 }  // namespace
 
 SeparationResult run_separation(const Config& c, const RunOptions& options) {
@@ -63,7 +71,7 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
                                   "model.type " + type + " separates in the report of factorch train");
   if (!has_audio_input(c)) c.fail("data.input", "must be audio (a WAV file or data.synthetic) for factorch separate");
   // Long recordings: block by block, in memory bounded by data.block_seconds.
-  if (separates_in_blocks(c)) return run_block_separation(c, entry, options);
+  if (separates_in_blocks(c, entry)) return run_block_separation(c, entry, options);
 
   // Everything is loaded and checked before training or writing anything.
   const AudioRepresentation rep(c);
@@ -103,15 +111,18 @@ SeparationResult run_separation(const Config& c, const RunOptions& options) {
     if (supervised) {
       const Config mix = mixture_fit_config(c, static_cast<int64_t>(dictionaries.size()));
       std::shared_ptr<FactorModelImpl> model = build_model(entry, mix, data);
-      model->set_factor("W", torch::cat(dictionaries, 1));
+      model->set_factor(dictionary_of(*model).name, torch::cat(dictionaries, 1));
       run = fit_model(mix, model, data, options, out_dir);
     } else {
       run = fit_model(c, build_model(entry, c, data), data, options, out_dir);
     }
     require(run.result.ok, "training failed: " + run.result.stop_reason);
-    const NamedTensors f = run.model->factors();
-    require(f.contains("W") && f.contains("H"), "model.type " + type + " has no W and H factors to separate with");
-    const torch::Tensor W = f["W"].to(torch::kCPU, torch::kFloat64), H = f["H"].to(torch::kCPU, torch::kFloat64);
+    NamedTensors f = run.model->factors();
+    const FactorDescriptions described = run.model->describe_factors();
+    const FactorDescription* Wd = whole_factor(described, FactorRole::Dictionary);
+    const FactorDescription* Hd = whole_factor(described, FactorRole::Activations);
+    require(Wd && Hd, "model.type " + type + " describes no dictionary and activations to separate with");
+    const torch::Tensor W = f[Wd->name].to(torch::kCPU, torch::kFloat64), H = f[Hd->name].to(torch::kCPU, torch::kFloat64);
     if (!supervised) groups = unsupervised_grouping(c, W.size(1), audio.source_names);
     std::vector<torch::Tensor> parts;
     for (const auto& idx : groups.components) {

@@ -36,9 +36,10 @@ std::vector<torch::Tensor> learn_source_dictionaries(const Config& c, const Mode
     quiet.resume.reset();
     const RunResult r = fit_model(c, build_model(entry, c, data), data, quiet, "");
     require(r.result.ok, "training a source model failed: " + r.result.stop_reason);
-    const NamedTensors f = r.model->factors();
-    require(f.contains("W"), "model.type " + c.string("model.type") + " has no dictionary W to separate with");
-    dictionaries.push_back(f["W"].to(torch::kCPU, torch::kFloat64));
+    const FactorDescriptions described = r.model->describe_factors();
+    const FactorDescription* W = whole_factor(described, FactorRole::Dictionary);
+    require(W != nullptr, "model.type " + c.string("model.type") + " describes no dictionary to separate with");
+    dictionaries.push_back(r.model->factors()[W->name].to(torch::kCPU, torch::kFloat64));
   }
   return dictionaries;
 }
@@ -56,14 +57,14 @@ Config mixture_fit_config(const Config& c, int64_t sources) {
 namespace {
 
 // Why the block path cannot take this config ("" when it can).
-std::string block_path_obstacle(const Config& c) {
-  if (c.string("model.type") != "nmf") return "model.type is " + c.string("model.type") + ", not nmf";
+std::string block_path_obstacle(const Config& c, const ModelEntry& entry) {
+  if (!entry.capabilities.streams) return "model.type " + entry.name + " does not separate block by block";
   if (!c.has("data.input") || c.has("data.synthetic")) return "the mixture is not a WAV file in data.input";
   if (!has_audio_input(c)) return "data.input is not audio";
   if (!c.has("data.train")) return "there is no data.train (the block path is supervised)";
   if (c.string("trainer.kind") != "mu") return "trainer.kind is not mu";
-  if (c.string("model.ard") != "none") return "model.ard couples the columns of H";
-  if (c.number("model.smooth_h") != 0) return "model.smooth_h couples the columns of H";
+  if (entry.stream_obstacle)
+    if (std::string why = entry.stream_obstacle(c); !why.empty()) return why;
   if (c.has("model.init_from")) return "model.init_from is set";
   if (c.string("data.transform.kind") == "cqt") return "data.transform.kind cqt cannot be inverted";
   return "";
@@ -86,10 +87,10 @@ int64_t block_frames(const Config& c, int sample_rate, int64_t hop) {
 
 }  // namespace
 
-bool separates_in_blocks(const Config& c) {
+bool separates_in_blocks(const Config& c, const ModelEntry& entry) {
   const std::string mode = c.string("data.stream");
   if (mode == "never") return false;
-  const std::string obstacle = block_path_obstacle(c);
+  const std::string obstacle = block_path_obstacle(c, entry);
   if (!obstacle.empty()) {
     if (mode == "always") c.fail("data.stream", "always, but " + obstacle);
     return false;

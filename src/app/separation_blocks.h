@@ -35,9 +35,10 @@ struct ModelEntry;
 
 namespace factorch::app {
 
-/// True when `factorch separate` of this config takes the block path; validates the
+/// True when `factorch separate` of this config with the model `entry` takes the block path:
+/// the entry states the capability (capabilities.streams, stream_obstacle); validates the
 /// data.stream and data.block_seconds keys (and, with stream: always, that the model and input allow it).
-bool separates_in_blocks(const Config& config);
+bool separates_in_blocks(const Config& config, const ModelEntry& entry);
 
 /// H (K × N, float64 CPU) of V (F × N) on the fixed dictionary W (F × K): `mix`'s model
 /// (model.fixed_w: true) fits it (FactorModelImpl::fit_activations: the per-column start

@@ -43,47 +43,6 @@ void describe_plain_pt(const std::string& path, const c10::IValue& v) {
   }
 }
 
-// What a factor is, for `info`: the natural artefacts of each model.
-std::string factor_description(const std::string& model, const std::string& name) {
-  auto layer = [&](const std::string& prefix) -> std::string {
-    const size_t at = name.rfind(prefix);
-    if (at == std::string::npos || at + prefix.size() >= name.size()) return "";
-    const std::string l = name.substr(at + prefix.size());
-    if (l.find_first_not_of("0123456789") != std::string::npos) return "";
-    return at == 0 ? "dictionary of layer " + l : "layer-" + l + " dictionary block of source " + name.substr(0, at - 1);
-  };
-  if (model == "tlnmf") {
-    if (name == "Phi") return "learnt orthogonal transform (row m: atom m)";
-    if (name == "W") return "dictionary on the transform's atoms";
-  }
-  if (model == "lnmf" || model == "dlnmf") {
-    if (std::string d = layer("W"); !d.empty()) return d;
-  }
-  if (model == "innmf") {
-    if (name == "W") return "templates W_k(f) on the training grid";
-    if (name == "frequencies") return "training frequency grid (Hz)";
-    if (name == "times") return "frame / sample times (s)";
-    if (name == "coordinates") return "[sample rate, trained f_min, f_max, duration]";
-    if (name == "H_raw") return "softplus^-1(H), for an exact reload";
-    if (name == "D") return "spectral densities D_k(nu) (spectral_kernel; W = D seen through the window)";
-    if (name == "density_frequencies") return "frequency grid of D (Hz)";
-    if (name == "kernel_glide") return "relative glide rate of the lines (1/s): extra spread of D at longer windows";
-    if (name == "scale") return "output scale of the implicit activations (H_net)";
-    if (name.rfind("W_net.", 0) == 0) return "dictionary network weights";
-    // model.joint_n_fft: every further training size keeps its own activations.
-    if (const size_t at = name.find("_nfft"); at != std::string::npos) {
-      const std::string base = name.substr(0, at), n = name.substr(at + 5);
-      if (base == "W") return "templates seen through the window of joint training size " + n;
-      if (base == "H") return "activations at joint training size " + n;
-      if (base == "H_raw") return "softplus^-1(H) at joint training size " + n + ", for an exact reload";
-    }
-    if (name.rfind("H_net.", 0) == 0) return "activation network weights";
-  }
-  if (name == "W") return "dictionary";
-  if (name == "H") return "activations";
-  return "";
-}
-
 std::string args_value(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -244,7 +203,7 @@ int export_(const Args& args) {
     std::vector<std::string> formats;
     if (format != "pt") formats.push_back("npy");
     if (format != "npy") formats.push_back("pt");
-    app::export_factors(factors, out, formats);
+    app::export_factors(factors, ck.descriptions, out, formats);
     // DIR has a run directory's layout (factors/*.npy, factors.pt): say where the files are.
     std::string written;
     if (format != "pt") {
@@ -294,7 +253,9 @@ int info(const Args& args) {
       shape_width = std::max(shape_width, static_cast<int>(shape_string(f.value()).size()));
     }
     for (const auto& f : ck.factors) {
-      const std::string what = factor_description(ck.model_type, f.key());
+      // What the model said the factor is (checkpoints written before descriptions: nothing).
+      const FactorDescription* d = find_factor(ck.descriptions, f.key());
+      const std::string what = d ? d->meaning : "";
       std::printf("  %-*s %-*s %-8s%s%s\n", name_width, f.key().c_str(), shape_width, shape_string(f.value()).c_str(),
                   c10::toString(f.value().scalar_type()), what.empty() ? "" : "  ", what.c_str());
     }

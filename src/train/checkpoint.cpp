@@ -28,6 +28,41 @@ NamedTensors from_dict(const c10::IValue& v, const std::string& path, const std:
   }
   return out;
 }
+c10::impl::GenericDict description_dict(const FactorDescriptions& descriptions) {
+  auto d = make_dict();
+  for (const auto& f : descriptions) {
+    auto e = make_dict();
+    e.insert("role", role_name(f.role));
+    e.insert("meaning", f.meaning);
+    e.insert("plot", plot_name(f.plot));
+    e.insert("grid", f.grid);
+    e.insert("axis", f.axis);
+    e.insert("layer", static_cast<int64_t>(f.layer));
+    d.insert(f.name, e);
+  }
+  return d;
+}
+
+FactorDescriptions descriptions_from(const c10::IValue& v, const std::string& path) {
+  require(v.isGenericDict(), path + ": checkpoint entry 'descriptions' is not a dict");
+  FactorDescriptions out;
+  for (const auto& e : v.toGenericDict()) {
+    require(e.key().isString() && e.value().isGenericDict(), path + ": checkpoint entry 'descriptions' holds a non-dict");
+    const auto f = e.value().toGenericDict();
+    FactorDescription d(e.key().toStringRef(), FactorRole::Other, f.at("meaning").toStringRef());
+    try {
+      d.role = parse_role(f.at("role").toStringRef());
+      d.plot = parse_plot(f.at("plot").toStringRef());
+    } catch (const Error& bad) {
+      throw Error(path + ": corrupt factorch checkpoint (" + bad.what() + ")");
+    }
+    d.grid = f.at("grid").toStringRef();
+    d.axis = f.at("axis").toStringRef();
+    d.layer = static_cast<int>(f.at("layer").toInt());
+    out.push_back(std::move(d));
+  }
+  return out;
+}
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
@@ -38,6 +73,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   d.insert("config", c.config_yaml);
   d.insert("parameters", tensor_dict(c.parameters));
   d.insert("factors", tensor_dict(c.factors));
+  if (!c.descriptions.empty()) d.insert("descriptions", description_dict(c.descriptions));
   d.insert("iteration", c.train_state.iteration);
   d.insert("seconds", c.train_state.seconds);
   const auto& h = c.train_state.history;
@@ -69,6 +105,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     c.config_yaml = d.at("config").toStringRef();
     c.parameters = from_dict(d.at("parameters"), path, "parameters");
     c.factors = from_dict(d.at("factors"), path, "factors");
+    if (d.contains("descriptions")) c.descriptions = descriptions_from(d.at("descriptions"), path);
     c.train_state.iteration = d.at("iteration").toInt();
     c.train_state.seconds = d.at("seconds").toDouble();
     const torch::Tensor hist = d.at("history").toTensor().to(torch::kFloat64).contiguous();

@@ -186,3 +186,30 @@ TEST(SeparationBlocks, StreamAlwaysNeedsTheSupervisedNmfPath) {
   EXPECT_NE(r.err.find("data.train"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir.path() / "out"));
 }
+
+// The block path is chosen from what the model's entry states (capabilities.streams and its
+// stream_obstacle), not from the type string: the same nmf config streams with the nmf
+// entry, also when the entry carries another name, and does not when the entry says the
+// model cannot. (On main the path was chosen by `model.type != "nmf"`.)
+TEST(SeparationBlocks, StreamingIsTheCapabilityTheEntryStates) {
+  const Config c = Config::parse(kConfig, "sep.yaml");
+  const ModelEntry& nmf = model_entry("nmf");
+  EXPECT_TRUE(app::separates_in_blocks(c, nmf));
+  ModelEntry renamed = nmf;
+  renamed.name = "convolutive_nmf";
+  EXPECT_TRUE(app::separates_in_blocks(c, renamed));
+  ModelEntry unable = nmf;
+  unable.capabilities.streams = false;
+  std::string e = testkit::error_of([&] { app::separates_in_blocks(c, unable); });
+  EXPECT_NE(e.find("data.stream"), std::string::npos) << e;
+  EXPECT_NE(e.find("model.type nmf does not separate block by block"), std::string::npos) << e;
+  ModelEntry coupled = nmf;
+  coupled.stream_obstacle = [](const Config&) { return std::string("its activations are coupled"); };
+  e = testkit::error_of([&] { app::separates_in_blocks(c, coupled); });
+  EXPECT_NE(e.find("always, but its activations are coupled"), std::string::npos) << e;
+  // The nmf entry's own obstacle: ARD couples the columns of H.
+  Config with_ard = c;
+  with_ard.set("model.ard", "l1", "test");
+  e = testkit::error_of([&] { app::separates_in_blocks(with_ard, nmf); });
+  EXPECT_NE(e.find("model.ard couples the columns of H"), std::string::npos) << e;
+}

@@ -10,17 +10,21 @@
 #include "factorch/train/checkpoint.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/torch_file.h"
+#include "factorch/models/discriminative_nmf.h"
+#include "factorch/models/tlnmf.h"
 
 namespace fs = std::filesystem;
 using namespace factorch;
 
 namespace {
 // A checkpoint as a finished run writes it (the CLI reads only the checkpoint).
-void write_checkpoint(const std::string& path, const std::string& type, const NamedTensors& factors) {
+void write_checkpoint(const std::string& path, const std::string& type, const NamedTensors& factors,
+                      const FactorDescriptions& descriptions) {
   io::Checkpoint ck;
   ck.model_type = type;
   ck.config_yaml = "model:\n  type: " + type + "\n";
   ck.factors = factors;
+  ck.descriptions = descriptions;  // the model's describe_factors(), as the run writer stores it
   ck.train_state.iteration = 3;
   ck.train_state.history = {{0, 2.0, 0.0, 0.0}, {3, 1.0, 0.5, 0.1}};
   io::save_checkpoint(path, ck);
@@ -36,7 +40,7 @@ TEST(ExportCli, EveryModelsArtefactsListedAndExported) {
   tl.insert("Phi", std::get<0>(torch::linalg_qr(torch::randn({6, 6}, torch::kFloat64))));
   tl.insert("W", torch::rand({6, 2}, torch::kFloat64));
   tl.insert("H", torch::rand({2, 9}, torch::kFloat64));
-  write_checkpoint(dir / "tl.pt", "tlnmf", tl);
+  write_checkpoint(dir / "tl.pt", "tlnmf", tl, TLNMF(TLNMFOptions(6, 9, 2))->describe_factors());
   auto r = testkit::run_factorch("info tl.pt", cwd);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("learnt orthogonal transform"), std::string::npos) << r.out;
@@ -58,7 +62,9 @@ TEST(ExportCli, EveryModelsArtefactsListedAndExported) {
   dl.insert("W2", torch::rand({4, 3}, torch::kFloat64));
   dl.insert("H", torch::rand({3, 5}, torch::kFloat64));
   dl.insert("speech_W1", torch::rand({8, 2}, torch::kFloat64));
-  write_checkpoint(dir / "dl.pt", "dlnmf", dl);
+  write_checkpoint(dir / "dl.pt", "dlnmf", dl,
+                   DiscriminativeLayeredNMF(DiscriminativeLayeredNMFOptions(8, 5, {4, 3}, 2).source_names({"speech", "noise"}))
+                       ->describe_factors());
   r = testkit::run_factorch("info dl.pt", cwd);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("dictionary of layer 2"), std::string::npos) << r.out;

@@ -125,6 +125,7 @@ class DiscriminativeLayeredNMFImpl : public FactorModelImpl,
   void check_data(const TrainingData& data) const override;
   /// W1…WL, H (compound) and per source <name>_W1…<name>_WL.
   NamedTensors factors() override;
+  FactorDescriptions describe_factors() override;
   void set_factor(const std::string& name, const torch::Tensor& value) override;
   void pretty_print(std::ostream& stream) const override;
 

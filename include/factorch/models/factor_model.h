@@ -11,6 +11,7 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include "factorch/models/factor_description.h"
 #include "factorch/named_tensors.h"
 
 namespace factorch {
@@ -84,6 +85,11 @@ class FactorModelImpl : public virtual torch::nn::Module {
 
   /// Learnt quantities by name, as users see them (nonnegative W, not a raw parametrisation).
   virtual NamedTensors factors() = 0;
+
+  /// What each factor of factors() is (role, meaning, how to draw it), in the same order:
+  /// reports, `factorch info` and the shared separation path ask this, never the type or a
+  /// factor's name. The default describes every factor as Other with no meaning.
+  virtual FactorDescriptions describe_factors();
 
   /// Sets one factor from user values (inverse of factors()); throws on unknown name or shape.
   virtual void set_factor(const std::string& name, const torch::Tensor& value) = 0;

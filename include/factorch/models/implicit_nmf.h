@@ -122,6 +122,7 @@ class ImplicitNMFImpl : public FactorModelImpl, public HandGradients, public tor
   /// Keeps matrix H ≥ h_floor (see ImplicitNMFOptions::h_floor).
   void project() override;
   NamedTensors factors() override;
+  FactorDescriptions describe_factors() override;
   /// Network weights ("W_net.…", "H_net.…": the stacked tensors of nn::BatchedImplicitMLP), "H" and its raw parameter "H_raw" =
   /// softplus⁻¹(H) (matrix mode; "H_raw" wins over "H", so a reload is bitwise exact),
   /// "scale", "coordinates".

@@ -93,6 +93,7 @@ class LayeredNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<Layer
   void project() override;
   void check_data(const TrainingData& data) const override;
   NamedTensors factors() override;  ///< W1…WL, H
+  FactorDescriptions describe_factors() override;
   void set_factor(const std::string& name, const torch::Tensor& value) override;
   void pretty_print(std::ostream& stream) const override;
 

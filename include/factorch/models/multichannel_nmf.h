@@ -61,6 +61,7 @@ class MultichannelNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<
   void project() override;
   void check_data(const TrainingData& data) const override;
   NamedTensors factors() override;
+  FactorDescriptions describe_factors() override;
   void set_factor(const std::string& name, const torch::Tensor& value) override;
   void pretty_print(std::ostream& stream) const override;
 

@@ -82,6 +82,7 @@ class NMFImpl : public FactorModelImpl, public torch::nn::Cloneable<NMFImpl> {
   void project() override;
   void check_data(const TrainingData& data) const override;
   NamedTensors factors() override;
+  FactorDescriptions describe_factors() override;
   void set_factor(const std::string& name, const torch::Tensor& value) override;
   void pretty_print(std::ostream& stream) const override;
   /// H (and its forced-zero mask) are per column: local to each rank of a data-parallel run.

@@ -148,6 +148,7 @@ class OnlineNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<Online
   void mu_step(const TrainingData& data) override;
   void check_data(const TrainingData& data) const override;
   NamedTensors factors() override;
+  FactorDescriptions describe_factors() override;
   void set_factor(const std::string& name, const torch::Tensor& value) override;
   void pretty_print(std::ostream& stream) const override;
 

@@ -122,6 +122,7 @@ class TLNMFImpl : public FactorModelImpl, public torch::nn::Cloneable<TLNMFImpl>
   /// Phi (rows sign/permutation-normalised: ordered by decreasing Σ_n (WH)_mn, first clearly
   /// nonzero entry positive), W (rows permuted alike), H. Supervised: Phi, W = |ΦY_ref|², H.
   NamedTensors factors() override;
+  FactorDescriptions describe_factors() override;
   void set_factor(const std::string& name, const torch::Tensor& value) override;
   void pretty_print(std::ostream& stream) const override;
 

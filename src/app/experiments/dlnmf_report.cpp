@@ -125,7 +125,7 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
       auto nmf = make_dlnmf(c, set, cpu_data, {k});
       rows.push_back(scored_row("NMF", {k}, *nmf, *set, p));
       announce(rows.back());
-      if (k == own.back()) app::export_factors(nmf->factors(), (fs::path(out_dir) / "baselines" / rows.back().name()).string(), c.strings("output.formats"));
+      if (k == own.back()) app::export_factors(*nmf, (fs::path(out_dir) / "baselines" / rows.back().name()).string(), c.strings("output.formats"));
     }
     std::shared_ptr<DiscriminativeLayeredNMFImpl> dl;
     DiscriminativeLayeredNMFImpl* dl_model = nullptr;
@@ -145,7 +145,7 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
       auto lnmf = lnmf_of(*dl_model);
       rows.push_back(scored_row("L-NMF", layers, *lnmf, *set, p));
       announce(rows.back());
-      if (k == own.back()) app::export_factors(lnmf->factors(), (fs::path(out_dir) / "baselines" / rows.back().name()).string(), c.strings("output.formats"));
+      if (k == own.back()) app::export_factors(*lnmf, (fs::path(out_dir) / "baselines" / rows.back().name()).string(), c.strings("output.formats"));
     }
     std::vector<torch::Tensor>* keep = k == own.back() ? &estimates : nullptr;
     rows.push_back(scored_row("DL-NMF", layers, *dl_model, *set, p, keep));

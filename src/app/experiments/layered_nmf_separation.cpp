@@ -28,7 +28,7 @@ std::shared_ptr<DiscriminativeLayeredNMFImpl> trained_model(const Config& c, con
       // Per-source fits, not one trainer run: no history.csv or checkpoint.pt, but the config
       // that reproduces them and the learnt layers.
       io::write_file_atomically((std::filesystem::path(out_dir) / "config.resolved.yaml").string(), c.dump());
-      app::export_factors(model->factors(), out_dir, c.strings("output.formats"));
+      app::export_factors(*model, out_dir, c.strings("output.formats"));
     }
     return model;
   }

@@ -230,6 +230,13 @@ ModelEntry nmf_entry() {
     return d;
   };
   e.check_data_parallel = check_nmf_data_parallel;
+  // With W fixed, MU on H acts on each column alone, unless a penalty couples them.
+  e.capabilities.streams = true;
+  e.stream_obstacle = [](const Config& c) -> std::string {
+    if (c.string("model.ard") != "none") return "model.ard couples the columns of H";
+    if (c.number("model.smooth_h") != 0) return "model.smooth_h couples the columns of H";
+    return "";
+  };
   return e;
 }
 

@@ -4,8 +4,22 @@
 
 namespace factorch {
 
+// The one place a model type is registered: its entry function (defined in its own
+// src/app/experiments/<model>_entry.cpp) declared and listed here. Everything else asks the
+// entry (keys, builder, capabilities) or the model (describe_factors()).
+ModelEntry nmf_entry();
+ModelEntry innmf_entry();
+ModelEntry tlnmf_entry();
+ModelEntry lnmf_entry();
+ModelEntry dlnmf_entry();
+ModelEntry nmf_audio_entry();
+ModelEntry online_nmf_entry();
+ModelEntry multichannel_nmf_entry();
+
 const std::vector<ModelEntry>& model_registry() {
-  static const std::vector<ModelEntry> entries = {nmf_entry(), innmf_entry(), tlnmf_entry(), lnmf_entry(), dlnmf_entry(), nmf_audio_entry(), online_nmf_entry(), multichannel_nmf_entry()};
+  static const std::vector<ModelEntry> entries = {nmf_entry(),       innmf_entry(),      tlnmf_entry(),
+                                                  lnmf_entry(),      dlnmf_entry(),      nmf_audio_entry(),
+                                                  online_nmf_entry(), multichannel_nmf_entry()};
   return entries;
 }
 

@@ -1,7 +1,9 @@
 #pragma once
-// Model registry: name → config keys + builder. The YAML `model.type` picks an entry.
-// Adding a model = one ModelEntry in registry.cpp (explicit, no static-init magic, so a
-// static library keeps every model).
+// Model registry: name → config keys + builder + capabilities. The YAML `model.type` picks an
+// entry; shared code asks the entry (capabilities) and the model (describe_factors()), never
+// the type string. Adding a model = one ModelEntry listed in registry.cpp (explicit, no
+// static-init magic, so a static library keeps every model); docs/architecture.md, "Adding a
+// model", lists the files it touches.
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +31,10 @@ struct ModelCapabilities {
   bool audio_input = false;    ///< reads WAVs or an embedded signal through the data block
   bool separates = false;      ///< `factorch separate` (the entry's separate, or the shared NMF path)
   bool data_parallel = false;  ///< torchrun / train --nproc: the entry has load_shard
+  /// `factorch separate` of a long WAV block by block in bounded memory (data.stream; app/
+  /// separation_blocks.h): the model's fit_activations on each block with the learnt
+  /// dictionaries fixed gives the whole recording's activations.
+  bool streams = false;
 };
 
 struct ModelEntry {
@@ -61,6 +67,10 @@ struct ModelEntry {
   /// Optional, data-parallel runs: checks that need the config alone (no data). `train --nproc`
   /// runs them once before it starts workers, so that such an error is reported once.
   std::function<void(const Config&)> check_data_parallel = {};
+  /// Optional, with capabilities.streams: why this config of the model cannot separate block
+  /// by block (e.g. keys that couple the columns of H), "" when it can. The shared checks
+  /// (a WAV mixture, data.train, MU) are the block path's own.
+  std::function<std::string(const Config&)> stream_obstacle = {};
 };
 
 /// Adapters for entry functions that work on the matrix alone (the run's Dataset::matrix).
@@ -92,13 +102,5 @@ const ModelEntry& model_entry(const std::string& name);
 std::shared_ptr<FactorModelImpl> build_model(const ModelEntry& entry, const Config& config, const app::Dataset& data);
 /// The same for a bare matrix (sub-models fitted on derived data: per-source dictionaries, baselines).
 std::shared_ptr<FactorModelImpl> build_model(const ModelEntry& entry, const Config& config, const TrainingData& matrix);
-
-// Entries of the built-in models (each defined next to its model).
-ModelEntry nmf_entry();
-ModelEntry tlnmf_entry();
-ModelEntry innmf_entry();
-ModelEntry lnmf_entry();
-ModelEntry dlnmf_entry();
-ModelEntry nmf_audio_entry(); ModelEntry online_nmf_entry(); ModelEntry multichannel_nmf_entry();
 
 }  // namespace factorch
