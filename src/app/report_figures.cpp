@@ -17,7 +17,7 @@
 #include "factorch/io/npy.h"
 #include "factorch/io/npy_columns.h"
 #include "factorch/io/wav.h"
-#include "app/plot/figure.h"
+#include "factorch/plot/figure.h"
 #include "factorch/signal/frames.h"
 #include "factorch/signal/stft.h"
 
