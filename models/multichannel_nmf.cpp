@@ -7,6 +7,7 @@
 #include "factorch/multiplicative.h"
 #include "factorch/penalty.h"
 #include "factorch/models/nmf_init.h"
+#include "factorch/signal/wiener.h"
 
 namespace factorch {
 
@@ -148,22 +149,9 @@ void MultichannelNMFImpl::set_factor(const std::string& name, const torch::Tenso
 std::vector<torch::Tensor> MultichannelNMFImpl::source_images(const torch::Tensor& X) const {
   torch::NoGradGuard no_grad;
   require(X.dim() == 3 && X.size(0) == options.channels(), "source_images needs channels x F x N coefficients");
-  const torch::Tensor Q = Q_.to(torch::kCPU);
   std::vector<torch::Tensor> S;
   for (int64_t j = 0; j < options.sources(); ++j) S.push_back(source_power(j).to(torch::kCPU));
-  const double tiny = BetaDivergence::tiny(torch::kFloat64);
-  std::vector<torch::Tensor> out;
-  for (int64_t j = 0; j < options.sources(); ++j) {
-    std::vector<torch::Tensor> channels;
-    for (int64_t i = 0; i < options.channels(); ++i) {
-      torch::Tensor total = torch::zeros_like(S[0]);
-      for (int64_t l = 0; l < options.sources(); ++l) total.add_(S[l], Q[i][l].item<double>());
-      const torch::Tensor mask = (S[j] * Q[i][j].item<double>()) / total.clamp_min(tiny);
-      channels.push_back(X[i].cpu() * mask);
-    }
-    out.push_back(torch::stack(channels));
-  }
-  return out;
+  return signal::instantaneous_images(X.cpu(), S, Q_.to(torch::kCPU));
 }
 
 void MultichannelNMFImpl::pretty_print(std::ostream& s) const {

@@ -116,7 +116,7 @@ TEST(ImplicitNMF, FitsToyAlmostAsWellAsMatrixNMF) {
   const double matrix = BetaDivergence(1).value(sp.V, t.model->reconstruct()).item<double>();
   EXPECT_NEAR(own, matrix, 1e-9 * matrix);
   const double nmf = innmf::fit_nmf(sp.V, 2, 500, 0);
-  const double refit = innmf::fit_activations(sp.V, t.model->dictionary(sp.frequencies), 500, 0);
+  const double refit = innmf::transferred_kl(sp.V, t.model->dictionary(sp.frequencies), 500);
   std::printf("toy KL: iN-NMF %.4f (H refit %.4f), NMF %.4f, ratio %.3f [%.1f s]\n", own, refit, nmf, own / nmf,
               seconds_since(t0));
   EXPECT_LT(own, 1.15 * nmf);  // measured 1.04
@@ -165,7 +165,7 @@ TEST(ImplicitNMF, FixedDictionaryFitsOnlyActivations) {
   EXPECT_LT((model->dictionary(f) - t.model->dictionary(f)).abs().max().item<double>(), 1e-5);
   // Autograd H fit vs the MU optimum of the same (convex) problem.
   const innmf::Spectrogram sp = innmf::stft_spectrogram(c, innmf::load_signal(c), 512);
-  const double mu = innmf::fit_activations(sp.V, model->dictionary(sp.frequencies), 500, 0);
+  const double mu = innmf::transferred_kl(sp.V, model->dictionary(sp.frequencies), 500);
   std::printf("fixed dictionary at n_fft 512: autograd H fit %.4f, MU optimum %.4f\n", r.result.objective, mu);
   EXPECT_LT(r.result.objective, 1.2 * mu);  // measured 1.06 after 200 Adam epochs
   fs::remove_all(dir);
@@ -418,7 +418,7 @@ TEST(ImplicitNMF, RunWritesFactorsAndTransferTable) {
     const double nmf = innmf::fit_nmf(sp.V, 2, 200, 1);
     EXPECT_NEAR(row[4], nmf, 1e-4 * nmf);
     if (n == 512) {
-      const double refit = innmf::fit_activations(sp.V, W512, 200, 1);
+      const double refit = innmf::transferred_kl(sp.V, W512, 200);
       EXPECT_NEAR(row[3], refit, 1e-4 * refit);
     }
   }

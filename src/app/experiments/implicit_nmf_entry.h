@@ -85,10 +85,10 @@ torch::Tensor training_size_rows(const Config& config, const torch::Tensor& samp
 /// The model options of a config (rank, divergence, networks, activations mode).
 ImplicitNMFOptions model_options(const Config& config, double sample_rate, bool regular_times);
 
-/// KL (the NMF objective, β = 1) after `iterations` MU updates of H with W fixed, from a
-/// seeded random H; the optimum of a convex problem, so a fair "after convergence" figure.
-double fit_activations(const torch::Tensor& V, const torch::Tensor& W, int64_t iterations, uint64_t seed,
-                       torch::Tensor* H = nullptr);
+/// KL (the NMF objective, β = 1) of V with the fixed dictionary W after the library's
+/// activation fit (FactorModelImpl::fit_activations: `iterations` MU sweeps of H from the
+/// per-column level start): the optimum of a convex problem, so a fair "after convergence" figure.
+double transferred_kl(const torch::Tensor& V, const torch::Tensor& W, int64_t iterations);
 
 /// KL of rank-`rank` matrix NMF (MU, random init from `seed`) after `iterations`.
 double fit_nmf(const torch::Tensor& V, int64_t rank, int64_t iterations, uint64_t seed, torch::Tensor* W = nullptr);

@@ -22,18 +22,10 @@ namespace factorch::innmf {
 
 namespace fs = std::filesystem;
 
-double fit_activations(const torch::Tensor& V, const torch::Tensor& W, int64_t iterations, uint64_t seed, torch::Tensor* H) {
-  NMFOptions o(V.size(0), V.size(1), W.size(1));
-  o.fixed_w(true);
-  auto nmf = std::make_shared<NMFImpl>(o);
-  nmf->init(V, "random", seed);
-  nmf->set_factor("W", W.to(torch::kFloat64).cpu().clamp_min(0));
-  TrainerOptions t;
-  t.kind("mu").max_iter(iterations).tol(1e-8).progress("never");
-  const TrainingData d{V, {}, false};
-  const TrainResult r = make_trainer(t)->fit(nmf, d);
-  if (H) *H = nmf->H().detach();
-  return r.objective;
+double transferred_kl(const torch::Tensor& V, const torch::Tensor& W, int64_t iterations) {
+  NMF nmf(NMFOptions(V.size(0), V.size(1), W.size(1)).fixed_w(true));
+  nmf->fit_activations(W, V, iterations);  // the library's one activation fit (convex in H)
+  return nmf->loss(TrainingData(V.to(torch::kFloat64))).item<double>();
 }
 
 double fit_nmf(const torch::Tensor& V, int64_t rank, int64_t iterations, uint64_t seed, torch::Tensor* W) {
@@ -59,7 +51,7 @@ std::vector<TransferRow> transfer_table(const Config& c, ImplicitNMFImpl& model,
     r.bins = sp.V.size(0);
     r.frames = sp.V.size(1);
     const torch::Tensor W = model.dictionary(sp.frequencies, n_fft).to(torch::kFloat64).cpu();
-    r.innmf = fit_activations(sp.V, W, iterations, seed);
+    r.innmf = transferred_kl(sp.V, W, iterations);
     r.nmf = fit_nmf(sp.V, model.options.rank(), iterations, seed);
     r.ratio = r.innmf / r.nmf;
     rows.push_back(r);

@@ -11,7 +11,6 @@
 #include "factorch/io/wav.h"
 #include "factorch/signal/stft.h"
 #include "factorch/signal/synthetic.h"
-#include "factorch/signal/wiener.h"
 #include "factorch/models/multichannel_nmf.h"
 #include "app/audio_shard.h"
 #include "app/data_block.h"
@@ -203,9 +202,7 @@ separation::SeparationScores separate_images(const Config& c, MultichannelNMFImp
   const auto o = stft_options(c);
   std::vector<torch::Tensor> X;
   for (int64_t i = 0; i < m.mixture.size(0); ++i) X.push_back(signal::stft(m.mixture[i], o));
-  std::vector<torch::Tensor> S;
-  for (int64_t j = 0; j < model.options.sources(); ++j) S.push_back(model.source_power(j));
-  const auto images = signal::instantaneous_images(torch::stack(X), S, model.factors()["Q"]);
+  const auto images = model.source_images(torch::stack(X));
   separation::SeparatedMixture s;
   s.estimates = separation::image_estimates(  // J × I × T
       images, [&](const torch::Tensor& Xi) { return signal::istft(Xi, o, m.mixture.size(1)); });

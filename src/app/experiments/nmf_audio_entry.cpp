@@ -13,6 +13,7 @@
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/png.h"
 #include "factorch/io/wav.h"
+#include "factorch/separation/separate.h"
 #include "factorch/signal/piano.h"
 #include "app/experiments/nmf_entry.h"
 #include "app/experiments/nmf_report.h"
@@ -81,19 +82,28 @@ void report(const Config& c, FactorModelImpl& base, const TrainingData& data, co
   int rate = 0;
   if (!mixture_of(c, x, rate)) return;  // a .npy V: no signal to filter
   io::write_wav((fs::path(out_dir) / "mixture.wav").string(), x, rate);  // played by report.html
+  // Each component is a source of the one separation routine: parts W_k h_k, Wiener masks on
+  // the mixture's coefficients, overlap-add.
   const app::AudioRepresentation rep(c);
-  const torch::Tensor coefficients = rep.analyse(x);
-  const std::vector<torch::Tensor> parts = wiener_components(*model, coefficients, rep.power_exponent());
+  const torch::Tensor W = model->W().detach().to(torch::kCPU, torch::kFloat64);
+  const torch::Tensor H = model->H().detach().to(torch::kCPU, torch::kFloat64);
+  separation::SeparateOptions so;
+  for (int64_t k = 0; k < W.size(1); ++k) so.names.push_back("component_" + std::to_string(k));
+  so.mask_exponent = rep.power_exponent();
+  so.keep_mixture = false;
+  const auto parts = [&](const torch::Tensor&) { return separation::dictionary_parts(W.split(1, 1), H); };
+  const torch::Tensor estimates = separation::separate(x, rep.representation(), parts, so).mixture.estimates;
   eval::Json comps = eval::Json::array();
   const auto pruned = model->pruned();
-  for (size_t k = 0; k < parts.size(); ++k) {
-    const std::string name = "component_" + std::to_string(k);
+  for (size_t k = 0; k < so.names.size(); ++k) {
+    const std::string& name = so.names[k];
     const bool dead = std::find(pruned.begin(), pruned.end(), static_cast<int64_t>(k)) != pruned.end();
-    const torch::Tensor y = rep.synthesise(parts[k], x.size(0));
+    const torch::Tensor y = estimates[static_cast<int64_t>(k)];
     comps.push(eval::Json::object().set("component", static_cast<int64_t>(k)).set("std", y.std().item<double>())
                    .set("pruned", dead));
-    if (c.boolean("output.pictures")) {
-      const torch::Tensor power = parts[k].is_complex() ? torch::abs(parts[k]).square() : parts[k].square();
+    if (c.boolean("output.pictures")) {  // what the component's WAV holds, in the run's transform
+      const torch::Tensor coefficients = rep.analyse(y);
+      const torch::Tensor power = coefficients.is_complex() ? torch::abs(coefficients).square() : coefficients.square();
       io::write_png_heatmap((fs::path(out_dir) / "pictures" / (name + ".png")).string(), power.flip({0}), true);
     }
     if (c.boolean("output.components"))

@@ -5,7 +5,6 @@
 
 #include "factorch/eval/metrics_json.h"
 #include "factorch/io/png.h"
-#include "factorch/separation/separate.h"
 
 namespace factorch {
 
@@ -40,17 +39,6 @@ void write_factor_pictures(NMFImpl& model, const torch::Tensor& V, const std::st
   io::write_png_heatmap((dir / "spectrogram.png").string(), V.detach().cpu().flip({0}), true);
   io::write_png_heatmap((dir / "W.png").string(), W.flip({0}).repeat_interleave(wide, 1), true);
   io::write_png_heatmap((dir / "H.png").string(), H.repeat_interleave(wide, 0), true);  // dB: onsets dwarf sustains
-}
-
-std::vector<torch::Tensor> wiener_components(NMFImpl& model, const torch::Tensor& coefficients, double power_exponent) {
-  torch::NoGradGuard no_grad;
-  const torch::Tensor W = model.W().to(torch::kCPU, torch::kFloat64), H = model.H().to(torch::kCPU, torch::kFloat64);
-  std::vector<torch::Tensor> parts;
-  for (int64_t k = 0; k < W.size(1); ++k) {
-    torch::Tensor p = torch::outer(W.select(1, k), H.select(0, k));
-    parts.push_back(p);
-  }
-  return separation::masked_coefficients(coefficients.cpu(), parts, power_exponent);
 }
 
 }  // namespace factorch

@@ -18,9 +18,4 @@ void write_ard_summary(NMFImpl& model, const std::string& out_dir);
 /// that high frequencies are at the top; dB colour scale, 80 dB range).
 void write_factor_pictures(NMFImpl& model, const torch::Tensor& V, const std::string& out_dir);
 
-/// Wiener reconstruction of every component from the mixture's complex (or real) transform
-/// coefficients: masks (w_k h_k)^p / Σ_j (w_j h_j)^p (p = power_exponent: 1 if V is a power,
-/// 2 if a magnitude). Returns the K masked coefficient tensors.
-std::vector<torch::Tensor> wiener_components(NMFImpl& model, const torch::Tensor& coefficients, double power_exponent);
-
 }  // namespace factorch
