@@ -32,14 +32,15 @@ FactorDescriptions FactorModelImpl::describe_factors() {
 }
 
 torch::Tensor FactorModelImpl::fit_activations(const torch::Tensor& W, const torch::Tensor& V, int64_t iterations,
-                                               torch::Device device, torch::ScalarType dtype) {
+                                               torch::Device device, torch::ScalarType dtype, const torch::Tensor& start) {
   require(W.dim() == 2 && V.dim() == 2 && W.size(0) == V.size(0), "fit_activations: W and V must share their rows");
   require(has_mu(), "fit_activations: model " + type() + " has no multiplicative updates");
   TrainingData data(V.to(torch::kCPU, torch::kFloat64));
   const torch::Tensor W64 = W.to(torch::kCPU, torch::kFloat64);
   const int64_t K = W64.size(1);
   const torch::Tensor level = data.X.mean(0) / (static_cast<double>(K) * W64.mean().item<double>());
-  const torch::Tensor H0 = level.clamp_min(kFactorFloor).unsqueeze(0).expand({K, V.size(1)}).contiguous();
+  const torch::Tensor H0 = start.defined() ? start.to(torch::kCPU, torch::kFloat64)
+                                            : level.clamp_min(kFactorFloor).unsqueeze(0).expand({K, V.size(1)}).contiguous();
   // The model's own names for its dictionary and activations (NMF's W and H).
   const FactorDescriptions described = describe_factors();
   const FactorDescription* dictionary = whole_factor(described, FactorRole::Dictionary);

@@ -104,9 +104,12 @@ class FactorModelImpl : public virtual torch::nn::Module {
   /// h_n = mean_f(v_n) / (K·mean(W)) (the level that makes WH match v_n's mean; per column so
   /// that any split of the columns — blocks of a long recording — gives the same H), then runs
   /// `iterations` MU sweeps (the model must be built with W fixed) on `device` / `dtype`.
+  /// `start` (K × N), when defined, replaces that start (a baseline's seeded random H: under IS or a penalty the
+  /// problem need not be convex, so a protocol may fix its start).
   /// Returns H (K × N, float64 CPU). Models without a W/H pair or without MU override it or throw.
   virtual torch::Tensor fit_activations(const torch::Tensor& W, const torch::Tensor& V, int64_t iterations,
-                                        torch::Device device = torch::kCPU, torch::ScalarType dtype = torch::kFloat64);
+                                        torch::Device device = torch::kCPU, torch::ScalarType dtype = torch::kFloat64,
+                                        const torch::Tensor& start = {});
 };
 
 }  // namespace factorch

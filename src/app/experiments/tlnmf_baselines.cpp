@@ -11,7 +11,6 @@
 #include "factorch/models/nmf.h"
 #include "factorch/signal/stft.h"
 #include "factorch/separation/separate.h"
-#include "factorch/train/trainer.h"
 
 namespace factorch {
 
@@ -65,15 +64,11 @@ std::vector<separation::SeparatedMixture> supervised_stft_isnmf(const Config& c,
       no.beta(0.0).eps(eps).fixed_w(true).l1_h(c.number("model.lambda") * static_cast<double>(sig.frame_length()) /
                                                static_cast<double>(sizes[0]));
       auto nmf = std::make_shared<NMFImpl>(no);
-      nmf->set_factor("W", W);
       nmf->init(V, "random", static_cast<uint64_t>(c.integer("model.seed")));
-      nmf->set_factor("W", W);
-      // The library's MU trainer, trainer.max_iter sweeps (no tol stop, objective only at the end).
-      const int64_t sweeps = c.integer("trainer.max_iter");
-      TrainerOptions t;
-      t.kind("mu").max_iter(sweeps).tol(0).eval_every(std::max<int64_t>(1, sweeps)).progress("never");
-      make_trainer(t)->fit(nmf, TrainingData(V));
-      return separation::dictionary_parts(Ws, nmf->H().detach());
+      // The library's activation fit from that random start, trainer.max_iter sweeps.
+      const torch::Tensor start = nmf->H().detach().clone();
+      return separation::dictionary_parts(
+          Ws, nmf->fit_activations(W, V, c.integer("trainer.max_iter"), torch::kCPU, torch::kFloat64, start));
     };
     separation::SeparateOptions opts;
     opts.names = sig.source_names;
