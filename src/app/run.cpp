@@ -23,33 +23,13 @@
 #include "factorch/io/npy.h"
 #include "factorch/io/torch_file.h"
 #include "app/experiments/registry.h"
+#include "factorch/train/device.h"
+#include "factorch/train/restore.h"
 #include "factorch/train/threads.h"
 
 namespace factorch::app {
 
 namespace fs = std::filesystem;
-
-torch::Device parse_device(const std::string& name) {
-  std::optional<torch::Device> device;
-  try {
-    device = torch::Device(name);
-  } catch (const c10::Error&) {
-    throw Error("trainer.device must be cpu, cuda or cuda:N, got '" + name + "'");
-  }
-  require(device->is_cpu() || device->is_cuda(), "trainer.device must be cpu, cuda or cuda:N, got '" + name + "'");
-  if (device->is_cuda()) {
-    require(torch::cuda::is_available(), "trainer.device is '" + name + "' but no CUDA GPU is available to LibTorch");
-    require(!device->has_index() || device->index() < static_cast<int>(torch::cuda::device_count()),
-            "trainer.device is '" + name + "' but only " + std::to_string(torch::cuda::device_count()) + " GPU(s) exist");
-  }
-  return *device;
-}
-
-torch::ScalarType parse_dtype(const std::string& name) {
-  if (name == "float64") return torch::kFloat64;
-  if (name == "float32") return torch::kFloat32;
-  throw Error("trainer.dtype must be float32 or float64, got '" + name + "'");
-}
 
 TrainerOptions trainer_options(const Config& c) {
   TrainerOptions o;
@@ -120,37 +100,6 @@ torch::Tensor sample_dictionary(const io::Checkpoint& checkpoint, const torch::T
 
 namespace {
 
-bool is_per_column(const FactorModelImpl& model, const std::string& name) {
-  const std::vector<std::string> names = model.per_column_tensors();
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-// A tensor of the whole run (a checkpoint's or a file's H) cut to this rank's columns.
-torch::Tensor local_part(const FactorModelImpl& model, const std::string& name, const torch::Tensor& full,
-                         const TrainingData& data) {
-  if (!data.sharded() || !is_per_column(model, name) || full.dim() < 2 || full.size(-1) != data.shard->total) return full;
-  return full.slice(-1, data.shard->begin, data.shard->end);
-}
-
-// Copies checkpointed raw parameters into the model; names and shapes must agree. A
-// data-parallel rank takes its columns of the per-column ones (any world size wrote them).
-void restore_parameters(FactorModelImpl& model, const NamedTensors& saved, const std::string& path,
-                        const TrainingData& data) {
-  torch::NoGradGuard no_grad;
-  auto params = model.named_parameters(true);
-  auto buffers = model.named_buffers(true);
-  for (auto* dict : {&params, &buffers}) {
-    for (auto& item : *dict) {
-      const torch::Tensor* found = saved.find(item.key());
-      require(found != nullptr, path + ": has no parameter '" + item.key() + "' (different model options?)");
-      const torch::Tensor src = local_part(model, item.key(), *found, data);
-      require(src.sizes() == item.value().sizes(), path + ": parameter " + item.key() + " is " + shape_string(*found) +
-                                                       " but this config/data needs " + shape_string(item.value()));
-      item.value().copy_(src.to(item.value().options()));
-    }
-  }
-}
-
 // The per-column tensors of every rank put back together (collective: every rank calls it
 // with the same names), so that outputs have the layout of a single-process run.
 NamedTensors gathered(const FactorModelImpl& model, const NamedTensors& local, const TrainingData& data,
@@ -159,7 +108,8 @@ NamedTensors gathered(const FactorModelImpl& model, const NamedTensors& local, c
   const std::vector<int64_t> counts = ColumnShard::split(data.shard->total, 0, data.shard->world_size).counts();
   NamedTensors out;
   for (const auto& item : local) {
-    const bool split = is_per_column(model, item.key()) && item.value().dim() >= 2;
+    const std::vector<std::string> per_column = model.per_column_tensors();
+    const bool split = std::find(per_column.begin(), per_column.end(), item.key()) != per_column.end() && item.value().dim() >= 2;
     out.insert(item.key(), split ? comm->all_gather(item.value().detach(), item.value().dim() - 1, counts) : item.value());
   }
   return out;
@@ -190,7 +140,7 @@ void init_from_factors(FactorModelImpl& model, const Config& c, const TrainingDa
   for (const auto& item : given) {
     const torch::Tensor* mine = current.find(item.key());
     if (!mine) continue;
-    const torch::Tensor value = local_part(model, item.key(), item.value(), data);
+    const torch::Tensor value = column_part(model, item.key(), item.value(), data);
     if (mine->sizes() != value.sizes()) {
       mismatches += (mismatches.empty() ? "" : "; ") + item.key() + " is " + shape_string(item.value()) +
                     " there, the model needs " + shape_string(*mine);
@@ -287,7 +237,7 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   const TrainerOptions topt = trainer_options(c);
   std::optional<torch::Device> parsed;
   try {
-    parsed = parse_device(topt.device());
+    parsed = device_from_name(topt.device(), "trainer.device");
   } catch (const Error& e) {
     throw Error(c.where("trainer.device") + ": " + e.what());
   }
@@ -296,7 +246,7 @@ RunResult fit_model(const Config& c, std::shared_ptr<FactorModelImpl> model, Tra
   if (device.is_cuda() && !device.has_index() && data.sharded() && options.communicator)
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(options.communicator->local_rank() %
                                                                          std::max<int64_t>(1, torch::cuda::device_count())));
-  const torch::ScalarType dtype = parse_dtype(topt.dtype());
+  const torch::ScalarType dtype = dtype_from_name(topt.dtype(), "trainer.dtype");
   set_total_threads(static_cast<int>(topt.threads()));  // ATen and the BLAS pool (threads.h)
 
   std::optional<io::Checkpoint> checkpoint;

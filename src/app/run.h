@@ -23,9 +23,6 @@ class Communicator;
 
 namespace factorch::app {
 
-/// "cpu", "cuda", "cuda:N"; throws factorch::Error if CUDA is asked for and absent.
-torch::Device parse_device(const std::string& name);
-torch::ScalarType parse_dtype(const std::string& name);
 TrainerOptions trainer_options(const Config& config);
 
 /// The data of a config on the CPU in float64 (data.input .npy, optional data.mask, or

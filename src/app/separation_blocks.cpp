@@ -15,6 +15,7 @@
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/wav_stream.h"
 #include "factorch/separation/separate.h"
+#include "factorch/train/device.h"
 #include "factorch/train/threads.h"
 
 namespace factorch::app {
@@ -111,7 +112,7 @@ torch::Tensor fit_block_activations(const Config& mix, const ModelEntry& entry, 
   TrainingData data;
   data.X = V.to(torch::kCPU, torch::kFloat64);
   std::shared_ptr<FactorModelImpl> model = build_model(entry, mix, data);
-  return model->fit_activations(W, data.X, topt.max_iter(), parse_device(topt.device()), parse_dtype(topt.dtype()));
+  return model->fit_activations(W, data.X, topt.max_iter(), device_from_name(topt.device(), "trainer.device"), dtype_from_name(topt.dtype(), "trainer.dtype"));
 }
 
 // ------------------------------------------------------------------ the block path

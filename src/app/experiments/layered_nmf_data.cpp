@@ -7,6 +7,7 @@
 #include "app/audio_shard.h"
 #include "app/data_block.h"
 #include "app/run.h"
+#include "factorch/train/device.h"
 #include "factorch/error.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/speakers.h"
@@ -214,11 +215,11 @@ separation::PipelineOptions pipeline_options(const Config& c) {
   o.exponent = t.exponent;
   o.mask_exponent = c.number("model.mask_exponent");
   try {
-    o.device = app::parse_device(c.string("trainer.device"));
+    o.device = device_from_name(c.string("trainer.device"), "trainer.device");
   } catch (const Error& e) {
     throw Error(c.where("trainer.device") + ": " + e.what());
   }
-  o.dtype = app::parse_dtype(c.string("trainer.dtype"));
+  o.dtype = dtype_from_name(c.string("trainer.dtype"), "trainer.dtype");
   return o;
 }
 
