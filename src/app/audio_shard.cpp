@@ -10,30 +10,6 @@
 
 namespace factorch::app {
 
-FrameSamples FrameSamples::of(const ColumnShard& shard, int64_t length, int64_t M, int64_t hop) {
-  require(shard.size() >= 1, "frame samples: an empty shard");
-  FrameSamples s;
-  // Frame n starts at n·hop + offset (offset = −(M − hop): the zero padding on the left).
-  s.first = shard.begin * hop + signal::frame_offset(M, hop, signal::FramePadding::Zero);
-  s.span = (shard.size() - 1) * hop + M;
-  s.read_begin = std::max<int64_t>(s.first, 0);
-  s.read_end = std::min<int64_t>(s.first + s.span, length);
-  // Every frame of the zero-padded framing overlaps the signal, so the range is never empty.
-  require(s.read_end > s.read_begin, "frame samples: frames [" + std::to_string(shard.begin) + ", " +
-                                         std::to_string(shard.end) + ") lie outside the " + std::to_string(length) +
-                                         " samples");
-  return s;
-}
-
-torch::Tensor FrameSamples::segment(const torch::Tensor& samples) const {
-  require(samples.dim() == 2 && samples.size(1) == read_end - read_begin, "frame samples: expected C × " +
-                                                                              std::to_string(read_end - read_begin));
-  if (read_begin == first && read_end == first + span) return samples;
-  torch::Tensor out = torch::zeros({samples.size(0), span}, samples.options());
-  out.slice(1, read_begin - first, read_end - first).copy_(samples);
-  return out;
-}
-
 io::ReadOptions mono_read_options(const Config& c) {
   io::ReadOptions r;
   if (c.has("data.channel")) r.channel = static_cast<int>(c.integer("data.channel"));
@@ -41,13 +17,6 @@ io::ReadOptions mono_read_options(const Config& c) {
   r.require_mono = true;
   r.mono_as_is = true;  // data.channel / data.downmix pick from multichannel files only
   return r;
-}
-
-torch::Tensor read_frame_segment(const std::string& path, const io::ReadOptions& options, const ColumnShard& shard,
-                                 int64_t M, int64_t hop) {
-  const io::AudioInfo info = io::read_wav_info(path);
-  const FrameSamples s = FrameSamples::of(shard, info.frames, M, hop);
-  return s.segment(io::read_wav_range(path, s.read_begin, s.read_end - s.read_begin, options).samples);
 }
 
 namespace {

@@ -21,25 +21,11 @@ class Communicator;
 
 namespace factorch::app {
 
-/// The samples under frames [shard.begin, shard.end) of a signal of `length` samples framed
-/// with frame length M and hop `hop` (FramePadding::Zero): [first, first + span) in the
-/// signal's indices, of which [read_begin, read_end) exist (the rest is the padding's zeros).
-struct FrameSamples {
-  int64_t first = 0, span = 0;
-  int64_t read_begin = 0, read_end = 0;
-
-  static FrameSamples of(const ColumnShard& shard, int64_t length, int64_t M, int64_t hop);
-  /// The C × (read_end − read_begin) samples → the C × span segment (zeros where padded).
-  torch::Tensor segment(const torch::Tensor& samples) const;
-};
+using distributed::FrameSamples;
+using distributed::read_frame_segment;
 
 /// How data.input is read as one signal: data.channel or data.downmix, else a mono file.
 io::ReadOptions mono_read_options(const Config& config);
-
-/// The samples of `path` under the frames of `shard` (channels × span, see FrameSamples):
-/// only [read_begin, read_end) is read. Frame it with FramePadding::None.
-torch::Tensor read_frame_segment(const std::string& path, const io::ReadOptions& options, const ColumnShard& shard,
-                                 int64_t M, int64_t hop);
 
 /// The shard of the V of audio input (one WAV in data.input with data.channel / data.downmix,
 /// or data.synthetic) for `rank` of `world_size`, through data.transform: only this rank's

@@ -9,31 +9,6 @@
 
 namespace factorch::app {
 
-ColumnShard ColumnShard::split(int64_t total, int rank, int world_size) {
-  require(world_size >= 1 && rank >= 0 && rank < world_size, "column shard: rank " + std::to_string(rank) +
-                                                                  " of " + std::to_string(world_size));
-  const int64_t base = total / world_size, extra = total % world_size;
-  ColumnShard s;
-  s.total = total;
-  s.rank = rank;
-  s.world_size = world_size;
-  s.begin = rank * base + std::min<int64_t>(rank, extra);
-  s.end = s.begin + base + (rank < extra ? 1 : 0);
-  return s;
-}
-
-std::vector<int64_t> ColumnShard::counts() const {
-  std::vector<int64_t> out;
-  for (int r = 0; r < world_size; ++r) out.push_back(split(total, r, world_size).size());
-  return out;
-}
-
-torch::Tensor ColumnShard::slice(const torch::Tensor& full, int64_t dim) const {
-  require(full.size(dim) == total, "column shard: expected " + std::to_string(total) + " columns, got " +
-                                       std::to_string(full.size(dim)));
-  return full.slice(dim, begin, end);
-}
-
 namespace {
 
 torch::Tensor read_columns(const Config& c, const std::string& key, const ColumnShard* shard, int64_t* rows,
@@ -75,19 +50,6 @@ TrainingData load_column_shard(const Config& c, int rank, int world_size, Column
   }
   if (shard_out) *shard_out = shard;
   return data;
-}
-
-void attach_shard(TrainingData& data, const ColumnShard& shard,
-                  const std::shared_ptr<distributed::Communicator>& communicator) {
-  auto s = std::make_shared<DataShard>();
-  s->begin = shard.begin;
-  s->end = shard.end;
-  s->total = shard.total;
-  s->rank = shard.rank;
-  s->world_size = shard.world_size;
-  require(communicator != nullptr, "attach_shard: no communicator");
-  s->sum = [communicator](torch::Tensor& t) { communicator->all_reduce_sum(t); };
-  data.shard = std::move(s);
 }
 
 TrainingData load_matrix_shard(const Config& c, const std::shared_ptr<distributed::Communicator>& communicator) {

@@ -20,6 +20,7 @@
 
 #include "app/column_shard.h"
 #include "app/run.h"
+#include "factorch/distributed/column_shard.h"
 #include "factorch/distributed/communicator.h"
 #include "factorch/distributed/launch.h"
 #include "factorch/io/npy.h"
@@ -78,7 +79,7 @@ TEST(ColumnShard, SplitIsBalancedContiguousAndCoversEveryColumn) {
   for (int world : {1, 2, 3, 7}) {
     int64_t next = 0;
     for (int r = 0; r < world; ++r) {
-      const app::ColumnShard s = app::ColumnShard::split(31, r, world);
+      const distributed::ColumnShard s = distributed::ColumnShard::split(31, r, world);
       EXPECT_EQ(s.begin, next);
       EXPECT_GE(s.size(), 31 / world);
       EXPECT_LE(s.size(), 31 / world + 1);
@@ -86,7 +87,7 @@ TEST(ColumnShard, SplitIsBalancedContiguousAndCoversEveryColumn) {
     }
     EXPECT_EQ(next, 31);
   }
-  EXPECT_EQ(app::ColumnShard::split(10, 0, 3).counts(), (std::vector<int64_t>{4, 3, 3}));
+  EXPECT_EQ(distributed::ColumnShard::split(10, 0, 3).counts(), (std::vector<int64_t>{4, 3, 3}));
 }
 
 TEST(ColumnShard, ReadsOnlyItsColumnsOfTheNpy) {
@@ -95,7 +96,7 @@ TEST(ColumnShard, ReadsOnlyItsColumnsOfTheNpy) {
   testkit::write_text(dir / "c.yaml", "model: {type: nmf}\ndata: {input: " + (dir / "V.npy") + "}\n");
   const Config c = Config::load(dir / "c.yaml");
   const torch::Tensor full = io::load_npy(dir / "V.npy");
-  app::ColumnShard shard;
+  distributed::ColumnShard shard;
   const TrainingData d = app::load_column_shard(c, 2, 3, &shard);
   EXPECT_EQ(shard.begin, 8);
   EXPECT_EQ(shard.end, 11);

@@ -12,6 +12,7 @@
 #include "app/audio_data.h"
 #include "app/audio_shard.h"
 #include "app/run.h"
+#include "factorch/distributed/column_shard.h"
 #include "factorch/io/torch_file.h"
 #include "factorch/io/wav.h"
 #include "../test_support.h"
@@ -90,7 +91,7 @@ TEST(AudioShard, RanksComputeExactlyTheColumnsOfTheWholeSpectrogram) {
     const torch::Tensor V = app::load_dataset(c).matrix.X;
     for (int world : {1, 2, 3, 5}) {
       for (int r = 0; r < world; ++r) {
-        app::ColumnShard shard;
+        distributed::ColumnShard shard;
         const TrainingData d = app::load_audio_column_shard(c, r, world, &shard);
         ASSERT_EQ(shard.total, V.size(1)) << transform;
         // The same frames through the same FFT/DCT: equal to rounding (measured 0, i.e. bitwise).
@@ -99,7 +100,7 @@ TEST(AudioShard, RanksComputeExactlyTheColumnsOfTheWholeSpectrogram) {
         if (world == 5 && r == 2) {
           // A middle rank reads only the samples under its frames: about a fifth of the file.
           const auto spec = app::AudioRepresentation(c);
-          const app::FrameSamples s = app::FrameSamples::of(shard, T, spec.frame_length(), spec.hop());
+          const distributed::FrameSamples s = distributed::FrameSamples::of(shard, T, spec.frame_length(), spec.hop());
           EXPECT_LT(s.read_end - s.read_begin, T / 4) << transform;
         }
       }

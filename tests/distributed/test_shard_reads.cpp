@@ -13,6 +13,7 @@
 #include "app/audio_shard.h"
 #include "app/column_shard.h"
 #include "app/config.h"
+#include "factorch/distributed/column_shard.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/wav.h"
 #include "../test_support.h"
@@ -42,7 +43,7 @@ TEST(ShardReads, ARankReadsOnlyItsColumnsOfTheNpy) {
   testkit::write_text(dir / "c.yaml", "model: {type: nmf}\ndata: {input: " + (dir / "V.npy") + "}\n");
   const Config c = Config::load(dir / "c.yaml");
   for (int r = 0; r < world; ++r) {
-    app::ColumnShard shard;
+    distributed::ColumnShard shard;
     const int64_t before = bytes_read();
     const TrainingData d = app::load_column_shard(c, r, world, &shard);
     const int64_t read = bytes_read() - before;
@@ -72,7 +73,7 @@ TEST(ShardReads, ARankReadsOnlyTheSamplesUnderItsFramesOfTheWav) {
   const Config c = Config::load(dir / "c.yaml");
   int64_t columns = 0, total = 0;
   for (int r = 0; r < world; ++r) {
-    app::ColumnShard shard;
+    distributed::ColumnShard shard;
     const int64_t before = bytes_read();
     const TrainingData d = app::load_audio_column_shard(c, r, world, &shard);
     const int64_t read = bytes_read() - before;

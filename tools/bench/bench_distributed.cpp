@@ -20,6 +20,7 @@
 
 #include "benchmarks.h"
 #include "app/column_shard.h"
+#include "factorch/distributed/column_shard.h"
 #include "factorch/distributed/communicator.h"
 #include "factorch/distributed/launch.h"
 #include "factorch/train/threads.h"
@@ -44,14 +45,14 @@ int worker(const Args& a, const std::string& out_path) {
   distributed::CommunicatorOptions co;
   co.timeout_seconds = 600;
   auto comm = distributed::Communicator::connect(*env, co);
-  const app::ColumnShard shard = app::ColumnShard::split(a.N, env->rank, env->world_size);
+  const distributed::ColumnShard shard = distributed::ColumnShard::split(a.N, env->rank, env->world_size);
   const auto dtype = a.dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
   torch::manual_seed(0);
   const torch::Tensor W0 = torch::rand({a.F, 4}, torch::kFloat64);
   torch::manual_seed(1000 + env->rank);
   TrainingData data;
   data.X = (torch::mm(W0, torch::rand({4, shard.size()}, torch::kFloat64)) + 0.1).to(dtype);
-  app::attach_shard(data, shard, comm);
+  distributed::attach_shard(data, shard, comm);
   NMF model(NMFOptions(a.F, shard.size(), a.K).beta(1.0));
   model->set_factor("W", random_nonnegative({a.F, a.K}, 0.3, 1, torch::kFloat64));
   model->set_factor("H", random_nonnegative({a.K, a.N}, 0.3, 2, torch::kFloat64).slice(1, shard.begin, shard.end));

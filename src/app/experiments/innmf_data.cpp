@@ -10,6 +10,7 @@
 #include "app/audio_data.h"
 #include "app/column_shard.h"
 #include "app/data_block.h"
+#include "factorch/distributed/column_shard.h"
 #include "factorch/distributed/communicator.h"
 #include "app/experiments/implicit_nmf_entry.h"
 #include "factorch/error.h"
@@ -309,7 +310,7 @@ app::Dataset load_innmf_shard(const Config& c, const std::shared_ptr<distributed
   app::Dataset out;
   std::shared_ptr<InnmfData> part;
   int64_t total = 0;
-  app::ColumnShard shard;
+  distributed::ColumnShard shard;
   if (representation(c) == "samples") {
     check_joint_n_fft(c, "samples", 0);
     if (!c.has("data.sample_rate"))
@@ -326,7 +327,7 @@ app::Dataset load_innmf_shard(const Config& c, const std::shared_ptr<distributed
     total = reader->rows();
     if (total < world)
       c.fail("data.input", "has " + std::to_string(total) + " samples, fewer than the " + std::to_string(world) + " ranks");
-    shard = app::ColumnShard::split(total, rank, world);
+    shard = distributed::ColumnShard::split(total, rank, world);
     try {
       out.matrix.X = reader->read(shard.begin, shard.end);
     } catch (const Error& e) {
@@ -341,7 +342,7 @@ app::Dataset load_innmf_shard(const Config& c, const std::shared_ptr<distributed
     total = whole.matrix.X.size(0);
     if (total < world)
       c.fail("data.input", "gives " + std::to_string(total) + " samples, fewer than the " + std::to_string(world) + " ranks");
-    shard = app::ColumnShard::split(total, rank, world);
+    shard = distributed::ColumnShard::split(total, rank, world);
     out.matrix.X = shard.slice(whole.matrix.X, 0).clone();
     out.audio = whole.audio;
   }
@@ -352,7 +353,7 @@ app::Dataset load_innmf_shard(const Config& c, const std::shared_ptr<distributed
   const torch::Tensor main_rows = training_size_rows(c, out.matrix.X);
   part->grid_times = distinct_over_ranks(main_rows.select(1, 0), *comm);
   part->grid_frequencies = distinct_over_ranks(main_rows.select(1, 1), *comm);
-  app::attach_shard(out.matrix, shard, comm);
+  distributed::attach_shard(out.matrix, shard, comm);
   out.part = part;
   return out;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "factorch/distributed/column_shard.h"
 #include "factorch/distributed/communicator.h"
 #include "factorch/error.h"
 #include "factorch/io/wav.h"
@@ -137,12 +138,12 @@ app::Dataset load_shard(const Config& c, const std::shared_ptr<distributed::Comm
       c.fail(key, "gives " + std::to_string(frames) + " frames (columns of V), fewer than the " + std::to_string(world) +
                       " ranks");
   };
-  app::ColumnShard shard;
+  distributed::ColumnShard shard;
   TrainingData data;
   if (c.has("data.synthetic")) {
     const torch::Tensor V = load_data(c).matrix.X;
     require_frames("data.synthetic", V.size(2));
-    shard = app::ColumnShard::split(V.size(2), comm->rank(), world);
+    shard = distributed::ColumnShard::split(V.size(2), comm->rank(), world);
     data.X = shard.slice(V, 2).contiguous();
   } else {
     if (!c.has("data.input")) c.fail("data.input", "is required (a multichannel WAV) unless data.synthetic is set");
@@ -155,7 +156,7 @@ app::Dataset load_shard(const Config& c, const std::shared_ptr<distributed::Comm
       c.fail("data.input", std::string("cannot be read: ") + e.what());
     }
     require_frames("data.input", total);
-    shard = app::ColumnShard::split(total, comm->rank(), world);
+    shard = distributed::ColumnShard::split(total, comm->rank(), world);
     torch::Tensor segment;
     try {
       segment = app::read_frame_segment(inputs[0], {}, shard, o.frame_length(), o.hop);  // I × span
@@ -171,7 +172,7 @@ app::Dataset load_shard(const Config& c, const std::shared_ptr<distributed::Comm
   comm->require_same("shapes of V (channels x F x frames)", std::to_string(data.X.size(0)) + "x" +
                                                                 std::to_string(data.X.size(1)) + "x" +
                                                                 std::to_string(shard.total));
-  app::attach_shard(data, shard, comm);
+  distributed::attach_shard(data, shard, comm);
   app::Dataset d;
   d.matrix = std::move(data);
   return d;

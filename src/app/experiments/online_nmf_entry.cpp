@@ -5,6 +5,7 @@
 #include "app/audio_data.h"
 #include "app/audio_shard.h"
 #include "app/column_shard.h"
+#include "factorch/distributed/column_shard.h"
 #include "factorch/distributed/communicator.h"
 #include "factorch/error.h"
 #include "factorch/io/npy_columns.h"
@@ -96,7 +97,7 @@ class WavStream : public ColumnStream {
     return n;
   }
   torch::Tensor read(size_t f, int64_t begin, int64_t end) {
-    app::ColumnShard frames;
+    distributed::ColumnShard frames;
     frames.begin = begin, frames.end = end, frames.total = frames_[f];
     const torch::Tensor segment = app::read_frame_segment(files_[f], read_, frames, rep_.frame_length(), rep_.hop())[0];
     torch::Tensor X = rep_.nonnegative(rep_.analyse_unpadded(segment)).to(torch::kFloat64);
@@ -196,12 +197,12 @@ app::Dataset load_online_shard(const Config& c, const std::shared_ptr<distribute
   if (sums[1].item<double>() > 0) c.fail("data.input", "another rank found bad data in its batches (see its error)");
   part->summary.held_sum = sums[0].item<double>();
   // No per-column tensor and no contiguous column range: the shard only carries the sums.
-  app::ColumnShard shard;
+  distributed::ColumnShard shard;
   shard.total = columns;
   shard.rank = comm->rank();
   shard.world_size = comm->world_size();
   app::Dataset d = make_dataset(part);
-  app::attach_shard(d.matrix, shard, comm);
+  distributed::attach_shard(d.matrix, shard, comm);
   return d;
 }
 

@@ -7,6 +7,7 @@
 #include "app/audio_data.h"
 #include "app/audio_shard.h"
 #include "app/column_shard.h"
+#include "factorch/distributed/column_shard.h"
 #include "factorch/distributed/communicator.h"
 #include "app/data_block.h"
 #include "app/experiments/tlnmf_app.h"
@@ -172,7 +173,7 @@ app::Dataset load_wav_frames_shard(const Config& c, const std::shared_ptr<distri
     c.fail("data.transform.hop", "gives " + std::to_string(N) + " frames, fewer than the " +
                                      std::to_string(comm->world_size()) + " ranks");
   comm->require_same("frames of the signal (realisations x frame length x frames)", "1x" + std::to_string(M) + "x" + std::to_string(N));
-  const app::ColumnShard shard = app::ColumnShard::split(N, comm->rank(), comm->world_size());
+  const distributed::ColumnShard shard = distributed::ColumnShard::split(N, comm->rank(), comm->world_size());
   torch::Tensor segment;
   try {
     segment = app::read_frame_segment(inputs[0], app::mono_read_options(c), shard, M, sig->hop)[0];
@@ -181,7 +182,7 @@ app::Dataset load_wav_frames_shard(const Config& c, const std::shared_ptr<distri
   }
   app::Dataset d;
   d.matrix.X = segment.unfold(0, M, sig->hop).t() * sig->window.to(segment.options()).unsqueeze(1);
-  app::attach_shard(d.matrix, shard, comm);
+  distributed::attach_shard(d.matrix, shard, comm);
   d.part = sig;
   return d;
 }
@@ -202,11 +203,11 @@ app::Dataset load_tlnmf_shard(const Config& c, const std::shared_ptr<distributed
   comm->require_same("frames of the signal (realisations x frame length x frames)",
                      std::to_string(sig->mixtures.size(0)) + "x" + std::to_string(sig->frame_length()) + "x" +
                          std::to_string(N));
-  const app::ColumnShard shard = app::ColumnShard::split(N, comm->rank(), comm->world_size());
+  const distributed::ColumnShard shard = distributed::ColumnShard::split(N, comm->rank(), comm->world_size());
   app::Dataset d;
   d.matrix.X = sig->frames(shard.begin, shard.end);
   if (d.matrix.X.size(0) == 1) d.matrix.X = d.matrix.X[0];
-  app::attach_shard(d.matrix, shard, comm);
+  distributed::attach_shard(d.matrix, shard, comm);
   d.part = sig;
   return d;
 }
