@@ -21,7 +21,8 @@ namespace factorch {
 /// samples, so sums over samples (objective, the numerator and denominator of a shared
 /// factor's MU update, gradients of shared parameters) are summed over ranks by `sum`.
 /// Terms that do not depend on the samples (a penalty on W) are counted by rank 0 only.
-/// Built by the app layer (app/column_shard.h); a run without it is a single process.
+/// Built by distributed::attach_shard (factorch/distributed/column_shard.h); a run without it
+/// is a single process.
 struct DataShard {
   int64_t begin = 0, end = 0, total = 0;
   int rank = 0, world_size = 1;
