@@ -6,15 +6,15 @@
 #include <filesystem>
 #include <memory>
 
-
 #include "app/audio_shard.h"
 #include "app/data_block.h"
 #include "app/experiments/registry.h"
 #include "factorch/error.h"
-#include "factorch/eval/bss_streaming.h"
+#include "factorch/eval/metrics_json.h"
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/wav_stream.h"
 #include "factorch/separation/separate.h"
+#include "factorch/separation/separate_stream.h"
 #include "factorch/train/device.h"
 #include "factorch/train/threads.h"
 
@@ -174,88 +174,64 @@ SeparationResult run_block_separation(const Config& c, const ModelEntry& entry, 
     if (ref_names != names) c.fail("data.references", "must name the same sources in the same order as data.train");
   }
   const int64_t S = static_cast<int64_t>(names.size());
-  const double window_s = c.number("output.eval_window"), hop_s = c.number("output.eval_hop");
   const std::string out_dir = c.string("output.dir");
   const io::WavFormat format = io::wav_format_from_name(c.string("output.wav_format"));
 
-  // 2. Dictionaries from the training audio, then the mixture block by block.
+  // 2. Dictionaries from the training audio, then the library's routine fed block by block:
+  // H on the fixed dictionaries, parts W_s H_s.
   set_total_threads(static_cast<int>(trainer_options(c).threads()));
   const std::vector<torch::Tensor> dictionaries = learn_source_dictionaries(c, entry, audio_rep, training, options);
   training.clear();
   const torch::Tensor W = torch::cat(dictionaries, 1);
   const Config mix = mixture_fit_config(c, S);
-
-  const int64_t N = rep.frame_count(T);
-  const int64_t per_block = block_frames(c, rate, rep.hop());
-  // The one separation routine, fed block by block: H on the fixed dictionaries, parts W_s H_s.
-  separation::BlockSeparator separator(
-      rep,
-      [&](const torch::Tensor& V) {
-        return separation::dictionary_parts(dictionaries, fit_block_activations(mix, entry, W, V));
-      },
-      S, T);
-  std::vector<std::unique_ptr<io::WavBlockWriter>> writers;
-  std::unique_ptr<io::WavBlockWriter> mixture_writer;
-  if (options.write_outputs) {
-    for (const auto& n : names)
-      writers.push_back(std::make_unique<io::WavBlockWriter>((fs::path(out_dir) / "sources" / (n + ".wav")).string(), 1,
-                                                             rate, format));
-    mixture_writer = std::make_unique<io::WavBlockWriter>((fs::path(out_dir) / "mixture.wav").string(), 1, rate, format);
-  }
-  eval::BssEvalOptions bss;
-  bss.compute_permutation = false;  // supervised: estimate s belongs to source s
-  std::unique_ptr<eval::BssEvalAccumulator> scores;
-  std::unique_ptr<eval::FramewiseBssEval> framewise;
-  if (!references.empty()) {
-    scores = std::make_unique<eval::BssEvalAccumulator>(S, bss);
-    if (window_s > 0)
-      framewise = std::make_unique<eval::FramewiseBssEval>(
-          S, std::llround(window_s * rate), std::llround((hop_s > 0 ? hop_s : window_s) * rate), bss);
-  }
-  const auto deliver = [&](const torch::Tensor& estimates) {  // S × count, the next final samples
-    const int64_t count = estimates.size(1);
-    if (count == 0) return;
-    const int64_t start = separator.emitted() - count;
-    for (int64_t s = 0; s < static_cast<int64_t>(writers.size()); ++s) writers[s]->write(estimates[s]);
-    if (mixture_writer) mixture_writer->write(mixture.read(start, count)[0]);
-    if (scores) {
-      std::vector<torch::Tensor> refs;
-      for (auto& r : references) refs.push_back(r.read(start, count)[0]);
-      const auto R = torch::stack(refs);
-      scores->add(R, estimates);
-      if (framewise) framewise->add(R, estimates);
-    }
+  const separation::SourceParts parts = [&](const torch::Tensor& V) {
+    return separation::dictionary_parts(dictionaries, fit_block_activations(mix, entry, W, V));
   };
 
-  const bool progress = !options.quiet && c.string("trainer.progress") != "never";
-  const int64_t blocks = (N + per_block - 1) / per_block;
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t n0 = b * per_block, n1 = std::min(N, n0 + per_block);
-    deliver(separator.push(mixture.read(rep.first_sample(n0), rep.samples_for(n1 - n0))[0]));
-    if (progress) std::fprintf(stderr, "\rseparating: block %lld/%lld", static_cast<long long>(b + 1), static_cast<long long>(blocks));
+  std::vector<std::unique_ptr<io::WavBlockWriter>> writers;
+  std::unique_ptr<io::WavBlockWriter> mixture_writer;
+  separation::StreamOptions stream;
+  stream.names = names;
+  stream.block_frames = block_frames(c, rate, rep.hop());
+  stream.known_assignment = true;  // supervised: estimate s belongs to source s
+  stream.eval_window = c.number("output.eval_window");
+  stream.eval_hop = c.number("output.eval_hop");
+  for (auto& r : references) stream.references.push_back(separation::wav_source(r));
+  if (options.write_outputs) {
+    for (const auto& n : names) {
+      writers.push_back(std::make_unique<io::WavBlockWriter>((fs::path(out_dir) / "sources" / (n + ".wav")).string(), 1,
+                                                             rate, format));
+      stream.sources.push_back(separation::wav_sink(*writers.back()));
+    }
+    mixture_writer = std::make_unique<io::WavBlockWriter>((fs::path(out_dir) / "mixture.wav").string(), 1, rate, format);
+    stream.mixture = separation::wav_sink(*mixture_writer);
   }
-  deliver(separator.finish());
-  if (progress) std::fprintf(stderr, "\n");
+  if (!options.quiet && c.string("trainer.progress") != "never")
+    stream.progress = [](int64_t done, int64_t blocks) {
+      std::fprintf(stderr, "\rseparating: block %lld/%lld%s", static_cast<long long>(done), static_cast<long long>(blocks),
+                   done == blocks ? "\n" : "");
+    };
+  const separation::StreamSeparation separated =
+      separation::separate_stream(separation::wav_source(mixture), rep, parts, stream);
 
-  // 3. Scores, then the files (each renamed into place), metrics.json last.
+  // 3. The scores' document, then the files (each renamed into place), metrics.json last.
   SeparationResult out;
   out.names = names;
   out.out_dir = out_dir;
   out.streamed = true;
-  out.has_metrics = scores != nullptr;
+  out.has_metrics = separated.scored;
   eval::Json document;
-  if (scores) {
-    out.metrics = scores->result();
+  if (separated.scored) {
+    out.metrics = separated.metrics;
     out.reference_names = names;
-    out.table = eval::metrics_table(out.metrics, names, names, bss);
-    if (framewise) out.table.framewise = eval::framewise_scores(framewise->finish(), rate);
+    out.table = separated.table;
     document = eval::metrics_json({out.table});
   }
   if (!options.write_outputs) return out;
   io::write_file_atomically((fs::path(out_dir) / "config.resolved.yaml").string(), c.dump());
   for (auto& w : writers) w->commit();
   mixture_writer->commit();
-  if (scores) eval::write_json((fs::path(out_dir) / "metrics.json").string(), document);
+  if (separated.scored) eval::write_json((fs::path(out_dir) / "metrics.json").string(), document);
   else if (!options.quiet) std::printf("no references: metrics.json not written\n");
   return out;
 }

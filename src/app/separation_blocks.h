@@ -8,13 +8,13 @@
 //     v_n's mean — because a random start drawn over the whole H would depend on the blocks.
 //     Every block runs trainer.max_iter sweeps (trainer.tol does not apply: a per-block
 //     stop would make the result depend on the blocking).
-//   * Wiener + overlap-add: the library's separation routine fed block by block
-//     (separation::BlockSeparator, factorch/separation/separate.h): each block's masked
-//     frames are overlap-added; the samples no later frame reaches are written.
+//   * Wiener + overlap-add, the sinks and the scores: the library's routine
+//     separation::separate_stream (factorch/separation/separate_stream.h), the one
+//     separation routine fed block by block; this file opens and checks the inputs against
+//     their config keys, learns the dictionaries and hands over the WAV readers and writers.
 //   * Output: sources/<name>.wav and mixture.wav through io::WavBlockWriter (temporary
-//     file renamed at the end); metrics.json from eval::BssEvalAccumulator (and the
-//     framewise scores when output.eval_window > 0), fed with the reference WAVs'
-//     blocks as the estimates are produced.
+//     file renamed here at the end); metrics.json from the routine's MetricsTable
+//     (eval::metrics_json, with the framewise scores when output.eval_window > 0).
 // data.stream: auto streams when the supervised NMF mixture (a WAV in data.input)
 // is longer than one block; always streams even one block (for tests and checks); never
 // keeps everything in memory (the path of app/separation.cpp).
