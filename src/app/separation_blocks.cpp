@@ -112,7 +112,8 @@ torch::Tensor fit_block_activations(const Config& mix, const ModelEntry& entry, 
   TrainingData data;
   data.X = V.to(torch::kCPU, torch::kFloat64);
   std::shared_ptr<FactorModelImpl> model = build_model(entry, mix, data);
-  return model->fit_activations(W, data.X, topt.max_iter(), device_from_name(topt.device(), "trainer.device"), dtype_from_name(topt.dtype(), "trainer.dtype"));
+  return model->fit_activations(W, data.X, topt.max_iter(), device_from_name(topt.device(), "trainer.device"),
+                                dtype_from_name(topt.dtype(), "trainer.dtype"));
 }
 
 // ------------------------------------------------------------------ the block path
