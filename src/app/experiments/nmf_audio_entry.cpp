@@ -10,7 +10,7 @@
 #include "app/audio_data.h"
 #include "app/run.h"
 #include "factorch/error.h"
-#include "factorch/eval/metrics_json.h"
+#include "factorch/eval/table.h"
 #include "factorch/io/png.h"
 #include "factorch/io/wav.h"
 #include "factorch/signal/piano.h"
@@ -84,14 +84,13 @@ void report(const Config& c, FactorModelImpl& base, const TrainingData& data, co
   const app::AudioRepresentation rep(c);
   const torch::Tensor coefficients = rep.analyse(x);
   const std::vector<torch::Tensor> parts = wiener_components(*model, coefficients, rep.power_exponent());
-  eval::Json comps = eval::Json::array();
+  eval::Table comps("components", {"component", "std", "pruned"}, "components");
   const auto pruned = model->pruned();
   for (size_t k = 0; k < parts.size(); ++k) {
     const std::string name = "component_" + std::to_string(k);
     const bool dead = std::find(pruned.begin(), pruned.end(), static_cast<int64_t>(k)) != pruned.end();
     const torch::Tensor y = rep.synthesise(parts[k], x.size(0));
-    comps.push(eval::Json::object().set("component", static_cast<int64_t>(k)).set("std", y.std().item<double>())
-                   .set("pruned", dead));
+    comps.add_row({k, y.std().item<double>(), dead});
     if (c.boolean("output.pictures")) {
       const torch::Tensor power = parts[k].is_complex() ? torch::abs(parts[k]).square() : parts[k].square();
       io::write_png_heatmap((fs::path(out_dir) / "pictures" / (name + ".png")).string(), power.flip({0}), true);
@@ -99,7 +98,7 @@ void report(const Config& c, FactorModelImpl& base, const TrainingData& data, co
     if (c.boolean("output.components"))
       io::write_wav((fs::path(out_dir) / "components" / (name + ".wav")).string(), y, rate);
   }
-  eval::write_json((fs::path(out_dir) / "components.json").string(), eval::Json::object().set("components", comps));
+  eval::write_table(comps, out_dir);
 }
 
 }  // namespace
