@@ -2,7 +2,7 @@
 
 #include "app/json_file.h"
 #include "factorch/error.h"
-#include "factorch/eval/metrics_json.h"
+#include "factorch/eval/table.h"
 
 namespace factorch::app {
 
@@ -13,21 +13,16 @@ constexpr const char* kSchema = "factorch-factors/1";
 }
 
 void write_factor_manifest(const std::string& dir, const NamedTensors& factors, const FactorDescriptions& descriptions) {
-  eval::Json list = eval::Json::array();
+  eval::Table table("factors", {"name", "role", "meaning", "plot", "shape", "grid", "axis", "layer"}, "factors");
+  table.set("schema", kSchema);
   for (const auto& item : factors) {
     const FactorDescription* d = find_factor(descriptions, item.key());
     const FactorDescription f = d ? *d : FactorDescription(item.key(), FactorRole::Other, "");
-    eval::Json shape = eval::Json::array();
-    for (const int64_t s : item.value().sizes()) shape.push(s);
-    eval::Json e = eval::Json::object();
-    e.set("name", f.name).set("role", role_name(f.role)).set("meaning", f.meaning).set("plot", plot_name(f.plot));
-    e.set("shape", shape).set("grid", f.grid).set("axis", f.axis).set("layer", static_cast<int64_t>(f.layer));
-    list.push(e);
+    table.add_row({f.name, role_name(f.role), f.meaning, plot_name(f.plot), item.value().sizes().vec(), f.grid, f.axis,
+                   static_cast<int64_t>(f.layer)});
   }
-  eval::Json root = eval::Json::object();
-  root.set("schema", kSchema).set("factors", list);
   fs::create_directories(fs::path(dir) / "factors");
-  eval::write_json((fs::path(dir) / "factors" / "factors.json").string(), root);
+  eval::write_table(table, (fs::path(dir) / "factors").string());
 }
 
 std::optional<FactorDescriptions> read_factor_manifest(const fs::path& factors_dir) {

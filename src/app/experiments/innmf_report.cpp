@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "app/experiments/implicit_nmf_entry.h"
-#include "factorch/eval/metrics_json.h"
+#include "factorch/eval/table.h"
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/png.h"
@@ -63,33 +63,20 @@ std::vector<TransferRow> transfer_table(const Config& c, ImplicitNMFImpl& model,
 namespace {
 
 void write_transfer(const std::vector<TransferRow>& rows, const std::vector<int64_t>& trained, const std::string& out_dir) {
-  std::ostringstream csv;
-  csv << "n_fft,bins,frames,kl_innmf_transferred,kl_nmf_per_size,ratio\n";
   std::string sizes;
   for (const int64_t n : trained) sizes += (sizes.empty() ? "" : " + ") + std::to_string(n);
   std::printf("resolution transfer (iN-NMF W learnt at n_fft = %s, only H fitted; NMF re-trained per size), KL:\n",
               sizes.c_str());
   std::printf("  %7s %6s %7s %14s %14s %8s\n", "n_fft", "bins", "frames", "iN-NMF", "NMF", "ratio");
-  auto rows_json = eval::Json::array();
+  eval::Table table("transfer", {"n_fft", "bins", "frames", "kl_innmf_transferred", "kl_nmf_per_size", "ratio"});
   for (const auto& r : rows) {
-    char line[256];
-    std::snprintf(line, sizeof line, "%lld,%lld,%lld,%.6g,%.6g,%.4f\n", static_cast<long long>(r.n_fft),
-                  static_cast<long long>(r.bins), static_cast<long long>(r.frames), r.innmf, r.nmf, r.ratio);
-    csv << line;
     std::printf("  %7lld %6lld %7lld %14.6g %14.6g %8.4f%s\n", static_cast<long long>(r.n_fft), static_cast<long long>(r.bins),
                 static_cast<long long>(r.frames), r.innmf, r.nmf, r.ratio,
                 std::find(trained.begin(), trained.end(), r.n_fft) != trained.end() ? "  (training size)" : "");
-    auto j = eval::Json::object();
-    j.set("n_fft", r.n_fft).set("bins", r.bins).set("frames", r.frames);
-    j.set("kl_innmf_transferred", r.innmf).set("kl_nmf_per_size", r.nmf).set("ratio", r.ratio);
-    rows_json.push(j);
+    table.add_row({r.n_fft, r.bins, r.frames, r.innmf, r.nmf, r.ratio});
   }
-  io::write_file_atomically((fs::path(out_dir) / "transfer.csv").string(), csv.str());
-  auto root = eval::Json::object();
-  auto joint = eval::Json::array();
-  for (size_t i = 1; i < trained.size(); ++i) joint.push(trained[i]);
-  root.set("trained_n_fft", trained.front()).set("joint_n_fft", joint).set("rows", rows_json);
-  eval::write_json((fs::path(out_dir) / "transfer.json").string(), root);
+  table.set("trained_n_fft", trained.front()).set("joint_n_fft", std::vector<int64_t>(trained.begin() + 1, trained.end()));
+  eval::write_table(table, out_dir, eval::TableFormat::JsonAndCsv);
 }
 
 // Pictures without matplotlib: each template W_k (normalised to its maximum, low

@@ -10,7 +10,7 @@
 #include "app/audio_data.h"
 #include "app/run.h"
 #include "factorch/error.h"
-#include "factorch/eval/metrics_json.h"
+#include "factorch/eval/table.h"
 #include "factorch/io/png.h"
 #include "factorch/io/wav.h"
 #include "factorch/separation/separate.h"
@@ -93,14 +93,13 @@ void report(const Config& c, FactorModelImpl& base, const TrainingData& data, co
   so.keep_mixture = false;
   const auto parts = [&](const torch::Tensor&) { return separation::dictionary_parts(W.split(1, 1), H); };
   const torch::Tensor estimates = separation::separate(x, rep.representation(), parts, so).mixture.estimates;
-  eval::Json comps = eval::Json::array();
+  eval::Table comps("components", {"component", "std", "pruned"}, "components");
   const auto pruned = model->pruned();
   for (size_t k = 0; k < so.names.size(); ++k) {
     const std::string& name = so.names[k];
     const bool dead = std::find(pruned.begin(), pruned.end(), static_cast<int64_t>(k)) != pruned.end();
     const torch::Tensor y = estimates[static_cast<int64_t>(k)];
-    comps.push(eval::Json::object().set("component", static_cast<int64_t>(k)).set("std", y.std().item<double>())
-                   .set("pruned", dead));
+    comps.add_row({k, y.std().item<double>(), dead});
     if (c.boolean("output.pictures")) {  // what the component's WAV holds, in the run's transform
       const torch::Tensor coefficients = rep.analyse(y);
       const torch::Tensor power = coefficients.is_complex() ? torch::abs(coefficients).square() : coefficients.square();
@@ -109,7 +108,7 @@ void report(const Config& c, FactorModelImpl& base, const TrainingData& data, co
     if (c.boolean("output.components"))
       io::write_wav((fs::path(out_dir) / "components" / (name + ".wav")).string(), y, rate);
   }
-  eval::write_json((fs::path(out_dir) / "components.json").string(), eval::Json::object().set("components", comps));
+  eval::write_table(comps, out_dir);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "factorch/eval/metrics_json.h"
+#include "factorch/eval/table.h"
 #include "factorch/io/png.h"
 
 namespace factorch {
@@ -14,18 +14,17 @@ void write_ard_summary(NMFImpl& model, const std::string& out_dir) {
   if (!model.ard().active()) return;
   const torch::Tensor r = model.relevance().to(torch::kCPU, torch::kFloat64);
   const double top = r.max().item<double>();
-  eval::Json comps = eval::Json::array(), kept = eval::Json::array(), pruned = eval::Json::array();
+  eval::Table ard("ard", {"component", "norm", "share"}, "components");
+  std::vector<int64_t> kept, pruned;
   for (int64_t k = 0; k < r.size(0); ++k) {
     const double v = r[k].item<double>();
-    comps.push(eval::Json::object().set("component", k).set("norm", v).set("share", top > 0 ? v / top : 0.0));
-    (v > 0 ? kept : pruned).push(k);
+    ard.add_row({k, v, top > 0 ? v / top : 0.0});
+    (v > 0 ? kept : pruned).push_back(k);
   }
   const auto n_pruned = static_cast<int64_t>(model.pruned().size());
-  eval::Json j = eval::Json::object();
-  j.set("ard", model.options.ard()).set("lambda", model.options.ard_lambda()).set("b", model.options.ard_b());
-  j.set("rank", r.size(0)).set("kept_count", r.size(0) - n_pruned).set("kept", kept).set("pruned", pruned);
-  j.set("components", comps);
-  eval::write_json((fs::path(out_dir) / "ard.json").string(), j);
+  ard.set("ard", model.options.ard()).set("lambda", model.options.ard_lambda()).set("b", model.options.ard_b());
+  ard.set("rank", r.size(0)).set("kept_count", r.size(0) - n_pruned).set("kept", kept).set("pruned", pruned);
+  eval::write_table(ard, out_dir);
   std::fprintf(stderr, "factorch: ARD kept %lld of %lld components (ard.json)\n",
                static_cast<long long>(r.size(0) - n_pruned), static_cast<long long>(r.size(0)));
 }

@@ -19,7 +19,7 @@
 #include "app/dataset.h"
 #include "app/run.h"
 #include "factorch/separation/separation_step.h"
-#include "factorch/eval/metrics_json.h"
+#include "factorch/eval/table.h"
 #include "factorch/models/tlnmf.h"
 
 namespace factorch {
@@ -117,7 +117,7 @@ std::vector<double> atom_peak_frequencies(const torch::Tensor& atoms, double sam
 /// new realisations and initialisations (`first` and `first_dct` are repetition 0); writes
 /// "protocol" into `details` (metrics.json's "details") and prints mean (std) over repetitions.
 void tlnmf_protocol(const Config& config, const RealisationScores& first,
-                    const std::optional<RealisationScores>& first_dct, const TLNMFSignals& signals, eval::Json& details);
+                    const std::optional<RealisationScores>& first_dct, const TLNMFSignals& signals, eval::Table& details);
 
 /// `factorch separate` for tlnmf: loads and checks everything, trains, writes
 /// DIR/sources/<name>.wav and, with references, DIR/metrics.json.

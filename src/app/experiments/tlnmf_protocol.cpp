@@ -33,20 +33,19 @@ ScoreSpread spread_of(const std::vector<RealisationScores>& runs) {
   return out;
 }
 
-eval::Json spread_json(const ScoreSpread& s, const std::vector<std::string>& names) {
-  eval::Json j = eval::Json::object(), per = eval::Json::array();
-  const char* metric[3] = {"sdr", "sir", "sar"};
+// One method's spread: a row per source, the mean SDR over sources as attributes.
+eval::Table spread_table(const std::string& name, const ScoreSpread& s, const std::vector<std::string>& names) {
+  eval::Table t(name, {"source", "sdr_mean", "sdr_std", "sir_mean", "sir_std", "sar_mean", "sar_std"}, "sources");
   for (int64_t k = 0; k < s.mean.size(1); ++k) {
-    eval::Json e = eval::Json::object();
-    e.set("source", k < static_cast<int64_t>(names.size()) ? names[k] : std::to_string(k));
+    std::vector<eval::TableValue> row{k < static_cast<int64_t>(names.size()) ? names[k] : std::to_string(k)};
     for (int m = 0; m < 3; ++m) {
-      e.set(std::string(metric[m]) + "_mean", s.mean[m][k].item<double>());
-      e.set(std::string(metric[m]) + "_std", s.std[m][k].item<double>());
+      row.emplace_back(s.mean[m][k].item<double>());
+      row.emplace_back(s.std[m][k].item<double>());
     }
-    per.push(e);
+    t.add_row(std::move(row));
   }
-  j.set("sources", per).set("mean_sdr", s.overall_mean).set("mean_sdr_std", s.overall_std);
-  return j;
+  t.set("mean_sdr", s.overall_mean).set("mean_sdr_std", s.overall_std);
+  return t;
 }
 
 void print_spread(const char* label, const ScoreSpread& s, const std::vector<std::string>& names) {
@@ -63,7 +62,7 @@ void print_spread(const char* label, const ScoreSpread& s, const std::vector<std
 }  // namespace
 
 void tlnmf_protocol(const Config& c, const RealisationScores& first, const std::optional<RealisationScores>& first_dct,
-                    const TLNMFSignals& sig, eval::Json& details) {
+                    const TLNMFSignals& sig, eval::Table& details) {
   const int64_t repeats = c.integer("model.repeats");
   const std::vector<int64_t> mapping = c.integers("model.component_sources");
   std::vector<RealisationScores> tl_runs{first}, dct_runs;
@@ -104,19 +103,19 @@ void tlnmf_protocol(const Config& c, const RealisationScores& first, const std::
     std::snprintf(took, sizeof took, "%.0f s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     announce(i, took);
   }
-  eval::Json protocol = eval::Json::object();
+  eval::Table protocol("protocol");
   protocol.set("repeats", repeats).set("realisations", R).set("std", "sample standard deviation over repetitions");
   std::printf("tlnmf: %lld repetitions of %lld realisations, mean (std) over repetitions:\n",
               static_cast<long long>(repeats), static_cast<long long>(R));
   const ScoreSpread tl = spread_of(tl_runs);
-  protocol.set("tlnmf", spread_json(tl, sig.source_names));
+  protocol.add(spread_table("tlnmf", tl, sig.source_names));
   print_spread("  TL-NMF:", tl, sig.source_names);
   if (!dct_runs.empty()) {
     const ScoreSpread d = spread_of(dct_runs);
-    protocol.set("dct_nmf", spread_json(d, sig.source_names));
+    protocol.add(spread_table("dct_nmf", d, sig.source_names));
     print_spread("  DCT-NMF (fixed Phi):", d, sig.source_names);
   }
-  details.set("protocol", protocol);
+  details.add(std::move(protocol));
 }
 
 }  // namespace factorch

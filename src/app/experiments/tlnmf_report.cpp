@@ -59,7 +59,7 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
   const TLNMFSignals& sig = tlnmf_signals_of(data);
   const std::vector<int64_t> mapping = c.integers("model.component_sources");
   // metrics.json is the shared schema (eval/metrics_table.h); TL-NMF's extras go in "details".
-  eval::Json details = eval::Json::object();
+  eval::Table details("details");
   details.set("model", model->supervised() ? "supervised TL-NMF" : (model->options.learn_phi() ? "TL-NMF" : "fixed-transform NMF"));
   details.set("sample_rate", sig.sample_rate).set("realisations", static_cast<int64_t>(sig.mixtures.size(0)));
 
@@ -69,22 +69,22 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
   const torch::Tensor Phi = *f.find("Phi"), W = *f.find("W");
   const int64_t top = std::min<int64_t>(app::kShownAtoms, Phi.size(0));
   const auto freqs = atom_peak_frequencies(Phi.narrow(0, 0, top), sig.sample_rate);
-  eval::Json atoms = eval::Json::array();
+  std::vector<double> atoms;
   std::printf("tlnmf: peak frequency of the %lld most energetic atoms (Hz):", static_cast<long long>(top));
   for (double hz : freqs) {
     std::printf(" %.2f", hz);
-    atoms.push(hz);
+    atoms.push_back(hz);
   }
   std::printf("\n");
   details.set("atom_frequencies_hz", atoms);
   if (!model->supervised()) {
-    eval::Json comp = eval::Json::array();
+    std::vector<double> comp;
     const torch::Tensor peak_rows = W.argmax(0);
     const auto cf = atom_peak_frequencies(Phi.index_select(0, peak_rows), sig.sample_rate);
     for (int64_t k = 0; k < W.size(1); ++k) {  // numbered from 1, as sources/…/component<k>.wav
       std::printf("tlnmf: component %lld: main atom %lld, fundamental %.2f Hz\n", static_cast<long long>(k + 1),
                   static_cast<long long>(peak_rows[k].item<int64_t>()), cf[k]);
-      comp.push(cf[k]);
+      comp.push_back(cf[k]);
     }
     details.set("component_frequencies_hz", comp);
   }
@@ -114,7 +114,7 @@ void report_tlnmf(const Config& c, FactorModelImpl& base_model, const app::Datas
       tlnmf_protocol(c, RealisationScores::of(scores.mixtures), dct, sig, details);
   }
   step.out_dir = out_dir;
-  step.details = details;
+  step.details = eval::table_json(details);
   separation::write_separation(mine, scores, step, baselines);
 
   if (c.boolean("model.plot")) {
