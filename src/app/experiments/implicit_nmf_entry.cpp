@@ -59,9 +59,11 @@ void add_innmf_keys(ConfigSchema& s) {
         "spectral_kernel: relative glide rate r (1/s) of the spectral lines, |d log ν/dt|. At a DFT size whose window "
         "lasts longer than the training one, each density is first spread by a Gaussian of std ν·r·sqrt(d² − d_train²) "
         "(d: the windows' rms durations), the extra smearing of gliding partials (intonation) that a longer window sees. "
-        "auto: measured on the training audio (frame-to-frame shifts of the lines on a log-frequency grid; ≈ 0.5 for "
-        "speech, ≈ 0.05 for a piano); 0: stationary lines")
-      .def("auto").for_models(m);
+        "0 (the default): stationary lines; auto: measured on the training audio (frame-to-frame shifts of the lines on "
+        "a log-frequency grid; ≈ 0.5 for speech, ≈ 0.05 for a piano). Off by default: on speech and piano, 3–27 s, the "
+        "spread made every longer window worse (configs/innmf_speech.yaml), the measured shifts being mostly pitch "
+        "jitter that the longer window averages rather than smears")
+      .def("0").for_models(m);
   s.add("model.joint_n_fft", KeyType::IntegerList,
         "spectral_kernel: further DFT sizes of the same audio on which the one density is trained together with "
         "data.transform.n_fft (one activation matrix per size). A density learnt at one size puts its lines where that "
