@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <tuple>
 
 #include "factorch/error.h"
 #include "factorch/io/atomic_file.h"
@@ -99,19 +100,133 @@ bool is_table(const Json& n) {
   return true;
 }
 
+// A metrics document (factorch/eval/metrics_table.h): an object with a table of sources.
+bool is_scores(const Json& n) { return n.is_object() && n.contains("sources") && is_table(n["sources"]); }
+
+// metrics.json's "mixtures": a table whose every row is a metrics document of its own.
+bool is_scores_table(const Json& n) {
+  if (!is_table(n)) return false;
+  for (const auto& row : n)
+    if (!is_scores(row)) return false;
+  return true;
+}
+
+using Cells = std::vector<std::pair<std::string, std::string>>;  // (column, html)
+
+void add_column(std::vector<std::string>& columns, const std::string& c) {
+  if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+}
+
+std::string cell(const Cells& cells, const std::string& column) {
+  const auto it = std::find_if(cells.begin(), cells.end(), [&](const auto& c) { return c.first == column; });
+  return it == cells.end() ? std::string() : it->second;
+}
+
+// metrics.json's per-mixture documents, long rather than wide: one row per (mixture, source)
+// and one for each mixture's mean, so a few columns whatever the number of sources. The
+// documents' other values (name, metric, ...) are a column when they vary and one line under
+// the table when every document has the same. (Other files' scores are eval::Tables, long
+// already: the generic grid below.)
+std::string scores_table_html(const Json& n, const std::string& key) {
+  struct Row {
+    Cells lead;            // the document's varying values
+    std::string source;    // html: the source's name (with its data-key), or "mean"
+    Cells metrics;
+  };
+  std::vector<Row> rows;
+  std::vector<std::string> lead_columns, metric_columns;
+  // Each document's other values: relative key → (html, JSON text) per document.
+  std::vector<std::vector<std::tuple<std::string, std::string, std::string>>> extras;
+  std::vector<std::pair<size_t, size_t>> doc_rows;  // [first, end) rows of each document
+  size_t i = 0;
+  for (const auto& row : n) {
+    const std::string doc_key = join_key(key, std::to_string(i++));  // the mixture's document
+    extras.emplace_back();
+    const size_t first = rows.size();
+    for (const auto& kv : row.items()) {
+      if (kv.key() == "sources" || kv.key() == "mean") continue;
+      Cells c;
+      leaves(kv.value(), kv.key(), join_key(doc_key, kv.key()), c);
+      for (const auto& [col, html] : c) extras.back().emplace_back(col, html, kv.value().dump());
+    }
+    size_t j = 0;
+    for (const auto& src : row["sources"]) {
+      const std::string src_key = join_key(doc_key, "sources/" + std::to_string(j));
+      Row r{{}, src.contains("name") ? scalar_html(src["name"], join_key(src_key, "name")) : "", {}};
+      for (const auto& kv : src.items())
+        if (kv.key() != "name") leaves(kv.value(), kv.key(), join_key(src_key, kv.key()), r.metrics);
+      ++j;
+      rows.push_back(std::move(r));
+    }
+    if (row.contains("mean")) {
+      Row r{{}, "mean", {}};
+      leaves(row["mean"], "", join_key(doc_key, "mean"), r.metrics);
+      rows.push_back(std::move(r));
+    }
+    doc_rows.emplace_back(first, rows.size());
+  }
+  for (const auto& r : rows)
+    for (const auto& [c, _] : r.metrics) add_column(metric_columns, c);
+  // Values the same in every document: once, under the table; the others: columns.
+  std::vector<std::string> varying, same_everywhere;
+  std::string constant;
+  for (const auto& [col, html, text] : extras.front()) {
+    bool same = true;
+    for (const auto& e : extras) {
+      const auto it = std::find_if(e.begin(), e.end(), [&](const auto& x) { return std::get<0>(x) == col; });
+      same = same && it != e.end() && std::get<2>(*it) == text;
+    }
+    if (!same) continue;
+    same_everywhere.push_back(col);
+    constant += (constant.empty() ? "" : " · ") + escape(col) + " " + html;
+  }
+  for (size_t d = 0; d < extras.size(); ++d)
+    for (const auto& [col, html, text] : extras[d]) {
+      if (std::find(same_everywhere.begin(), same_everywhere.end(), col) != same_everywhere.end()) continue;
+      add_column(varying, col);
+      for (size_t r = doc_rows[d].first; r < doc_rows[d].second; ++r) rows[r].lead.emplace_back(col, html);
+    }
+  for (const auto& c : varying) add_column(lead_columns, c);
+
+  std::string html = "<table class=\"grid\"><caption>" + escape(key) + "</caption>\n<tr>";
+  for (const auto& c : lead_columns) html += "<th>" + escape(c) + "</th>";
+  html += "<th>source</th>";
+  for (const auto& c : metric_columns) html += "<th>" + escape(c) + "</th>";
+  html += "</tr>\n";
+  // A value that the row above has too (the same cell of the same row or document) is
+  // left blank: each value once, at the top of its group.
+  const Row* above = nullptr;
+  for (const auto& r : rows) {
+    html += "<tr>";
+    for (const auto& c : lead_columns) {
+      const std::string v = cell(r.lead, c);
+      html += "<td>" + (above && cell(above->lead, c) == v ? std::string() : v) + "</td>";
+    }
+    above = &r;
+    html += "<td>" + r.source + "</td>";
+    for (const auto& c : metric_columns) html += "<td>" + cell(r.metrics, c) + "</td>";
+    html += "</tr>\n";
+  }
+  html += "</table>\n";
+  if (!constant.empty()) html += "<p class=\"meta\">Every row: " + constant + "</p>\n";
+  return html;
+}
+
 // One metrics file, every table the same way: an array of objects (metrics.json's "sources",
 // the rows of an eval::Table, factorch/eval/table.h) is a grid, one row per element and one
 // column per leaf, in order; every other value (a table's attributes) goes into the
 // key/value summary above the grids. Each value carries its JSON path in data-key
-// ("sources/0/sdr"). Scores are long tables of a few columns (method, source, sdr, ...),
-// so no layout needs a path of its own.
+// ("sources/0/sdr"). Scores in other files are long eval::Tables of a few columns (method,
+// source, sdr, ...); only metrics.json's per-mixture documents have a layout of their own.
 std::string metrics_html(const fs::path& file, const std::string& name) {
   const Json root = read_json_file(file);
   std::string html = "<div class=\"metrics\" data-file=\"" + escape(name) + "\">\n<h3>" + escape(name) + "</h3>\n";
   std::vector<std::pair<std::string, std::string>> summary;
   std::string tables;
   const auto walk = [&](const auto& self, const Json& n, const std::string& key) -> void {
-    if (is_table(n)) {
+    if (is_scores_table(n)) {
+      tables += scores_table_html(n, key);
+    } else if (is_table(n)) {
       std::vector<std::string> columns;
       std::vector<std::vector<std::pair<std::string, std::string>>> rows;
       size_t i = 0;

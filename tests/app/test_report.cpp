@@ -184,6 +184,12 @@ TEST_F(RunReport, SeveralMixturesGetAPlayerForEveryMixtureAndSourceGroupedByMixt
         << m;
     EXPECT_NE(html.find("<h3>Mixture " + m + "</h3>"), std::string::npos) << m;
   }
+  // metrics.json's per-mixture documents: one long table (name, source, estimate, sdr, sir,
+  // sar), one row per mixture and source plus each mean, not one row per mixture of 15+ columns.
+  const size_t per_mixture = html.find("<caption>mixtures</caption>");
+  ASSERT_NE(per_mixture, std::string::npos);
+  const std::string header = html.substr(per_mixture, html.find("</tr>", per_mixture) - per_mixture);
+  EXPECT_EQ(header.substr(header.find("<tr>")), "<tr><th>name</th><th>source</th><th>estimate</th><th>sdr</th><th>sir</th><th>sar</th>");
   // Every value of metrics.json (its per-mixture rows included) has its cell, and a browser
   // loads every player (77: no headless Chromium here).
   const int status = testkit::run_python(std::string(testkit::kSourceDir) + "/tests/app/check_report_in_browser.py",
