@@ -103,20 +103,11 @@ bool is_table(const Json& n) {
 // A metrics document (factorch/eval/metrics_table.h): an object with a table of sources.
 bool is_scores(const Json& n) { return n.is_object() && n.contains("sources") && is_table(n["sources"]); }
 
-// The metrics documents of a table row: the row itself, or its members that are documents
-// (separation.json: {"n_fft": 256, "innmf": {...}, "nmf": {...}}).
-std::vector<std::pair<std::string, const Json*>> scores_of(const Json& row) {
-  std::vector<std::pair<std::string, const Json*>> out;
-  if (is_scores(row)) return {{"", &row}};
-  for (const auto& kv : row.items())
-    if (is_scores(kv.value())) out.emplace_back(kv.key(), &kv.value());
-  return out;
-}
-
+// metrics.json's "mixtures": a table whose every row is a metrics document of its own.
 bool is_scores_table(const Json& n) {
   if (!is_table(n)) return false;
   for (const auto& row : n)
-    if (scores_of(row).empty()) return false;
+    if (!is_scores(row)) return false;
   return true;
 }
 
@@ -131,14 +122,14 @@ std::string cell(const Cells& cells, const std::string& column) {
   return it == cells.end() ? std::string() : it->second;
 }
 
-// A table of metrics documents, long rather than wide: one row per (table row, document,
-// source) and one for each document's mean, so a few columns whatever the number of
-// sources, sizes or methods. The documents' other values (schema, metric, ...) are a column
-// when they vary and one line under the table when every document has the same.
+// metrics.json's per-mixture documents, long rather than wide: one row per (mixture, source)
+// and one for each mixture's mean, so a few columns whatever the number of sources. The
+// documents' other values (name, metric, ...) are a column when they vary and one line under
+// the table when every document has the same. (Other files' scores are eval::Tables, long
+// already: the generic grid below.)
 std::string scores_table_html(const Json& n, const std::string& key) {
   struct Row {
-    Cells lead;            // the table row's own values, then the document's varying values
-    std::string method;    // the document's member name ("" when the row is the document)
+    Cells lead;            // the document's varying values
     std::string source;    // html: the source's name (with its data-key), or "mean"
     Cells metrics;
   };
@@ -147,43 +138,32 @@ std::string scores_table_html(const Json& n, const std::string& key) {
   // Each document's other values: relative key → (html, JSON text) per document.
   std::vector<std::vector<std::tuple<std::string, std::string, std::string>>> extras;
   std::vector<std::pair<size_t, size_t>> doc_rows;  // [first, end) rows of each document
-  bool methods = false;
   size_t i = 0;
   for (const auto& row : n) {
-    const std::string row_key = join_key(key, std::to_string(i++));
-    Cells lead;
+    const std::string doc_key = join_key(key, std::to_string(i++));  // the mixture's document
+    extras.emplace_back();
+    const size_t first = rows.size();
     for (const auto& kv : row.items()) {
-      const bool doc_member = !is_scores(row) && is_scores(kv.value());
-      if (!is_scores(row) && !doc_member) leaves(kv.value(), kv.key(), join_key(row_key, kv.key()), lead);
+      if (kv.key() == "sources" || kv.key() == "mean") continue;
+      Cells c;
+      leaves(kv.value(), kv.key(), join_key(doc_key, kv.key()), c);
+      for (const auto& [col, html] : c) extras.back().emplace_back(col, html, kv.value().dump());
     }
-    for (const auto& [member, doc] : scores_of(row)) {
-      methods = methods || !member.empty();
-      const std::string doc_key = member.empty() ? row_key : join_key(row_key, member);
-      extras.emplace_back();
-      const size_t first = rows.size();
-      for (const auto& kv : doc->items()) {
-        if (kv.key() == "sources" || kv.key() == "mean") continue;
-        Cells c;
-        leaves(kv.value(), kv.key(), join_key(doc_key, kv.key()), c);
-        for (const auto& [col, html] : c) extras.back().emplace_back(col, html, kv.value().dump());
-      }
-      size_t j = 0;
-      for (const auto& src : (*doc)["sources"]) {
-        const std::string src_key = join_key(doc_key, "sources/" + std::to_string(j));
-        Row r{lead, member, src.contains("name") ? scalar_html(src["name"], join_key(src_key, "name")) : "", {}};
-        for (const auto& kv : src.items())
-          if (kv.key() != "name") leaves(kv.value(), kv.key(), join_key(src_key, kv.key()), r.metrics);
-        ++j;
-        rows.push_back(std::move(r));
-      }
-      if (doc->contains("mean")) {
-        Row r{lead, member, "mean", {}};
-        leaves((*doc)["mean"], "", join_key(doc_key, "mean"), r.metrics);
-        rows.push_back(std::move(r));
-      }
-      doc_rows.emplace_back(first, rows.size());
+    size_t j = 0;
+    for (const auto& src : row["sources"]) {
+      const std::string src_key = join_key(doc_key, "sources/" + std::to_string(j));
+      Row r{{}, src.contains("name") ? scalar_html(src["name"], join_key(src_key, "name")) : "", {}};
+      for (const auto& kv : src.items())
+        if (kv.key() != "name") leaves(kv.value(), kv.key(), join_key(src_key, kv.key()), r.metrics);
+      ++j;
+      rows.push_back(std::move(r));
     }
-    for (const auto& [c, _] : lead) add_column(lead_columns, c);
+    if (row.contains("mean")) {
+      Row r{{}, "mean", {}};
+      leaves(row["mean"], "", join_key(doc_key, "mean"), r.metrics);
+      rows.push_back(std::move(r));
+    }
+    doc_rows.emplace_back(first, rows.size());
   }
   for (const auto& r : rows)
     for (const auto& [c, _] : r.metrics) add_column(metric_columns, c);
@@ -210,7 +190,6 @@ std::string scores_table_html(const Json& n, const std::string& key) {
 
   std::string html = "<table class=\"grid\"><caption>" + escape(key) + "</caption>\n<tr>";
   for (const auto& c : lead_columns) html += "<th>" + escape(c) + "</th>";
-  if (methods) html += "<th>method</th>";
   html += "<th>source</th>";
   for (const auto& c : metric_columns) html += "<th>" + escape(c) + "</th>";
   html += "</tr>\n";
@@ -223,7 +202,6 @@ std::string scores_table_html(const Json& n, const std::string& key) {
       const std::string v = cell(r.lead, c);
       html += "<td>" + (above && cell(above->lead, c) == v ? std::string() : v) + "</td>";
     }
-    if (methods) html += "<td>" + (above && above->method == r.method && above->lead == r.lead ? "" : escape(r.method)) + "</td>";
     above = &r;
     html += "<td>" + r.source + "</td>";
     for (const auto& c : metric_columns) html += "<td>" + cell(r.metrics, c) + "</td>";
@@ -234,9 +212,12 @@ std::string scores_table_html(const Json& n, const std::string& key) {
   return html;
 }
 
-// One metrics file: arrays of objects become tables (one row per element, one column per
-// leaf); every other value goes into a key/value summary table. Each value carries its
-// JSON path in data-key ("sources/0/sdr").
+// One metrics file, every table the same way: an array of objects (metrics.json's "sources",
+// the rows of an eval::Table, factorch/eval/table.h) is a grid, one row per element and one
+// column per leaf, in order; every other value (a table's attributes) goes into the
+// key/value summary above the grids. Each value carries its JSON path in data-key
+// ("sources/0/sdr"). Scores in other files are long eval::Tables of a few columns (method,
+// source, sdr, ...); only metrics.json's per-mixture documents have a layout of their own.
 std::string metrics_html(const fs::path& file, const std::string& name) {
   const Json root = read_json_file(file);
   std::string html = "<div class=\"metrics\" data-file=\"" + escape(name) + "\">\n<h3>" + escape(name) + "</h3>\n";

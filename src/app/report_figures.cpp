@@ -531,8 +531,8 @@ void implicit_templates_figure(Context& c) {
 }
 
 // SDR bars per method and source from metrics.json: the run and its named baselines (schema
-// of factorch/eval/metrics_table.h), or DL-NMF's table of method rows (its "details", or the
-// top level in runs written before the shared schema), which keeps the paper's row order.
+// of factorch/eval/metrics_table.h), or a comparison table in its "details" (DL-NMF's: rows
+// of method, layers, source, sdr, ...), which keeps the paper's row order.
 void score_table_figure(Context& c) {
   const fs::path p = c.in.dir / "metrics.json";
   if (!fs::exists(p)) return;
@@ -543,17 +543,23 @@ void score_table_figure(Context& c) {
   // method → (source → SDR), in order.
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> methods;
   const auto sdr_of = [](const nlohmann::ordered_json& v) { return json_number(v).value_or(std::nan("")); };
-  const bool in_details = root.contains("details") && root["details"].is_object() && root["details"].contains("table");
-  if (in_details || root.contains("table")) {
-    const auto& table = in_details ? root["details"]["table"] : root["table"];
-    if (!table.is_array() || table.empty()) return;
+  const auto text_of = [](const nlohmann::ordered_json& row, const char* key) {
+    if (!row.contains(key)) return std::string();
+    return row[key].is_string() ? row[key].get<std::string>() : row[key].dump();
+  };
+  const nlohmann::ordered_json* comparison = nullptr;
+  if (root.contains("details") && root["details"].is_object() && root["details"].contains("comparison") &&
+      root["details"]["comparison"].is_object() && root["details"]["comparison"].contains("rows"))
+    comparison = &root["details"]["comparison"]["rows"];
+  if (comparison) {
+    if (!comparison->is_array() || comparison->empty()) return;
     b.title = "Test SDR per method (mean over the test mixtures)";
-    for (const auto& row : table) {
-      if (!row.is_object() || !row.contains("sdr") || !row["sdr"].is_object()) return;
-      std::string cat = row.contains("method") && row["method"].is_string() ? row["method"].get<std::string>() : "?";
-      if (row.contains("layers")) cat += " [" + (row["layers"].is_string() ? row["layers"].get<std::string>() : row["layers"].dump()) + "]";
-      methods.push_back({cat, {}});
-      for (const auto& kv : row["sdr"].items()) methods.back().second.emplace_back(kv.key(), sdr_of(kv.value()));
+    for (const auto& row : *comparison) {
+      if (!row.is_object() || !row.contains("sdr") || !row.contains("source")) return;
+      std::string cat = row.contains("method") ? text_of(row, "method") : "?";
+      if (row.contains("layers")) cat += " [" + text_of(row, "layers") + "]";
+      if (methods.empty() || methods.back().first != cat) methods.push_back({cat, {}});
+      methods.back().second.emplace_back(text_of(row, "source"), sdr_of(row["sdr"]));
     }
   } else if (root.contains("baselines") && root["baselines"].is_object() && root.contains("sources")) {
     b.title = "SDR of the run and its baselines";

@@ -8,8 +8,11 @@
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "app/experiments/implicit_nmf_entry.h"
 #include "app/report.h"
-#include "factorch/eval/metrics_json.h"
+#include "factorch/eval/table.h"
 #include "factorch/io/npy.h"
 #include "factorch/io/png.h"
 #include "factorch/io/wav.h"
@@ -114,14 +117,18 @@ TEST_F(RunReport, TlnmfAtomsInnmfTemplatesDlnmfScoreBars) {
   fs::remove_all(dir.path() / "factors");
   fs::remove_all(dir.path() / "dictionary");
   config("dlnmf", "  transform: {n_fft: 64, hop: 16, exponent: 1}\n");
+  // DL-NMF's comparison in metrics.json's details: a long table, one row per method and source.
   testkit::write_text(dir / "metrics.json", R"({"schema": "factorch-metrics/1", "sources": [], "baselines": {},
-    "details": {"table": [
-    {"sdr": {"low": 9.1, "high": 9.5, "mean": 9.3}, "method": "NMF", "layers": "20"},
-    {"sdr": {"low": 10.1, "high": 11.5, "mean": 10.8}, "method": "DL-NMF", "layers": "180,20"}]}})");
+    "details": {"comparison": {"rows": [
+    {"method": "NMF", "layers": "20", "source": "low", "sdr": 9.1}, {"method": "NMF", "layers": "20", "source": "high", "sdr": 9.5},
+    {"method": "NMF", "layers": "20", "source": "mean", "sdr": 9.3},
+    {"method": "DL-NMF", "layers": "180,20", "source": "low", "sdr": 10.1},
+    {"method": "DL-NMF", "layers": "180,20", "source": "high", "sdr": 11.5},
+    {"method": "DL-NMF", "layers": "180,20", "source": "mean", "sdr": 10.8}]}}})");
   EXPECT_EQ(files(), (std::vector<std::string>{"figures/scores.png"}));
   EXPECT_GT(coloured("figures/scores.png"), 0.26);
   const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
-  EXPECT_NE(html.find("data-key=\"details/table/1/sdr/high\">11.50<"), std::string::npos) << html.substr(0, 4000);
+  EXPECT_NE(html.find("data-key=\"details/comparison/rows/4/sdr\">11.50<"), std::string::npos) << html.substr(0, 4000);
 }
 
 // A run of several mixtures as the separation step writes it (mixtures/<m>.wav,
@@ -177,6 +184,12 @@ TEST_F(RunReport, SeveralMixturesGetAPlayerForEveryMixtureAndSourceGroupedByMixt
         << m;
     EXPECT_NE(html.find("<h3>Mixture " + m + "</h3>"), std::string::npos) << m;
   }
+  // metrics.json's per-mixture documents: one long table (name, source, estimate, sdr, sir,
+  // sar), one row per mixture and source plus each mean, not one row per mixture of 15+ columns.
+  const size_t per_mixture = html.find("<caption>mixtures</caption>");
+  ASSERT_NE(per_mixture, std::string::npos);
+  const std::string header = html.substr(per_mixture, html.find("</tr>", per_mixture) - per_mixture);
+  EXPECT_EQ(header.substr(header.find("<tr>")), "<tr><th>name</th><th>source</th><th>estimate</th><th>sdr</th><th>sir</th><th>sar</th>");
   // Every value of metrics.json (its per-mixture rows included) has its cell, and a browser
   // loads every player (77: no headless Chromium here).
   const int status = testkit::run_python(std::string(testkit::kSourceDir) + "/tests/app/check_report_in_browser.py",
@@ -222,25 +235,33 @@ TEST_F(RunReport, NestedSeparationsGetTheirPlayersAndMetrics) {
   EXPECT_LT(html.find("<h3>n_fft512/</h3>"), html.find("<h3>n_fft1024/</h3>")) << "natural order";
 }
 
-// iN-NMF's separation.json (one row per size, a metrics document per method, as
-// separation_report writes it) is one long table of a few columns: one row per size, method
-// and source plus each mean, every score in its cell. (It was one row per size with 37
-// columns that overflowed the page.)
+// iN-NMF's separation.json, as separation_report writes it (innmf::separation_table), is one
+// long table of a few columns, rendered as every table is: one row per size, method and
+// source plus each mean, every score in its cell. (It was one row per size with 37 columns
+// that overflowed the page, then a renderer of its own.)
 TEST_F(RunReport, SeparationJsonIsALongTableOfAFewColumns) {
   config("innmf", "  transform: {n_fft: 64, hop: 0}\n");
-  const std::vector<std::string> names = {"source1", "source2"}, estimates = {"estimate1", "estimate2"};
-  auto rows = eval::Json::array();
+  const auto scores = [](double base) {
+    eval::MetricsTable t;
+    t.names = {"source1", "source2"};
+    t.estimates = {"x", "y"};  // renamed by position
+    t.permutation = {1, 0};
+    t.sdr = {base, base + 1}, t.sir = {20.0, 21.0}, t.sar = {base + 2, base + 3};
+    return t;
+  };
+  std::vector<innmf::SeparationAtSize> results;
   for (const int64_t n_fft : {256, 512, 1024}) {
-    const auto scores = [&](double base) {
-      return eval::BssEvalResult{torch::tensor({base, base + 1}, torch::kFloat64), torch::tensor({20.0, 21.0}, torch::kFloat64),
-                                 torch::tensor({base + 2, base + 3}, torch::kFloat64), {0, 1}};
-    };
-    rows.push(eval::Json::object()
-                  .set("n_fft", n_fft)
-                  .set("innmf", eval::bss_metrics_json(scores(n_fft / 100.0), names, estimates))
-                  .set("nmf", eval::bss_metrics_json(scores(n_fft / 200.0), names, estimates)));
+    innmf::SeparationAtSize r;
+    r.n_fft = n_fft;
+    r.has_metrics = r.has_baseline = true;
+    r.innmf = scores(n_fft / 256.0 + 0.25);  // exact in binary: the JSON shows them as written
+    r.nmf = scores(n_fft / 512.0 + 0.25);
+    results.push_back(r);
   }
-  eval::write_json(dir / "separation.json", eval::Json::object().set("trained_n_fft", int64_t{512}).set("results", rows));
+  eval::write_table(innmf::separation_table(512, results), dir.path().string());
+  const auto json = nlohmann::ordered_json::parse(testkit::read_text(dir / "separation.json"));  // key order kept
+  EXPECT_EQ(json["trained_n_fft"], 512);
+  EXPECT_EQ(json["scores"][10].dump(), R"({"n_fft":512,"method":"nmf","source":"source2","estimate":"estimate1","sdr":2.25,"sir":21.0,"sar":4.25})");
   const std::string html = testkit::read_text(app::write_run_report(dir.path().string()));
   const size_t from = html.find("data-file=\"separation.json\"");
   ASSERT_NE(from, std::string::npos);
@@ -253,19 +274,17 @@ TEST_F(RunReport, SeparationJsonIsALongTableOfAFewColumns) {
     for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
     return n;
   };
+  EXPECT_EQ(count(part, "<table class=\"grid\">"), 1u);
   // n_fft, method, source, estimate, sdr, sir, sar.
   EXPECT_EQ(count(table, "<th>"), 7u) << table.substr(0, 600);
   EXPECT_EQ(count(table, "<tr>"), 1u + 3 * 2 * 3) << "header, then 3 sizes × 2 methods × (2 sources + mean)";
-  // Each value once, at the top of its group: size, then method.
-  EXPECT_NE(table.find("<td></td><td>nmf</td><td><span class=\"txt\" data-key=\"results/1/nmf/sources/0/name\">source1<"),
-            std::string::npos) << table;
-  EXPECT_NE(table.find("<td></td><td></td><td>mean</td>"), std::string::npos);
-  EXPECT_EQ(count(table, "data-key=\"results/1/n_fft\""), 1u);
-  // Every score keeps its JSON path; the values every document shares are said once.
-  EXPECT_NE(table.find("data-key=\"results/2/nmf/sources/1/sar\">8.12<"), std::string::npos);
-  EXPECT_NE(table.find("data-key=\"results/0/innmf/mean/sdr\">3.06<"), std::string::npos);
-  EXPECT_NE(part.find("Every row: schema"), std::string::npos) << part.substr(0, 400);
-  EXPECT_NE(part.find("data-key=\"trained_n_fft\">512<"), std::string::npos);
+  // Every score keeps its JSON path (row 16: 1024, nmf, source2); the means are rows too.
+  EXPECT_NE(table.find("data-key=\"scores/16/sar\">5.25<"), std::string::npos) << table;
+  EXPECT_NE(table.find("data-key=\"scores/2/source\">mean<"), std::string::npos);
+  EXPECT_NE(table.find("data-key=\"scores/2/sdr\">1.75<"), std::string::npos);
+  // The table's attributes are said once, above it.
+  EXPECT_LT(part.find("data-key=\"trained_n_fft\">512<"), grid);
+  EXPECT_LT(part.find("data-key=\"metric\">bss_eval_sources<"), grid);
 }
 
 TEST_F(RunReport, NotARunDirectoryIsOneClearErrorAndWritesNothing) {

@@ -65,12 +65,11 @@ std::string small_config(const std::string& out, const std::string& extra_data =
          "output: {dir: " + out + "}\n";
 }
 
-// The number after "key": in the object named `row` of metrics.json's ordering_margins_db.
-double margin(const std::string& metrics, const std::string& row, const std::string& key) {
-  size_t at = metrics.find("\"ordering_margins_db\"");
-  if (at != std::string::npos) at = metrics.find("\"" + row + "\"", at);
-  if (at != std::string::npos) at = metrics.find("\"" + key + "\": ", at);
-  return at == std::string::npos ? std::nan("") : std::strtod(metrics.c_str() + at + key.size() + 4, nullptr);
+// Column `key` of the row for K = `k` of metrics.json's details.ordering (NaN: no such row).
+double margin(const nlohmann::json& metrics, int64_t k, const std::string& key) {
+  for (const auto& row : metrics.at("details").at("ordering").at("rows"))
+    if (row.at("K") == k) return row.at(key).get<double>();
+  return std::nan("");
 }
 
 int count_of(const std::string& text, const std::string& what) {
@@ -217,13 +216,28 @@ TEST(DLNMF, OrderingAndExportsOnSyntheticSpeakers) {
   // 0.3 dB of it, and each gap above half the measured one.
   const auto json = nlohmann::json::parse(metrics);
   std::map<std::string, double> mean;  // "DL-NMF 80,10" → mean SDR
-  for (const auto& row : json["details"]["table"])
-    mean[row["method"].get<std::string>() + " " + row["layers"].get<std::string>()] = row["sdr"]["mean"].get<double>();
+  const auto& comparison = json.at("details").at("comparison").at("rows");  // one row per method and source, then "mean"
+  for (const auto& row : comparison)
+    if (row["source"] == "mean") mean[row["method"].get<std::string>() + " " + row["layers"].get<std::string>()] = row["sdr"].get<double>();
   for (const auto& [name, sdr] : mean) std::printf("%s: mean SDR %.3f dB\n", name.c_str(), sdr);
+  // Every row holds SDR, SIR and SAR, each the number of its method's metrics document (the
+  // run's own DL-NMF, or the baseline of that name): sources low, high, then the mean.
+  ASSERT_EQ(comparison.size(), 6u * 3);
+  for (size_t i = 0; i < comparison.size(); ++i) {
+    const auto& row = comparison[i];
+    const std::string name = row.at("name").get<std::string>();
+    const auto& doc = json.at("baselines").contains(name) ? json.at("baselines").at(name) : json;
+    EXPECT_EQ(row.at("source"), (std::vector<std::string>{"low", "high", "mean"}[i % 3])) << row.dump();
+    for (const char* m : {"sdr", "sir", "sar"}) {
+      const double want = i % 3 == 2 ? doc.at("mean").at(m).get<double>() : doc.at("sources").at(i % 3).at(m).get<double>();
+      EXPECT_NEAR(row.at(m).get<double>(), want, 1e-9) << row.dump() << " " << m;
+    }
+  }
+  EXPECT_EQ(json.at("baselines").size(), 5u);  // the table's 6 methods, the run's own among them
   const std::map<std::string, double> measured = {{"NMF 10", 5.67}, {"L-NMF 80,10", 5.95}, {"DL-NMF 80,10", 7.70},
                                                   {"NMF 20", 6.44}, {"L-NMF 80,20", 7.01}, {"DL-NMF 80,20", 8.85}};
   for (const auto& [name, sdr] : measured) {
-    ASSERT_EQ(mean.count(name), 1u) << name << " is not in the table: " << json["details"]["table"].dump();
+    ASSERT_EQ(mean.count(name), 1u) << name << " is not in the table: " << comparison.dump();
     EXPECT_NEAR(mean[name], sdr, 0.3) << name;
   }
   for (const std::string k : {"10", "20"}) {
@@ -231,8 +245,8 @@ TEST(DLNMF, OrderingAndExportsOnSyntheticSpeakers) {
     EXPECT_GT(mean[lnmf] - mean[nmf], 0.5 * (measured.at(lnmf) - measured.at(nmf))) << k;
     EXPECT_GT(mean[dlnmf] - mean[lnmf], 0.5 * (measured.at(dlnmf) - measured.at(lnmf))) << k;
     // The reporter's margins are these gaps.
-    EXPECT_NEAR(margin(metrics, "K=" + k, "lnmf_minus_nmf"), mean[lnmf] - mean[nmf], 1e-6) << k;
-    EXPECT_NEAR(margin(metrics, "K=" + k, "dlnmf_minus_lnmf"), mean[dlnmf] - mean[lnmf], 1e-6) << k;
+    EXPECT_NEAR(margin(json, std::stoi(k), "lnmf_minus_nmf_db"), mean[lnmf] - mean[nmf], 1e-6) << k;
+    EXPECT_NEAR(margin(json, std::stoi(k), "dlnmf_minus_lnmf_db"), mean[dlnmf] - mean[lnmf], 1e-6) << k;
   }
   // The report says which round it kept and why.
   EXPECT_NE(metrics.find("\"kept_because\": \"round"), std::string::npos) << metrics;
@@ -259,7 +273,7 @@ TEST(DLNMF, EarlyStopIsSaidWithTheKeptRoundAndLeavesNoPaddedHistory) {
   EXPECT_EQ(std::stoi(m[2].str()), rounds);
   EXPECT_LT(rounds, 10);
   EXPECT_EQ(rounds - kept, 2);  // patience
-  EXPECT_EQ(nlohmann::json::parse(testkit::read_text(dir / "run/metrics.json"))["details"]["dlnmf_training"][0]["kept_round"].get<int>(), kept);
+  EXPECT_EQ(nlohmann::json::parse(testkit::read_text(dir / "run/metrics.json"))["details"]["dlnmf_training"]["rows"][0]["kept_round"].get<int>(), kept);
   // history.csv: the start and one row per round run, none padded with rel_change 0.
   std::istringstream history(testkit::read_text(dir / "run/history.csv"));
   std::string line;

@@ -14,7 +14,7 @@
 #include "app/run.h"
 #include "factorch/separation/separation_step.h"
 #include "factorch/error.h"
-#include "factorch/eval/metrics_json.h"
+#include "factorch/eval/table.h"
 #include "factorch/io/wav.h"
 
 namespace factorch::layered {
@@ -50,15 +50,14 @@ Row scored_row(const std::string& method, const std::vector<int64_t>& layers, co
 }
 
 
-eval::Json scores_json(const separation::Scores& sc, const std::vector<std::string>& names) {
-  eval::Json out = eval::Json::object();
-  for (const auto& [label, t] : {std::pair<const char*, torch::Tensor>{"sdr", sc.sdr}, {"sir", sc.sir}, {"sar", sc.sar}}) {
-    eval::Json per = eval::Json::object();
-    for (size_t s = 0; s < names.size(); ++s) per.set(names[s], t[s].item<double>());
-    per.set("mean", t.mean().item<double>());
-    out.set(label, per);
-  }
-  return out;
+// The comparison's rows of one method: one per source, then the mean over the sources.
+void add_scores(eval::Table& t, const Row& r, const std::vector<std::string>& names) {
+  const auto row = [&](const std::string& source, const torch::Tensor& sdr, const torch::Tensor& sir, const torch::Tensor& sar) {
+    t.add_row({r.method, sizes_text(r.layers), r.name(), source, sdr.item<double>(), sir.item<double>(), sar.item<double>()});
+  };
+  const separation::Scores& sc = r.scores;
+  for (size_t s = 0; s < names.size(); ++s) row(names[s], sc.sdr[s], sc.sir[s], sc.sar[s]);
+  row("mean", sc.sdr.mean(), sc.sir.mean(), sc.sar.mean());
 }
 
 }  // namespace
@@ -79,7 +78,9 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
   const bool baselines = c.boolean("model.baselines");
   const TrainingData cpu_data = dataset.matrix.to(torch::kCPU, torch::kFloat64);
   std::vector<Row> rows;
-  eval::Json training = eval::Json::array();
+  // Which discriminative round each DL-NMF kept, and why (one row per K).
+  eval::Table training("dlnmf_training", {"layers", "rounds", "best_round", "kept_round", "kept_because",
+                                          "validation_mixtures", "validation_sdr"});
   std::vector<std::string> selections;  // which discriminative round each DL-NMF kept, and why
   std::vector<torch::Tensor> estimates;  // the config's own DL-NMF on each test mixture
   size_t own_row = 0;
@@ -92,19 +93,10 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
     return copy;
   };
   auto note_training = [&](const DiscriminativeLayeredNMFImpl& dl) {
-    eval::Json j = eval::Json::object();
-    j.set("layers", sizes_text(dl.options.layers()));
-    j.set("rounds", dl.rounds_done());
-    j.set("best_round", dl.best_round());
-    j.set("kept_round", dl.best_round());
-    j.set("kept_because", dl.selection_reason());
-    j.set("validation_mixtures", static_cast<int64_t>(set->valid.size()));
+    training.add_row({sizes_text(dl.options.layers()), dl.rounds_done(), dl.best_round(), dl.best_round(),
+                      dl.selection_reason(), static_cast<int64_t>(set->valid.size()), dl.validation_history()});
     selections.push_back("DL-NMF [" + sizes_text(dl.options.layers()) + "]: kept round " + std::to_string(dl.best_round()) +
                          " of " + std::to_string(dl.rounds_done()) + ": " + dl.selection_reason());
-    eval::Json v = eval::Json::array();
-    for (double x : dl.validation_history()) v.push(x);
-    j.set("validation_sdr", v);
-    training.push(j);
   };
 
   // The table takes long (≈ 45 s for configs/dlnmf_speakers.yaml): each row is announced
@@ -165,7 +157,8 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
     table << buf;
   }
   table << " | mean SDR\n";
-  eval::Json jrows = eval::Json::array();
+  // The table in metrics.json: long, one row per method and source (and each mean).
+  eval::Table comparison("comparison", {"method", "layers", "name", "source", "sdr", "sir", "sar"});
   for (const Row& r : rows) {
     std::snprintf(buf, sizeof buf, "%-7s %-10s", r.method.c_str(), ("[" + sizes_text(r.layers) + "]").c_str());
     table << buf;
@@ -176,21 +169,14 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
     }
     std::snprintf(buf, sizeof buf, " | %6.2f\n", r.scores.mean_sdr());
     table << buf;
-    eval::Json j = scores_json(r.scores, set->source_names);
-    j.set("method", r.method).set("name", r.name());
-    j.set("layers", sizes_text(r.layers));
-    jrows.push(j);
+    add_scores(comparison, r, set->source_names);
   }
-  eval::Json ordering = eval::Json::object();
-  eval::Json margins = eval::Json::object();  // mean-SDR gaps (dB) behind each ordering flag
+  // NMF < L-NMF < DL-NMF at each K, with the mean-SDR gaps (dB) behind the flag.
+  eval::Table ordering("ordering", {"K", "nmf_lt_lnmf_lt_dlnmf", "lnmf_minus_nmf_db", "dlnmf_minus_lnmf_db"});
   if (baselines) {
     for (size_t i = 0; i + 2 < rows.size(); i += 3) {
       const double a = rows[i].scores.mean_sdr(), b = rows[i + 1].scores.mean_sdr(), d = rows[i + 2].scores.mean_sdr();
-      ordering.set("K=" + std::to_string(rows[i].layers.back()), a < b && b < d);
-      eval::Json m = eval::Json::object();
-      m.set("lnmf_minus_nmf", b - a);
-      m.set("dlnmf_minus_lnmf", d - b);
-      margins.set("K=" + std::to_string(rows[i].layers.back()), m);
+      ordering.add_row({rows[i].layers.back(), a < b && b < d, b - a, d - b});
     }
   }
   std::printf("Supervised separation of %zu test mixture(s) (SDR/SIR/SAR in dB, mean over mixtures):\n%s",
@@ -202,14 +188,11 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
   // metrics.json in the shared schema: the config's own DL-NMF is the run's separation, every
   // other row of the table a named baseline; the table, orderings and round selection are
   // DL-NMF's details. Its separated test mixtures go to sources/<mixture>/ through the step.
-  eval::Json details = eval::Json::object();
+  eval::Table details("details");
   details.set("sample_rate", static_cast<int64_t>(set->sample_rate));
   details.set("test_mixtures", static_cast<int64_t>(set->test.size()));
-  details.set("table", jrows);
-  details.set("ordering_nmf_lt_lnmf_lt_dlnmf", ordering);
-  details.set("ordering_margins_db", margins);
-  details.set("dlnmf_training", training);
   details.set("report_seconds", seconds);
+  details.add(std::move(comparison)).add(std::move(ordering)).add(std::move(training));
   separation::SeparationScores scores;
   scores.scored = true;
   scores.mixtures = rows[own_row].tables;
@@ -229,7 +212,7 @@ void report_dlnmf(const Config& c, FactorModelImpl& trained, const app::Dataset&
   step.out_dir = out_dir;
   step.sample_rate = static_cast<int>(set->sample_rate);
   step.wav_format = io::wav_format_from_name(c.string("output.wav_format"));
-  step.details = details;
+  step.details = eval::table_json(details);
   separation::write_separation(separated, scores, step);
 }
 

@@ -13,6 +13,7 @@
 #include "app/config.h"
 #include "app/dataset.h"
 #include "factorch/eval/metrics_table.h"
+#include "factorch/eval/table.h"
 #include "factorch/separation/separation_step.h"
 #include "factorch/signal/stft.h"
 #include "factorch/models/implicit_nmf.h"
@@ -165,6 +166,12 @@ std::vector<SeparationAtSize> separate_at_sizes(const Config& config, const Sepa
 /// The separation report of `factorch train` (model.separation_n_fft): Algorithm 2 against
 /// supervised NMF re-trained per size, a table on stdout and out_dir/separation.json.
 void separation_report(const Config& config, const SeparationSet& set, const std::string& out_dir);
+
+/// separation.json as a long table: attributes trained_n_fft, metric and filter_length; rows
+/// "scores" of columns (n_fft, method, source, estimate, sdr, sir, sar), one per size, method
+/// ("innmf", then "nmf" where scored) and source, then that method's "mean" over the sources
+/// (estimate ""). Estimates are named by position ("estimate1" …). Results must be scored.
+eval::Table separation_table(int64_t trained_n_fft, const std::vector<SeparationAtSize>& results);
 
 /// `factorch separate` with model.type innmf: Algorithm 2 on data.input with data.train (or on
 /// the embedded toy), at each size of model.separation_n_fft (default: data.transform.n_fft).

@@ -13,7 +13,6 @@
 #include "app/run.h"
 #include "app/separation.h"
 #include "factorch/error.h"
-#include "factorch/eval/metrics_json.h"
 #include "factorch/io/atomic_file.h"
 #include "factorch/io/wav.h"
 #include "factorch/models/nmf.h"
@@ -204,19 +203,28 @@ void separation_report(const Config& c, const SeparationSet& set, const std::str
   std::printf("supervised separation (dictionaries learnt at n_fft = %lld), mean SDR / SIR / SAR in dB:\n",
               static_cast<long long>(n_train));
   std::printf("  %7s %22s %22s\n", "n_fft", "iN-NMF (transferred)", "NMF (per size)");
-  // Each method's scores as a metrics.json document, its estimates named by position.
-  auto document = [](eval::MetricsTable t) {
-    for (size_t j = 0; j < t.size(); ++j) t.estimates[j] = "estimate" + std::to_string(t.permutation[j] + 1);
-    return eval::metrics_json({t});
+  for (const auto& r : results) print_row(r);
+  eval::write_table(separation_table(n_train, results), out_dir);
+}
+
+eval::Table separation_table(int64_t trained_n_fft, const std::vector<SeparationAtSize>& results) {
+  require(!results.empty() && results.front().has_metrics, "separation_table: no scored separation");
+  eval::Table t("separation", {"n_fft", "method", "source", "estimate", "sdr", "sir", "sar"}, "scores");
+  const eval::MetricsTable& first = results.front().innmf;
+  t.set("trained_n_fft", trained_n_fft).set("metric", first.metric).set("filter_length", first.filter_length);
+  const auto add = [&](int64_t n_fft, const char* method, const eval::MetricsTable& m) {
+    require(m.metric == first.metric && m.filter_length == first.filter_length,
+            "separation_table: n_fft " + std::to_string(n_fft) + " is scored with another metric");
+    for (size_t j = 0; j < m.size(); ++j)
+      t.add_row({n_fft, method, m.names[j], "estimate" + std::to_string(m.permutation[j] + 1), m.sdr[j], m.sir[j], m.sar[j]});
+    // The mean over the sources, as metrics.json's "mean".
+    t.add_row({n_fft, method, "mean", "", mean_of(m.sdr), mean_of(m.sir), mean_of(m.sar)});
   };
-  auto rows = eval::Json::array();
   for (const auto& r : results) {
-    print_row(r);
-    rows.push(eval::Json::object().set("n_fft", r.n_fft).set("innmf", document(r.innmf)).set("nmf", document(r.nmf)));
+    add(r.n_fft, "innmf", r.innmf);
+    if (r.has_baseline) add(r.n_fft, "nmf", r.nmf);
   }
-  auto root = eval::Json::object();
-  root.set("trained_n_fft", n_train).set("results", rows);
-  eval::write_json((fs::path(out_dir) / "separation.json").string(), root);
+  return t;
 }
 
 app::SeparationResult separate_innmf(const Config& c, const app::RunOptions& options) {
