@@ -26,17 +26,10 @@ import numpy as np
 import torch
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kl_nmf import kl, mu, read_wav, spec  # noqa: E402
+
 torch.set_num_threads(1)
-
-
-def read_wav(path):
-    with wave.open(path) as w:
-        if w.getsampwidth() != 2:
-            sys.exit(f"{path}: only 16-bit PCM WAVs are supported")
-        x = np.frombuffer(w.readframes(w.getnframes()), '<i2').astype(np.float64) / 32768.0
-        if w.getnchannels() > 1:
-            x = x.reshape(-1, w.getnchannels()).mean(1)
-        return x, w.getframerate()
 
 
 def write_wav(path, x, rate):
@@ -61,32 +54,6 @@ def split(x, rate, block):
         b[-fade:] *= ramp[::-1]
         parts[i % 2].append(b)
     return np.concatenate(parts[0]), np.concatenate(parts[1])
-
-
-def spec(x, n, exponent):
-    win = torch.sin(torch.pi * (torch.arange(n, dtype=torch.float64) + 0.5) / n)
-    X = torch.stft(torch.tensor(x), n, hop_length=n // 2, window=win, center=True, return_complex=True)
-    return X.abs() ** exponent + 1e-12
-
-
-def kl(V, WH):
-    return (V * torch.log(V / WH) - V + WH).sum().item() / V.numel()
-
-
-def mu(V, K, iterations, W=None, seed=0):
-    """KL multiplicative updates; W fixed when given (then only H is fitted)."""
-    g = torch.Generator().manual_seed(seed)
-    F, N = V.shape
-    s = V.mean().sqrt().item() / K ** 0.5
-    fixed = W is not None
-    if not fixed:
-        W = torch.rand(F, K, generator=g, dtype=V.dtype) * s + 1e-3
-    H = torch.rand(K, N, generator=g, dtype=V.dtype) * s + 1e-3
-    for _ in range(iterations):
-        H *= (W.t() @ (V / (W @ H))) / W.sum(0)[:, None]
-        if not fixed:
-            W *= ((V / (W @ H)) @ H.t()) / H.sum(1)[None, :]
-    return W, H
 
 
 def main():
