@@ -7,7 +7,8 @@ re-trained at that size on the same frames. On a short clip that NMF memorises t
 memorising more than the transfer. Here both dictionaries are learnt on the same audio and
 scored on other audio of the same recording:
   1. the clip is cut into blocks of --block seconds; the even blocks are joined into
-     OUT/train.wav, the odd ones into OUT/held.wav (10 ms fades at every joint, no clicks);
+     OUT/train.wav, the odd ones into OUT/held.wav (10 ms fades at every joint, no clicks;
+     --swap trains on the odd blocks and scores the even ones: a second, independent split);
   2. `factorch train CONFIG --set data.input=OUT/train.wav` learns iN-NMF on train.wav and exports
      W at each size of model.transfer_n_fft (OUT/run/dictionary/W_nfft<N>.npy); its own
      transfer.csv is the usual protocol on train.wav;
@@ -18,7 +19,7 @@ The STFT is the config's (sine window, hop N/2, |STFT|^exponent), as tools/nmf_m
 Needs python3-torch, python3-numpy and python3-yaml (Debian).
 
 usage: tools/innmf_heldout.py CLIP.wav OUT [--factorch build/factorch] [--config configs/innmf_speech.yaml]
-                              [--block 0.5] [--set key=value ...]
+                              [--block 0.5] [--swap] [--set key=value ...]
 """
 import argparse, os, subprocess, sys, wave
 
@@ -62,6 +63,7 @@ def main():
     p.add_argument('--factorch', default='build/factorch')
     p.add_argument('--config', default='configs/innmf_speech.yaml')
     p.add_argument('--block', type=float, default=0.5, help='block length in seconds (default 0.5)')
+    p.add_argument('--swap', action='store_true', help='train on the odd blocks, score the even ones')
     p.add_argument('--set', action='append', default=[], help='extra factorch --set key=value')
     a = p.parse_args()
     with open(a.config) as f:
@@ -82,6 +84,8 @@ def main():
     x, rate = read_wav(a.clip)
     os.makedirs(a.out, exist_ok=True)
     train, held = split(x, rate, a.block)
+    if a.swap:
+        train, held = held, train
     train_wav, held_wav = os.path.join(a.out, 'train.wav'), os.path.join(a.out, 'held.wav')
     write_wav(train_wav, train, rate)
     write_wav(held_wav, held, rate)
