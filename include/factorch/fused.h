@@ -10,6 +10,14 @@ namespace factorch {
 /// both: float32 uses a vectorised minimax polynomial (within 2 ulp of libm for |z| < 10⁴),
 /// float64 uses libm.
 torch::Tensor sin_cos_(torch::Tensor& z);
+/// The same, writing cos(z) into `c` (z's shape, dtype and device): a caller that keeps its
+/// buffers between calls allocates nothing.
+void sin_cos_(torch::Tensor& z, torch::Tensor& c);
+
+/// g ← g ⊙ c in place; returns the sums over dimension 1 (B × 1 × W for B × U × W), from
+/// the same pass (a sine layer's dL/dz and its bias gradient). Other shapes and layouts:
+/// g.mul_(c).sum(1, true).
+torch::Tensor mul_sum_rows_(torch::Tensor& g, const torch::Tensor& c);
 
 /// One Rprop− step on a parameter (Riedmiller & Braun 1993; η+ = 1.2, η− = 0.5, steps
 /// clamped to [1e-6, 50]), the same arithmetic as the ATen sequence it replaces:

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace factorch {
 
@@ -71,15 +72,37 @@ void rprop_loop(T* __restrict p, T* __restrict g, T* __restrict s, T* __restrict
   }
 }
 
+// g ← g ⊙ c and the column sums of each B-slice (U × W) in one pass. The sums accumulate
+// in double (float32 included: 500-row sums then sit well inside the rounding of ATen's
+// pairwise float32 sum) and run along the rows, so the inner loop over W vectorises.
+template <typename T>
+void mul_sum_rows_loop(T* __restrict g, const T* __restrict c, T* __restrict sums, int64_t B, int64_t U, int64_t W) {
+  std::vector<double> acc(static_cast<size_t>(W));
+  for (int64_t b = 0; b < B; ++b) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    double* __restrict a = acc.data();
+    for (int64_t u = 0; u < U; ++u) {
+      T* gr = g + (b * U + u) * W;
+      const T* cr = c + (b * U + u) * W;
+      for (int64_t w = 0; w < W; ++w) {
+        gr[w] *= cr[w];
+        a[w] += static_cast<double>(gr[w]);
+      }
+    }
+    for (int64_t w = 0; w < W; ++w) sums[b * W + w] = static_cast<T>(a[w]);
+  }
+}
+
 }  // namespace
 
-torch::Tensor sin_cos_(torch::Tensor& z) {
-  if (!fusable(z)) {
-    torch::Tensor c = z.cos();
+void sin_cos_(torch::Tensor& z, torch::Tensor& c) {
+  TORCH_CHECK(c.sizes() == z.sizes() && c.scalar_type() == z.scalar_type() && c.device() == z.device(),
+              "sin_cos_: the cosine buffer must have z's shape, dtype and device");
+  if (!fusable(z) || !fusable(c)) {
+    c.copy_(z).cos_();
     z.sin_();
-    return c;
+    return;
   }
-  torch::Tensor c = torch::empty_like(z);
   const int64_t n = z.numel();
   if (z.scalar_type() == torch::kFloat32) {
     sin_cos_float(z.data_ptr<float>(), c.data_ptr<float>(), n);
@@ -92,7 +115,29 @@ torch::Tensor sin_cos_(torch::Tensor& z) {
       cp[i] = std::cos(x);
     }
   }
+}
+
+torch::Tensor sin_cos_(torch::Tensor& z) {
+  torch::Tensor c = fusable(z) ? torch::empty_like(z) : z.cos();
+  if (!fusable(z)) {
+    z.sin_();
+    return c;
+  }
+  sin_cos_(z, c);
   return c;
+}
+
+torch::Tensor mul_sum_rows_(torch::Tensor& g, const torch::Tensor& c) {
+  const bool fused = g.dim() == 3 && fusable(g) && fusable(c) && c.sizes() == g.sizes() &&
+                     c.scalar_type() == g.scalar_type();
+  if (!fused) return g.mul_(c).sum(1, true);
+  const int64_t B = g.size(0), U = g.size(1), W = g.size(2);
+  torch::Tensor sums = torch::empty({B, 1, W}, g.options());
+  if (g.scalar_type() == torch::kFloat32)
+    mul_sum_rows_loop(g.data_ptr<float>(), c.data_ptr<float>(), sums.data_ptr<float>(), B, U, W);
+  else
+    mul_sum_rows_loop(g.data_ptr<double>(), c.data_ptr<double>(), sums.data_ptr<double>(), B, U, W);
+  return sums;
 }
 
 void rprop_step_(torch::Tensor& param, torch::Tensor& grad, torch::Tensor& step, torch::Tensor& prev) {

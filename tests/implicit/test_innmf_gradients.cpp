@@ -109,6 +109,20 @@ TEST(InnmfGradients, HandWrittenEqualAutogradInFloat64) {
   EXPECT_LT(loss, 1e-13);   // measured 0
 }
 
+TEST(InnmfGradients, ReusedTapeFollowsChangedFeatures) {
+  // gradients() keeps W_net's tape between calls, with the Fourier features cached: after
+  // B and the phases change (a loaded dictionary), the next call must use the new ones.
+  Problem s = build();
+  EXPECT_LT(gradient_mismatch(s, s.data), 1e-12);
+  {
+    torch::NoGradGuard no_grad;
+    s.model->W_net->B.mul_(1.5);
+    s.model->W_net->phase.add_(0.25);
+  }
+  const double after = gradient_mismatch(s, s.data);
+  EXPECT_LT(after, 1e-12);  // measured 3e-15; a stale cache gives O(1)
+}
+
 TEST(InnmfGradients, OneNetworkWithKOutputsAndFixedDictionary) {
   Problem one = build("  separate_networks: false\n");
   EXPECT_LT(gradient_mismatch(one, one.data), 1e-12);
