@@ -76,7 +76,10 @@ void rprop_loop(T* __restrict p, T* __restrict g, T* __restrict s, T* __restrict
 // in double (float32 included: 500-row sums then sit well inside the rounding of ATen's
 // pairwise float32 sum) and run along the rows, so the inner loop over W vectorises.
 template <typename T>
-void mul_sum_rows_loop(T* __restrict g, const T* __restrict c, T* __restrict sums, int64_t B, int64_t U, int64_t W) {
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline void mul_sum_rows_loop(T* __restrict g, const T* __restrict c, T* __restrict sums, int64_t B, int64_t U, int64_t W) {
   std::vector<double> acc(static_cast<size_t>(W));
   for (int64_t b = 0; b < B; ++b) {
     std::fill(acc.begin(), acc.end(), 0.0);
@@ -90,6 +93,35 @@ void mul_sum_rows_loop(T* __restrict g, const T* __restrict c, T* __restrict sum
       }
     }
     for (int64_t w = 0; w < W; ++w) sums[b * W + w] = static_cast<T>(a[w]);
+  }
+}
+
+void mul_sum_rows_default(float* g, const float* c, float* sums, int64_t B, int64_t U, int64_t W) {
+  mul_sum_rows_loop(g, c, sums, B, U, W);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void mul_sum_rows_avx2(float* g, const float* c, float* sums, int64_t B, int64_t U,
+                                                           int64_t W) {
+  mul_sum_rows_loop(g, c, sums, B, U, W);
+}
+#endif
+
+void mul_sum_rows_float(float* g, const float* c, float* sums, int64_t B, int64_t U, int64_t W) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2) return mul_sum_rows_avx2(g, c, sums, B, U, W);
+#endif
+  mul_sum_rows_default(g, c, sums, B, U, W);
+}
+
+template <typename T>
+void restart_loop(const T* __restrict p, const T* __restrict moved, T* __restrict s, T* __restrict prev, T initial,
+                  int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const bool clipped = p[i] != moved[i];
+    s[i] = clipped ? initial : s[i];
+    prev[i] = clipped ? T(0) : prev[i];
   }
 }
 
@@ -134,7 +166,7 @@ torch::Tensor mul_sum_rows_(torch::Tensor& g, const torch::Tensor& c) {
   const int64_t B = g.size(0), U = g.size(1), W = g.size(2);
   torch::Tensor sums = torch::empty({B, 1, W}, g.options());
   if (g.scalar_type() == torch::kFloat32)
-    mul_sum_rows_loop(g.data_ptr<float>(), c.data_ptr<float>(), sums.data_ptr<float>(), B, U, W);
+    mul_sum_rows_float(g.data_ptr<float>(), c.data_ptr<float>(), sums.data_ptr<float>(), B, U, W);
   else
     mul_sum_rows_loop(g.data_ptr<double>(), c.data_ptr<double>(), sums.data_ptr<double>(), B, U, W);
   return sums;
@@ -157,6 +189,44 @@ void rprop_step_(torch::Tensor& param, torch::Tensor& grad, torch::Tensor& step,
   grad.masked_fill_(turned, 0.0);
   prev.copy_(grad);
   param.addcmul_(grad.sign_(), step, -1.0);
+}
+
+void rprop_step_(std::vector<torch::Tensor>& params, std::vector<torch::Tensor>& steps,
+                 std::vector<torch::Tensor>& prevs, std::vector<torch::Tensor>& moved) {
+  TORCH_CHECK(steps.size() == params.size() && prevs.size() == params.size(), "rprop_step_: one step and prev per parameter");
+  moved.resize(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    torch::Tensor& p = params[i];
+    if (p.grad().defined()) rprop_step_(p, p.mutable_grad(), steps[i], prevs[i]);
+    torch::Tensor& m = moved[i];
+    if (!m.defined() || m.sizes() != p.sizes() || m.scalar_type() != p.scalar_type() || m.device() != p.device())
+      m = torch::empty_like(p, torch::MemoryFormat::Contiguous);
+    m.copy_(p.detach());
+  }
+}
+
+void rprop_restart_where_moved_(std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& moved,
+                                std::vector<torch::Tensor>& steps, std::vector<torch::Tensor>& prevs, double initial) {
+  TORCH_CHECK(moved.size() == params.size() && steps.size() == params.size() && prevs.size() == params.size(),
+              "rprop_restart_where_moved_: one moved, step and prev per parameter");
+  for (size_t i = 0; i < params.size(); ++i) {
+    const torch::Tensor p = params[i].detach();
+    const bool same = p.scalar_type() == steps[i].scalar_type() && p.scalar_type() == prevs[i].scalar_type() &&
+                      p.scalar_type() == moved[i].scalar_type();
+    if (same && fusable(p) && fusable(moved[i]) && fusable(steps[i]) && fusable(prevs[i])) {
+      const int64_t n = p.numel();
+      if (p.scalar_type() == torch::kFloat32)
+        restart_loop(p.data_ptr<float>(), moved[i].data_ptr<float>(), steps[i].data_ptr<float>(),
+                     prevs[i].data_ptr<float>(), static_cast<float>(initial), n);
+      else
+        restart_loop(p.data_ptr<double>(), moved[i].data_ptr<double>(), steps[i].data_ptr<double>(),
+                     prevs[i].data_ptr<double>(), initial, n);
+      continue;
+    }
+    const torch::Tensor clipped = p.ne(moved[i]);
+    steps[i].masked_fill_(clipped, initial);
+    prevs[i].masked_fill_(clipped, 0.0);
+  }
 }
 
 }  // namespace factorch
