@@ -15,6 +15,10 @@ torch::Tensor sin_cos_(torch::Tensor& z);
 /// The same, writing cos(z) into `c` (z's shape, dtype and device): a caller that keeps its
 /// buffers between calls allocates nothing.
 void sin_cos_(torch::Tensor& z, torch::Tensor& c);
+/// The same for z + bias (z: B × U × W, bias: B × 1 × W, added to every row first): a sine
+/// layer's pre-activation from a plain product, without a pass that copies the bias into
+/// the output before the GEMM (what baddbmm does).
+void sin_cos_(torch::Tensor& z, torch::Tensor& c, const torch::Tensor& bias);
 
 /// g ← g ⊙ c in place; returns the sums over dimension 1 (B × 1 × W for B × U × W), from
 /// the same pass (a sine layer's dL/dz and its bias gradient). Other shapes and layouts:

@@ -173,8 +173,8 @@ torch::Tensor BatchedImplicitMLPImpl::forward(const torch::Tensor& v, Tape& tape
     tape.inputs[i] = x;
     // z into layer i's buffer; sin_cos_ turns it into sin(z) (the next layer's input) and fills the cosines.
     torch::Tensor& z = reuse(tape.outputs[i], {count, U, width}, opts);
-    at::baddbmm_out(z, b, x, w);
-    sin_cos_(z, reuse(tape.cosines[i], z.sizes(), opts));
+    at::bmm_out(z, x, w);
+    sin_cos_(z, reuse(tape.cosines[i], z.sizes(), opts), b);  // z + ω₀b, then sin and cos
     x = z;
   }
   tape.readout_input = x;

@@ -149,6 +149,30 @@ void sin_cos_(torch::Tensor& z, torch::Tensor& c) {
   }
 }
 
+void sin_cos_(torch::Tensor& z, torch::Tensor& c, const torch::Tensor& bias) {
+  const bool rows = z.dim() == 3 && bias.dim() == 3 && bias.size(0) == z.size(0) && bias.size(1) == 1 &&
+                    bias.size(2) == z.size(2) && z.scalar_type() == torch::kFloat32 &&
+                    bias.scalar_type() == torch::kFloat32 && fusable(z) && fusable(bias) && fusable(c) &&
+                    c.sizes() == z.sizes() && c.scalar_type() == z.scalar_type();
+  if (!rows) {
+    z.add_(bias);
+    sin_cos_(z, c);
+    return;
+  }
+  // Row by row: the bias is added to a row that then stays in L1 for its sines and cosines.
+  const int64_t B = z.size(0), U = z.size(1), W = z.size(2);
+  float* zp = z.data_ptr<float>();
+  float* cp = c.data_ptr<float>();
+  const float* bp = bias.data_ptr<float>();
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t u = 0; u < U; ++u) {
+      float* zr = zp + (b * U + u) * W;
+      for (int64_t w = 0; w < W; ++w) zr[w] += bp[b * W + w];
+      sin_cos_float(zr, cp + (b * U + u) * W, W);
+    }
+  }
+}
+
 torch::Tensor sin_cos_(torch::Tensor& z) {
   torch::Tensor c = fusable(z) ? torch::empty_like(z) : z.cos();
   if (!fusable(z)) {

@@ -230,6 +230,29 @@ TEST(InnmfFused, SinCosWithinTwoUlpOfLibm) {
   EXPECT_TRUE(torch::equal(cs, expect_c));
 }
 
+TEST(InnmfFused, SinCosOfPreActivationPlusBias) {
+  // z + bias (bias broadcast over the rows of each batch), float32 fused and float64 ATen.
+  for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    torch::manual_seed(4);
+    const torch::Tensor z0 = torch::randn({3, 37, 24}, dtype) * 20, bias = torch::randn({3, 1, 24}, dtype) * 5;
+    torch::Tensor z = z0.clone(), c = torch::empty_like(z0);
+    sin_cos_(z, c, bias);
+    const torch::Tensor a = (z0.to(torch::kFloat64) + bias.to(torch::kFloat64));
+    const double es = (z.to(torch::kFloat64) - a.sin()).abs().max().item<double>();
+    const double ec = (c.to(torch::kFloat64) - a.cos()).abs().max().item<double>();
+    // float32: the rounding of z + bias (|z + b| < 128: half an ulp, 3.8e-6) plus the polynomial's.
+    EXPECT_LT(es, dtype == torch::kFloat32 ? 8e-6 : 1e-15);
+    EXPECT_LT(ec, dtype == torch::kFloat32 ? 8e-6 : 1e-15);
+    if (dtype == torch::kFloat32) {
+      // Against the same float32 sum: the polynomial's error only.
+      torch::Tensor zs = z0 + bias, cs = torch::empty_like(zs);
+      sin_cos_(zs, cs);
+      EXPECT_TRUE(torch::equal(z, zs));
+      EXPECT_TRUE(torch::equal(c, cs));
+    }
+  }
+}
+
 TEST(InnmfFused, RpropStepEqualsTheAtenSequence) {
   for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
     torch::manual_seed(3);
