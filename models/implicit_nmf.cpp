@@ -141,6 +141,7 @@ void ImplicitNMFImpl::reset() {
   scale_ = register_buffer("scale", torch::ones({}, torch::kFloat64));
   grid_cache_ = {};
   joint_cache_ = {};
+  w_tape_ = {};
   if (options.spectral_kernel()) {
     require(options.kernel_n_fft() >= 2, "iN-NMF: spectral_kernel needs the training DFT size (kernel_n_fft)");
     require(options.kernel_oversampling() >= 1, "iN-NMF: kernel_oversampling must be >= 1");

@@ -24,7 +24,7 @@ torch::Tensor ImplicitNMFImpl::gradients(const TrainingData& data, bool with_los
   torch::NoGradGuard no_grad;
   const GridIndex& g = grid_index_of(data.X);
   const int64_t N = times_.size(0);
-  nn::BatchedImplicitMLPImpl::Tape tape;
+  nn::BatchedImplicitMLPImpl::Tape& tape = w_tape_;
   const torch::Tensor W = W_net->forward(frequency_coordinate(frequencies_), tape);  // F × K
   const torch::Tensor Wb = W.narrow(0, g.f_first, g.f_count);
   const torch::Tensor H = torch::softplus(H_);

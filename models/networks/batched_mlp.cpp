@@ -118,26 +118,63 @@ torch::Tensor BatchedImplicitMLPImpl::forward(const torch::Tensor& v) {
   return options.out_features() == 1 ? y.squeeze(2).t() : y.permute({1, 0, 2}).reshape({v.size(0), -1});
 }
 
+namespace {
+
+// `buffer` when it already has this shape, dtype and device, else a new uninitialised tensor
+// kept in it: a tape's buffers are allocated on the first pass only.
+torch::Tensor& reuse(torch::Tensor& buffer, torch::IntArrayRef sizes, const torch::TensorOptions& options) {
+  if (!buffer.defined() || buffer.sizes() != sizes || buffer.scalar_type() != options.dtype().toScalarType() ||
+      buffer.device() != options.device())
+    buffer = torch::empty(sizes, options);
+  return buffer;
+}
+
+bool same_values(const torch::Tensor& cached, const torch::Tensor& t) {
+  return cached.defined() && cached.sizes() == t.sizes() && cached.scalar_type() == t.scalar_type() &&
+         cached.device() == t.device() && torch::equal(cached, t);
+}
+
+}  // namespace
+
 torch::Tensor BatchedImplicitMLPImpl::forward(const torch::Tensor& v, Tape& tape) {
   require(v.dim() == 2 && v.size(1) == options.in_features(),
           "BatchedImplicitMLP: input must be U × " + std::to_string(options.in_features()));
   torch::NoGradGuard no_grad;
-  tape = {};
+  const int64_t U = v.size(0), width = options.width();
+  const auto opts = v.options();
   torch::Tensor x;
   if (B.defined()) {
-    torch::Tensor s = torch::matmul(v, B.transpose(1, 2)).mul_(2.0 * M_PI).add_(phase);
-    const torch::Tensor c = sin_cos_(s);
-    x = torch::cat({c, s}, -1);
+    // A training loop evaluates the same grid every epoch with B a buffer: the features are
+    // constant then (a few hundred values to compare, against U·m sines and cosines).
+    if (!(same_values(tape.features_v, v) && same_values(tape.features_B, B) && same_values(tape.features_phase, phase))) {
+      torch::Tensor s = torch::matmul(v, B.transpose(1, 2)).mul_(2.0 * M_PI).add_(phase);
+      const torch::Tensor c = sin_cos_(s);
+      tape.features = torch::cat({c, s}, -1);
+      tape.features_v = v.clone();
+      tape.features_B = B.detach().clone();
+      tape.features_phase = phase.detach().clone();
+    }
+    x = tape.features;
   } else {
-    x = v.unsqueeze(0).expand({count, v.size(0), v.size(1)});
+    x = v.unsqueeze(0).expand({count, U, v.size(1)});
   }
   const double w0 = options.omega_0();
-  for (size_t i = 0; i < weights.size(); ++i) {
-    const torch::Tensor w = weights[i] * w0;
-    torch::Tensor z = torch::baddbmm(biases[i] * w0, x, w);
-    tape.inputs.push_back(x);
-    tape.scaled_weights.push_back(w);
-    tape.cosines.push_back(sin_cos_(z));  // z becomes sin(z): the next layer's input
+  const size_t L = weights.size();
+  tape.inputs.resize(L);
+  tape.cosines.resize(L);
+  tape.scaled_weights.resize(L);
+  tape.scaled_biases.resize(L);
+  tape.outputs.resize(L);
+  for (size_t i = 0; i < L; ++i) {
+    torch::Tensor& w = reuse(tape.scaled_weights[i], weights[i].sizes(), weights[i].options());
+    torch::Tensor& b = reuse(tape.scaled_biases[i], biases[i].sizes(), biases[i].options());
+    w.copy_(weights[i]).mul_(w0);
+    b.copy_(biases[i]).mul_(w0);
+    tape.inputs[i] = x;
+    // z into layer i's buffer; sin_cos_ turns it into sin(z) (the next layer's input) and fills the cosines.
+    torch::Tensor& z = reuse(tape.outputs[i], {count, U, width}, opts);
+    at::bmm_out(z, x, w);
+    sin_cos_(z, reuse(tape.cosines[i], z.sizes(), opts), b);  // z + ω₀b, then sin and cos
     x = z;
   }
   tape.readout_input = x;
@@ -148,11 +185,13 @@ torch::Tensor BatchedImplicitMLPImpl::forward(const torch::Tensor& v, Tape& tape
     const torch::Tensor e = y.exp();
     tape.slope = e.div(e + 1).masked_fill_(y > 20, 1.0);
     y = torch::softplus(y);
+  } else {
+    tape.slope = torch::Tensor();
   }
-  return options.out_features() == 1 ? y.squeeze(2).t() : y.permute({1, 0, 2}).reshape({v.size(0), -1});
+  return options.out_features() == 1 ? y.squeeze(2).t() : y.permute({1, 0, 2}).reshape({U, -1});
 }
 
-void BatchedImplicitMLPImpl::backward(const Tape& tape, const torch::Tensor& grad_output) {
+void BatchedImplicitMLPImpl::backward(Tape& tape, const torch::Tensor& grad_output) {
   require(has_backward(), "BatchedImplicitMLP: backward() does not cover trainable features (use autograd)");
   torch::NoGradGuard no_grad;
   const int64_t U = grad_output.size(0), out = options.out_features();
@@ -162,12 +201,18 @@ void BatchedImplicitMLPImpl::backward(const Tape& tape, const torch::Tensor& gra
   accumulate_grad(out_bias, gy.sum(1, true));
   if (weights.empty()) return;
   const double w0 = options.omega_0();
-  torch::Tensor g = torch::bmm(gy, out_weight.transpose(1, 2));  // dL/dx of the last sine layer
+  const torch::Tensor& x = tape.readout_input;
+  at::bmm_out(reuse(tape.grad, x.sizes(), x.options()), gy, out_weight.transpose(1, 2));  // dL/dx of the last sine layer
   for (int64_t i = static_cast<int64_t>(weights.size()) - 1; i >= 0; --i) {
-    g.mul_(tape.cosines[i]);  // dL/dz, z = x·(ω₀W) + ω₀b
-    if (weights[i].requires_grad()) accumulate_grad(weights[i], torch::bmm(tape.inputs[i].transpose(1, 2), g).mul_(w0));
-    if (biases[i].requires_grad()) accumulate_grad(biases[i], g.sum(1, true).mul_(w0));
-    if (i > 0) g = torch::bmm(g, tape.scaled_weights[i].transpose(1, 2));
+    // dL/dz = dL/dx ⊙ cos z (z = x·(ω₀W) + ω₀b), and its column sums (the bias gradient), in one pass.
+    const torch::Tensor bias_sum = mul_sum_rows_(tape.grad, tape.cosines[i]);
+    if (weights[i].requires_grad()) accumulate_grad(weights[i], torch::bmm(tape.inputs[i].transpose(1, 2), tape.grad).mul_(w0));
+    if (biases[i].requires_grad()) accumulate_grad(biases[i], bias_sum.mul_(w0));
+    if (i > 0) {
+      at::bmm_out(reuse(tape.grad_next, tape.grad.sizes(), tape.grad.options()), tape.grad,
+                  tape.scaled_weights[i].transpose(1, 2));
+      std::swap(tape.grad, tape.grad_next);
+    }
   }
 }
 

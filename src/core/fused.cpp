@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace factorch {
 
@@ -71,15 +72,69 @@ void rprop_loop(T* __restrict p, T* __restrict g, T* __restrict s, T* __restrict
   }
 }
 
+// g ← g ⊙ c and the column sums of each B-slice (U × W) in one pass. The sums accumulate
+// in double (float32 included: 500-row sums then sit well inside the rounding of ATen's
+// pairwise float32 sum) and run along the rows, so the inner loop over W vectorises.
+template <typename T>
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline void mul_sum_rows_loop(T* __restrict g, const T* __restrict c, T* __restrict sums, int64_t B, int64_t U, int64_t W) {
+  std::vector<double> acc(static_cast<size_t>(W));
+  for (int64_t b = 0; b < B; ++b) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    double* __restrict a = acc.data();
+    for (int64_t u = 0; u < U; ++u) {
+      T* gr = g + (b * U + u) * W;
+      const T* cr = c + (b * U + u) * W;
+      for (int64_t w = 0; w < W; ++w) {
+        gr[w] *= cr[w];
+        a[w] += static_cast<double>(gr[w]);
+      }
+    }
+    for (int64_t w = 0; w < W; ++w) sums[b * W + w] = static_cast<T>(a[w]);
+  }
+}
+
+void mul_sum_rows_default(float* g, const float* c, float* sums, int64_t B, int64_t U, int64_t W) {
+  mul_sum_rows_loop(g, c, sums, B, U, W);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void mul_sum_rows_avx2(float* g, const float* c, float* sums, int64_t B, int64_t U,
+                                                           int64_t W) {
+  mul_sum_rows_loop(g, c, sums, B, U, W);
+}
+#endif
+
+void mul_sum_rows_float(float* g, const float* c, float* sums, int64_t B, int64_t U, int64_t W) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2) return mul_sum_rows_avx2(g, c, sums, B, U, W);
+#endif
+  mul_sum_rows_default(g, c, sums, B, U, W);
+}
+
+template <typename T>
+void restart_loop(const T* __restrict p, const T* __restrict moved, T* __restrict s, T* __restrict prev, T initial,
+                  int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const bool clipped = p[i] != moved[i];
+    s[i] = clipped ? initial : s[i];
+    prev[i] = clipped ? T(0) : prev[i];
+  }
+}
+
 }  // namespace
 
-torch::Tensor sin_cos_(torch::Tensor& z) {
-  if (!fusable(z)) {
-    torch::Tensor c = z.cos();
+void sin_cos_(torch::Tensor& z, torch::Tensor& c) {
+  TORCH_CHECK(c.sizes() == z.sizes() && c.scalar_type() == z.scalar_type() && c.device() == z.device(),
+              "sin_cos_: the cosine buffer must have z's shape, dtype and device");
+  if (!fusable(z) || !fusable(c)) {
+    c.copy_(z).cos_();
     z.sin_();
-    return c;
+    return;
   }
-  torch::Tensor c = torch::empty_like(z);
   const int64_t n = z.numel();
   if (z.scalar_type() == torch::kFloat32) {
     sin_cos_float(z.data_ptr<float>(), c.data_ptr<float>(), n);
@@ -92,7 +147,53 @@ torch::Tensor sin_cos_(torch::Tensor& z) {
       cp[i] = std::cos(x);
     }
   }
+}
+
+void sin_cos_(torch::Tensor& z, torch::Tensor& c, const torch::Tensor& bias) {
+  const bool rows = z.dim() == 3 && bias.dim() == 3 && bias.size(0) == z.size(0) && bias.size(1) == 1 &&
+                    bias.size(2) == z.size(2) && z.scalar_type() == torch::kFloat32 &&
+                    bias.scalar_type() == torch::kFloat32 && fusable(z) && fusable(bias) && fusable(c) &&
+                    c.sizes() == z.sizes() && c.scalar_type() == z.scalar_type();
+  if (!rows) {
+    z.add_(bias);
+    sin_cos_(z, c);
+    return;
+  }
+  // Row by row: the bias is added to a row that then stays in L1 for its sines and cosines.
+  const int64_t B = z.size(0), U = z.size(1), W = z.size(2);
+  float* zp = z.data_ptr<float>();
+  float* cp = c.data_ptr<float>();
+  const float* bp = bias.data_ptr<float>();
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t u = 0; u < U; ++u) {
+      float* zr = zp + (b * U + u) * W;
+      for (int64_t w = 0; w < W; ++w) zr[w] += bp[b * W + w];
+      sin_cos_float(zr, cp + (b * U + u) * W, W);
+    }
+  }
+}
+
+torch::Tensor sin_cos_(torch::Tensor& z) {
+  torch::Tensor c = fusable(z) ? torch::empty_like(z) : z.cos();
+  if (!fusable(z)) {
+    z.sin_();
+    return c;
+  }
+  sin_cos_(z, c);
   return c;
+}
+
+torch::Tensor mul_sum_rows_(torch::Tensor& g, const torch::Tensor& c) {
+  const bool fused = g.dim() == 3 && fusable(g) && fusable(c) && c.sizes() == g.sizes() &&
+                     c.scalar_type() == g.scalar_type();
+  if (!fused) return g.mul_(c).sum(1, true);
+  const int64_t B = g.size(0), U = g.size(1), W = g.size(2);
+  torch::Tensor sums = torch::empty({B, 1, W}, g.options());
+  if (g.scalar_type() == torch::kFloat32)
+    mul_sum_rows_float(g.data_ptr<float>(), c.data_ptr<float>(), sums.data_ptr<float>(), B, U, W);
+  else
+    mul_sum_rows_loop(g.data_ptr<double>(), c.data_ptr<double>(), sums.data_ptr<double>(), B, U, W);
+  return sums;
 }
 
 void rprop_step_(torch::Tensor& param, torch::Tensor& grad, torch::Tensor& step, torch::Tensor& prev) {
@@ -112,6 +213,44 @@ void rprop_step_(torch::Tensor& param, torch::Tensor& grad, torch::Tensor& step,
   grad.masked_fill_(turned, 0.0);
   prev.copy_(grad);
   param.addcmul_(grad.sign_(), step, -1.0);
+}
+
+void rprop_step_(std::vector<torch::Tensor>& params, std::vector<torch::Tensor>& steps,
+                 std::vector<torch::Tensor>& prevs, std::vector<torch::Tensor>& moved) {
+  TORCH_CHECK(steps.size() == params.size() && prevs.size() == params.size(), "rprop_step_: one step and prev per parameter");
+  moved.resize(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    torch::Tensor& p = params[i];
+    if (p.grad().defined()) rprop_step_(p, p.mutable_grad(), steps[i], prevs[i]);
+    torch::Tensor& m = moved[i];
+    if (!m.defined() || m.sizes() != p.sizes() || m.scalar_type() != p.scalar_type() || m.device() != p.device())
+      m = torch::empty_like(p, torch::MemoryFormat::Contiguous);
+    m.copy_(p.detach());
+  }
+}
+
+void rprop_restart_where_moved_(std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& moved,
+                                std::vector<torch::Tensor>& steps, std::vector<torch::Tensor>& prevs, double initial) {
+  TORCH_CHECK(moved.size() == params.size() && steps.size() == params.size() && prevs.size() == params.size(),
+              "rprop_restart_where_moved_: one moved, step and prev per parameter");
+  for (size_t i = 0; i < params.size(); ++i) {
+    const torch::Tensor p = params[i].detach();
+    const bool same = p.scalar_type() == steps[i].scalar_type() && p.scalar_type() == prevs[i].scalar_type() &&
+                      p.scalar_type() == moved[i].scalar_type();
+    if (same && fusable(p) && fusable(moved[i]) && fusable(steps[i]) && fusable(prevs[i])) {
+      const int64_t n = p.numel();
+      if (p.scalar_type() == torch::kFloat32)
+        restart_loop(p.data_ptr<float>(), moved[i].data_ptr<float>(), steps[i].data_ptr<float>(),
+                     prevs[i].data_ptr<float>(), static_cast<float>(initial), n);
+      else
+        restart_loop(p.data_ptr<double>(), moved[i].data_ptr<double>(), steps[i].data_ptr<double>(),
+                     prevs[i].data_ptr<double>(), initial, n);
+      continue;
+    }
+    const torch::Tensor clipped = p.ne(moved[i]);
+    steps[i].masked_fill_(clipped, initial);
+    prevs[i].masked_fill_(clipped, 0.0);
+  }
 }
 
 }  // namespace factorch

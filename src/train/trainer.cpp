@@ -154,6 +154,7 @@ struct AutogradTrainer::Impl {
   std::vector<torch::Tensor> shared;  // data-parallel runs: parameters common to all ranks (not per column)
   // Rprop state (LibTorch has no Rprop): per-parameter step sizes and previous gradient signs.
   std::vector<torch::Tensor> rprop_step, rprop_prev;
+  std::vector<torch::Tensor> moved;  // the parameters after an Rprop step, before project()
   std::string pending_state;  // optimizer state restored before prepare()
 };
 
@@ -274,24 +275,15 @@ void AutogradTrainer::step(const std::shared_ptr<FactorModelImpl>& model, const 
       else model->loss(batch).backward();
       sum_shared_gradients();
       torch::NoGradGuard no_grad;
-      for (size_t i = 0; i < impl_->params.size(); ++i) {
-        torch::Tensor& p = impl_->params[i];
-        if (!p.grad().defined()) continue;
-        // The gradient is zeroed before the next backward pass: it serves as scratch here.
-        rprop_step_(p, p.mutable_grad(), impl_->rprop_step[i], impl_->rprop_prev[i]);  // one pass per tensor
-      }
+      // One pass per tensor (the gradient is zeroed before the next backward pass: it serves
+      // as scratch), keeping each parameter as the step left it in reused buffers.
+      rprop_step_(impl_->params, impl_->rprop_step, impl_->rprop_prev, impl_->moved);
       // Projected Rprop: where project() clipped the move (an entry held at a bound), the
       // step restarts from its initial size with no sign memory. Otherwise it keeps growing
       // ×1.2 against the bound (to the 50 cap) and, once the gradient turns, throws the entry
       // far past its optimum.
-      std::vector<torch::Tensor> moved;
-      for (auto& p : impl_->params) moved.push_back(p.detach().clone());
       model->project();
-      for (size_t i = 0; i < impl_->params.size(); ++i) {
-        const torch::Tensor clipped = impl_->params[i].detach().ne(moved[i]);
-        impl_->rprop_step[i].masked_fill_(clipped, options_.lr());
-        impl_->rprop_prev[i].masked_fill_(clipped, 0.0);
-      }
+      rprop_restart_where_moved_(impl_->params, impl_->moved, impl_->rprop_step, impl_->rprop_prev, options_.lr());
       return;
     }
     model->project();

@@ -109,6 +109,20 @@ TEST(InnmfGradients, HandWrittenEqualAutogradInFloat64) {
   EXPECT_LT(loss, 1e-13);   // measured 0
 }
 
+TEST(InnmfGradients, ReusedTapeFollowsChangedFeatures) {
+  // gradients() keeps W_net's tape between calls, with the Fourier features cached: after
+  // B and the phases change (a loaded dictionary), the next call must use the new ones.
+  Problem s = build();
+  EXPECT_LT(gradient_mismatch(s, s.data), 1e-12);
+  {
+    torch::NoGradGuard no_grad;
+    s.model->W_net->B.mul_(1.5);
+    s.model->W_net->phase.add_(0.25);
+  }
+  const double after = gradient_mismatch(s, s.data);
+  EXPECT_LT(after, 1e-12);  // measured 3e-15; a stale cache gives O(1)
+}
+
 TEST(InnmfGradients, OneNetworkWithKOutputsAndFixedDictionary) {
   Problem one = build("  separate_networks: false\n");
   EXPECT_LT(gradient_mismatch(one, one.data), 1e-12);
@@ -216,6 +230,29 @@ TEST(InnmfFused, SinCosWithinTwoUlpOfLibm) {
   EXPECT_TRUE(torch::equal(cs, expect_c));
 }
 
+TEST(InnmfFused, SinCosOfPreActivationPlusBias) {
+  // z + bias (bias broadcast over the rows of each batch), float32 fused and float64 ATen.
+  for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    torch::manual_seed(4);
+    const torch::Tensor z0 = torch::randn({3, 37, 24}, dtype) * 20, bias = torch::randn({3, 1, 24}, dtype) * 5;
+    torch::Tensor z = z0.clone(), c = torch::empty_like(z0);
+    sin_cos_(z, c, bias);
+    const torch::Tensor a = (z0.to(torch::kFloat64) + bias.to(torch::kFloat64));
+    const double es = (z.to(torch::kFloat64) - a.sin()).abs().max().item<double>();
+    const double ec = (c.to(torch::kFloat64) - a.cos()).abs().max().item<double>();
+    // float32: the rounding of z + bias (|z + b| < 128: half an ulp, 3.8e-6) plus the polynomial's.
+    EXPECT_LT(es, dtype == torch::kFloat32 ? 8e-6 : 1e-15);
+    EXPECT_LT(ec, dtype == torch::kFloat32 ? 8e-6 : 1e-15);
+    if (dtype == torch::kFloat32) {
+      // Against the same float32 sum: the polynomial's error only.
+      torch::Tensor zs = z0 + bias, cs = torch::empty_like(zs);
+      sin_cos_(zs, cs);
+      EXPECT_TRUE(torch::equal(z, zs));
+      EXPECT_TRUE(torch::equal(c, cs));
+    }
+  }
+}
+
 TEST(InnmfFused, RpropStepEqualsTheAtenSequence) {
   for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
     torch::manual_seed(3);
@@ -234,5 +271,82 @@ TEST(InnmfFused, RpropStepEqualsTheAtenSequence) {
     EXPECT_TRUE(torch::equal(p, pt));
     EXPECT_TRUE(torch::equal(s, st));
     EXPECT_TRUE(torch::equal(prev, prevt));
+  }
+}
+
+namespace {
+
+// torch.optim.Rprop's step (PyTorch 1.13, _single_tensor_rprop, etas (0.5, 1.2), step sizes
+// (1e-6, 50)) transcribed op for op: the reference for the fused list step.
+void torch_optim_rprop(torch::Tensor& p, const torch::Tensor& grad, torch::Tensor& step, torch::Tensor& prev) {
+  torch::Tensor sign = grad.mul(prev).sign();
+  sign = torch::where(sign > 0, torch::full_like(sign, 1.2), torch::where(sign < 0, torch::full_like(sign, 0.5), torch::ones_like(sign)));
+  step.mul_(sign).clamp_(1e-6, 50.0);
+  torch::Tensor g = grad.clone().masked_fill_(sign.eq(0.5), 0.0);
+  p.addcmul_(g.sign(), step, -1.0);
+  prev.copy_(g);
+}
+
+}  // namespace
+
+TEST(InnmfFused, RpropOverAllParametersEqualsTorchOptimRprop) {
+  // 30 steps on a list of parameters (one of them non-contiguous: the ATen path) from the
+  // same gradients: gradients that keep, flip and lose their sign, some exactly 0.
+  for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    torch::manual_seed(5);
+    std::vector<torch::Tensor> params{torch::randn({64, 64}, dtype), torch::randn({20, 1, 64}, dtype),
+                                      torch::randn({40, 30}, dtype).t(), torch::randn({7}, dtype)};
+    std::vector<torch::Tensor> ref_p, steps, prevs, ref_steps, ref_prevs, moved;
+    for (auto& p : params) {
+      ref_p.push_back(p.clone());
+      steps.push_back(torch::full_like(p, 1.0));
+      prevs.push_back(torch::zeros_like(p));
+      ref_steps.push_back(torch::full_like(p, 1.0));
+      ref_prevs.push_back(torch::zeros_like(p));
+    }
+    for (int k = 0; k < 30; ++k) {
+      for (size_t i = 0; i < params.size(); ++i) {
+        // Mostly the same sign as the last step (steps grow to the 50 cap over the run).
+        torch::Tensor g = torch::randn(params[i].sizes(), dtype) + (k % 7 == 6 ? -0.5 : 1.5);
+        g.masked_fill_(torch::rand(params[i].sizes()) < 0.05, 0.0);
+        params[i].mutable_grad() = g.clone();
+        torch_optim_rprop(ref_p[i], g, ref_steps[i], ref_prevs[i]);
+      }
+      rprop_step_(params, steps, prevs, moved);
+      for (size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(torch::equal(moved[i], params[i]));
+    }
+    double worst = 0, worst_step = 0;
+    for (size_t i = 0; i < params.size(); ++i) {
+      worst = std::max(worst, ((params[i] - ref_p[i]).abs().max() / ref_p[i].abs().max()).item<double>());
+      worst_step = std::max(worst_step, ((steps[i] - ref_steps[i]).abs().max() / ref_steps[i].abs().max()).item<double>());
+      EXPECT_TRUE(torch::equal(prevs[i], ref_prevs[i]));
+    }
+    EXPECT_GT(ref_steps[0].max().item<double>(), 49.0);  // the cap is reached
+    std::printf("fused Rprop vs torch.optim.Rprop, 30 steps (%s): parameters rel %.1e, steps rel %.1e\n",
+                dtype == torch::kFloat32 ? "float32" : "float64", worst, worst_step);
+    EXPECT_LE(worst, dtype == torch::kFloat32 ? 1e-6 : 1e-12);  // measured 0 (same arithmetic)
+    EXPECT_LE(worst_step, dtype == torch::kFloat32 ? 1e-6 : 1e-12);
+  }
+}
+
+TEST(InnmfFused, RpropRestartsWhereTheProjectionMoved) {
+  for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    torch::manual_seed(6);
+    std::vector<torch::Tensor> params{torch::randn({50, 40}, dtype), torch::randn({40, 30}, dtype).t()};
+    std::vector<torch::Tensor> moved, steps, prevs;
+    for (auto& p : params) {
+      moved.push_back(p.clone());
+      steps.push_back(torch::rand(p.sizes(), dtype) + 0.5);
+      prevs.push_back(torch::randn(p.sizes(), dtype));
+    }
+    const std::vector<torch::Tensor> steps0{steps[0].clone(), steps[1].clone()}, prevs0{prevs[0].clone(), prevs[1].clone()};
+    for (auto& p : params) p.clamp_min_(0.3);  // the projection
+    rprop_restart_where_moved_(params, moved, steps, prevs, 1e-3);
+    for (size_t i = 0; i < params.size(); ++i) {
+      const torch::Tensor clipped = moved[i] < 0.3;
+      ASSERT_GT(clipped.sum().item<int64_t>(), 0);
+      EXPECT_TRUE(torch::equal(steps[i], torch::where(clipped, torch::full_like(steps0[i], 1e-3), steps0[i])));
+      EXPECT_TRUE(torch::equal(prevs[i], torch::where(clipped, torch::zeros_like(prevs0[i]), prevs0[i])));
+    }
   }
 }

@@ -242,6 +242,8 @@ class ImplicitNMFImpl : public FactorModelImpl, public HandGradients, public tor
   double duration_ = 1;          // implicit mode time scale
   mutable bool warned_range_ = false;
   GridIndex grid_cache_;
+  // gradients(): W_net's forward tape, kept so that every epoch reuses its buffers.
+  nn::BatchedImplicitMLPImpl::Tape w_tape_;
   // spectral_kernel: density grid (buffer "density_frequencies"), the training kernel on
   // frequencies_ (F × G, float64 CPU, recomputed from the options) and its copy in the
   // parameters' dtype/device.

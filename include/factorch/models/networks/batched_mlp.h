@@ -36,9 +36,15 @@ class BatchedImplicitMLPImpl : public torch::nn::Cloneable<BatchedImplicitMLPImp
   /// What backward() needs from a forward pass: each sine layer's input, the cosine of its
   /// pre-activation and its ω₀-scaled weights; the read-out's input and the slope of its
   /// output (softplus' or 1). No autograd graph is kept.
+  /// A tape kept between calls (a training loop: the same shapes every epoch) is reused: the
+  /// layers write into its buffers (no allocation, so no fresh pages to fault in), and the
+  /// Fourier features of an unchanged input, B and phase are not recomputed. The tensors of
+  /// one forward pass are therefore only valid until the next forward pass on the same tape.
   struct Tape {
-    std::vector<torch::Tensor> inputs, cosines, scaled_weights;
+    std::vector<torch::Tensor> inputs, cosines, scaled_weights, scaled_biases, outputs;
     torch::Tensor readout_input, slope;
+    torch::Tensor features, features_v, features_B, features_phase;  // cached features and what they came from
+    torch::Tensor grad, grad_next;  // backward(): dL/dz of a layer and of the one below
   };
   /// forward(v) without autograd, filling `tape` (sin and cos of each layer from one pass).
   torch::Tensor forward(const torch::Tensor& v, Tape& tape);
@@ -46,8 +52,9 @@ class BatchedImplicitMLPImpl : public torch::nn::Cloneable<BatchedImplicitMLPImp
   bool has_backward() const { return !(B.defined() && B.requires_grad()); }
   /// Adds dL/dθ to θ.grad() for every parameter θ that requires grad, given dL/d(output)
   /// (U × count·out, the layout of forward()) and the tape of the forward pass that made it:
-  /// the same sums as autograd's, in GEMMs plus one fused pass per layer.
-  void backward(const Tape& tape, const torch::Tensor& grad_output);
+  /// the same sums as autograd's, in GEMMs plus one fused pass per layer (`tape`'s
+  /// gradient buffers are scratch).
+  void backward(Tape& tape, const torch::Tensor& grad_output);
   /// Copies the weights of a separate ImplicitMLP into slot c (same options).
   void load_network(int64_t c, ImplicitMLPImpl& net);
   /// The tensor names of one separate ImplicitMLP with these options.
