@@ -163,11 +163,18 @@ def test_ctrl_c_stops_fit_cleanly():
 
     V = nmf_data(60, 80, 5, seed=4)
     model = factorch.NMF(60, 80, 5, init="random", seed=0)
+    # Python's own Ctrl-C handler, whatever this process inherited: a job started in the
+    # background by a non-interactive shell (`cmd &`) starts with SIGINT ignored, and Python
+    # then leaves it ignored, so the signal below would never arrive.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        model.fit(V, max_iter=10_000_000, tol=0)  # would run for hours
-    timer.join()
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(V, max_iter=10_000_000, tol=0)  # would run for hours
+        timer.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     # stopped at an evaluation: the parameters are a finite MU iterate, and training goes on
     assert torch.isfinite(model.W).all() and torch.isfinite(model.H).all()
     assert model.fit(V, max_iter=2, tol=0).iterations == 2
