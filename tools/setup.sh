@@ -15,8 +15,9 @@ PACKAGES=(cmake g++ make pkg-config libtorch-dev libgloo-dev libsndfile1-dev lib
 # build it, Debian's torch/numpy to load it, scikit-learn for factorch.sklearn.
 PACKAGES+=(pybind11-dev python3-dev python3 python3-numpy python3-torch python3-sklearn)
 # --audio: the synthesiser and sampled instrument that tools/make_innmf_audio.py renders the
-# real-audio iN-NMF experiments with (configs/innmf_speech.yaml); no test needs them.
-if [[ "${1:-}" == "--audio" ]]; then PACKAGES+=(espeak-ng fluidsynth fluid-soundfont-gm python3 python3-numpy); fi
+# real-audio iN-NMF experiments with (configs/innmf_speech.yaml), and PyYAML for
+# tools/innmf_heldout.py (it reads the config); no test needs them.
+if [[ "${1:-}" == "--audio" ]]; then PACKAGES+=(espeak-ng fluidsynth fluid-soundfont-gm python3 python3-numpy python3-yaml); fi
 source tools/apt_install.sh
 install_missing "factorch setup" "${PACKAGES[@]}"
 

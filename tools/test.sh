@@ -20,9 +20,10 @@ if [[ "${1:-}" == "--sanitize" ]]; then
 fi
 # Test-only packages, installed before the build (the suite's configure needs GoogleTest):
 # the Python references of the cross-checks (numpy, torch, scikit-learn, mir_eval), and headless
-# Chromium through Selenium for tests/app/check_report_in_browser.py (skipped when absent).
+# Chromium through Selenium for tests/app/check_report_in_browser.py (skipped when absent),
+# PyYAML for the config-reading evaluation tool that python/tests/test_eval_tools.py checks.
 TEST_PACKAGES=(libgtest-dev python3 python3-numpy python3-torch python3-sklearn python3-mir-eval
-               chromium chromium-driver python3-selenium python3-pytest)
+               chromium chromium-driver python3-selenium python3-pytest python3-yaml)
 source tools/apt_install.sh
 install_missing "factorch test setup" "${TEST_PACKAGES[@]}"
 # Everything: the CLI, the test binary and the benchmarks (a quick-start build dir has tests off).

@@ -13,13 +13,17 @@ from conftest import REPO
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import kl_nmf  # noqa: E402
 
-pytest.importorskip("yaml")
-spec = importlib.util.spec_from_file_location("innmf_heldout", os.path.join(REPO, "tools", "innmf_heldout.py"))
-innmf_heldout = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(innmf_heldout)
+
+def load_innmf_heldout():
+    pytest.importorskip("yaml")  # the tool reads the config (python3-yaml, tools/test.sh installs it)
+    spec = importlib.util.spec_from_file_location("innmf_heldout", os.path.join(REPO, "tools", "innmf_heldout.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_held_out_blocks_alternate_and_keep_every_block_once():
+    innmf_heldout = load_innmf_heldout()
     rate, block = 1000, 0.25
     x = np.ones(10 * 250 + 100)  # ten whole blocks and a short last one
     train, held = innmf_heldout.split(x, rate, block)
