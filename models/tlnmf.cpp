@@ -1,10 +1,14 @@
 #include "factorch/models/tlnmf.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <ostream>
 
+#include <torch/cuda.h>
+
 #include "factorch/error.h"
+#include "factorch/fused.h"
 #include "factorch/shape_string.h"
 #include "factorch/multiplicative.h"
 #include "factorch/penalty.h"
@@ -129,6 +133,20 @@ torch::Tensor TLNMFImpl::W() const { return supervised() ? torch::mm(Phi_, Yref_
 
 torch::Tensor TLNMFImpl::reconstruct() { return torch::mm(W(), H_); }
 
+// The sparsity term λ·(M/K)·‖H‖₁ (supervised: λ·M/N_s on each source's block).
+static torch::Tensor penalty_term(const TLNMFOptions& o, const torch::Tensor& H, const std::vector<int64_t>& ref_sizes) {
+  const double M = static_cast<double>(o.frame_length());
+  if (ref_sizes.empty()) return (o.lambda() * M / static_cast<double>(o.rank())) * H.sum();
+  torch::Tensor P;
+  int64_t off = 0;
+  for (int64_t n : ref_sizes) {
+    const torch::Tensor p = (o.lambda() * M / static_cast<double>(n)) * H.narrow(0, off, n).sum();
+    P = P.defined() ? P + p : p;
+    off += n;
+  }
+  return P;
+}
+
 // Objective from V = mean_r (ΦY_r)², V̂ = WH and H (differentiable if the inputs are).
 static torch::Tensor objective_terms(const TLNMFOptions& o, const BetaDivergence& div, const torch::Tensor& V,
                                      const torch::Tensor& Vhat, const torch::Tensor& H,
@@ -140,18 +158,7 @@ static torch::Tensor objective_terms(const TLNMFOptions& o, const BetaDivergence
   } else {
     J = div.value(V, Vhat);
   }
-  if (o.lambda() > 0) {
-    const double M = static_cast<double>(o.frame_length());
-    if (ref_sizes.empty()) {
-      J = J + (o.lambda() * M / static_cast<double>(o.rank())) * H.sum();
-    } else {
-      int64_t off = 0;
-      for (int64_t n : ref_sizes) {
-        J = J + (o.lambda() * M / static_cast<double>(n)) * H.narrow(0, off, n).sum();
-        off += n;
-      }
-    }
-  }
+  if (o.lambda() > 0) J = J + penalty_term(o, H, ref_sizes);
   return J;
 }
 
@@ -216,15 +223,27 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
   // GCM with V̂ fixed (unsupervised) is linear in V: J(trial) = J + ⟨V_t − V, c/(V̂+ε)⟩, without
   // the log and division of every element that the full objective pays per trial, and without V_t.
   const bool linear = gcm && !supervised();
+  // Diagnostics (record_phi_steps): wall-clock seconds of each part of the step, the device
+  // synchronised before each reading; nothing is timed otherwise.
+  PhiStepRecord parts;
+  auto clock = [&]() {
+    if (!record_) return 0.0;
+    if (X.is_cuda()) torch::cuda::synchronize();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  double last = clock();
+  auto lap = [&](double& slot) {
+    if (!record_) return;
+    const double now = clock();
+    slot += now - last;
+    last = now;
+  };
   // V = (1/R)·Σ_r X_r² (one realisation: X² without the pass of a mean over one slice).
   auto power = [R](const torch::Tensor& Xs) { return R == 1 ? Xs[0].square() : Xs.square().mean(0); };
-  // ⟨c/(V̂+ε), V_t⟩ = (1/R)·Σ_r ⟨X_t,r ⊙ c/(V̂+ε), X_t,r⟩: one product and one dot over the frames.
+  // ⟨c/(V̂+ε), V_t⟩ = (1/R)·Σ_r Σ c/(V̂+ε) ⊙ X_t,r²: one pass over the trial's frames.
   auto weighted = [R](const torch::Tensor& Xs, const torch::Tensor& w) {
-    return torch::dot((Xs * w).view(-1), Xs.reshape(-1)).item<double>() / static_cast<double>(R);
+    return weighted_square_sum(Xs, w) / static_cast<double>(R);
   };
-  torch::Tensor V = power(X);
-  torch::Tensor Xref = supervised() ? torch::mm(Phi_, Yref_) : torch::Tensor();
-  torch::Tensor Vhat = supervised() ? torch::mm(Xref.pow(2), H_) : torch::mm(W_, H_);
   // Data-parallel: J, Γ and the Hessian diagonal are sums over frames, summed over ranks, so
   // every rank takes the same direction, the same trial values and the same Armijo decisions.
   auto summed = [&](double local) {
@@ -233,18 +252,42 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
     data.sum_over_shards(t);
     return t.item<double>();
   };
-  double f = summed(objective_of(V, Vhat));
+  torch::Tensor V = power(X);
+  torch::Tensor Xref = supervised() ? torch::mm(Phi_, Yref_) : torch::Tensor();
+  torch::Tensor Vhat = supervised() ? torch::mm(Xref.pow(2), H_) : torch::mm(W_, H_);
+  torch::Tensor Sinv, cSinv;  // 1/(V̂+ε) and c/(V̂+ε): computed once while V̂ is fixed (unsupervised)
+  double base = 0.0, trial_weighted = 0.0;  // linear: ⟨V, c/(V̂+ε)⟩ and the last trial's ⟨V_t, c/(V̂+ε)⟩
+  double f = 0.0;
+  if (linear) {
+    // J = ⟨V, c/(V̂+ε)⟩ + ε·Σ c/(V̂+ε) + c·Σ log(V̂+ε) (+ penalty) from the pieces the trials
+    // need anyway: the objective's own passes (V+ε, the quotient, the log) are not paid twice.
+    // V̂ is not needed again (the trials keep it fixed), so V̂ + ε and its log are in place.
+    torch::Tensor Ve = Vhat.add_(eps);
+    cSinv = Ve.reciprocal().mul_(c);
+    base = weighted(X, cSinv);
+    double J = base + eps * cSinv.sum().item<double>() + c * Ve.log_().sum().item<double>();
+    if (options.lambda() > 0) J += penalty_term(options, H_, ref_sizes_).item<double>();
+    f = summed(J);
+    Vhat = torch::Tensor();
+  } else {
+    f = summed(objective_of(V, Vhat));
+  }
   orthogonal::ArmijoOptions ao{options.armijo_step(), options.armijo_shrink(), options.armijo_c1(),
                                static_cast<int>(options.armijo_tries())};
   const double max_step = options.armijo_step() * std::max(1.0, options.armijo_growth_cap());
   const double floor = options.hessian_floor() * static_cast<double>(total_frames(data));
   const orthogonal::ExpMethod expm = options.phi_expm();
-  torch::Tensor Sinv, cSinv;  // 1/(V̂+ε) and c/(V̂+ε): computed once while V̂ is fixed (unsupervised)
-  double base = 0.0, trial_weighted = 0.0;  // linear: ⟨V, c/(V̂+ε)⟩ and the last trial's ⟨V_t, c/(V̂+ε)⟩
-  if (linear) {
-    cSinv = c * (Vhat + eps).reciprocal();
-    base = weighted(X, cSinv);
-  }
+  // Two frame-sized buffers for one realisation (R = 1): the trials' QX alternate between them
+  // (the accepted one is the next step's X while the next trials write into the other), and
+  // the free one holds X ⊙ ∂J/∂V while Γ is computed.
+  torch::Tensor buffers[2];
+  int free_buffer = 0;
+  auto frame_buffer = [&]() -> torch::Tensor& {
+    torch::Tensor& b = buffers[free_buffer];
+    if (!b.defined()) b = torch::empty_like(X[0]);
+    return b;
+  };
+  lap(parts.seconds_objective);
   int accepted = 0;
   for (int64_t s = 0; s < steps; ++s) {
     if (!V.defined()) V = power(X);  // after an accepted linear step, only now
@@ -254,14 +297,23 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
     }
     // ∂J/∂V, then the relative gradient Γ = ∇_Φ J · Φᵀ = (2/R)·Σ_r (∂J/∂V ⊙ X_r) X_rᵀ (+ reference term).
     const torch::Tensor dV = gcm ? cSinv : cSinv - (V + eps).reciprocal();
-    torch::Tensor Gamma = R == 1 ? torch::mm(X[0] * dV, X[0].t()) : torch::matmul(X * dV, X.transpose(1, 2)).sum(0);
+    torch::Tensor Gamma;
+    if (R == 1) {
+      torch::Tensor& XdV = frame_buffer();
+      torch::mul_out(XdV, X[0], dV);
+      Gamma = torch::mm(XdV, X[0].t());
+    } else {
+      Gamma = torch::matmul(X * dV, X.transpose(1, 2)).sum(0);
+    }
     Gamma.mul_(2.0 / static_cast<double>(R));
     if (supervised()) {
       const torch::Tensor dVhat = c * (Sinv - (V + eps) * Sinv.pow(2));
       Gamma.add_(torch::mm(Xref * torch::mm(dVhat, H_.t()), Xref.t()), 2.0);
     }
+    lap(parts.seconds_gradient);
     torch::Tensor h;
     if (options.precondition()) h = torch::mm(cSinv, V.t());  // ∂²J/∂a_ij² ≈ (PVᵀ + VPᵀ)_ij, P = c/(V̂+ε)
+    lap(parts.seconds_hessian);
     if (data.sharded()) {
       const int64_t MM = Gamma.numel();
       torch::Tensor both = h.defined() ? torch::cat({Gamma.reshape({-1}), h.reshape({-1})}) : Gamma.reshape({-1}).clone();
@@ -276,33 +328,62 @@ int TLNMFImpl::update_phi(const TrainingData& data, int64_t steps) {
     } else {
       E = -G;
     }
-    const double slope = (G * E).sum().item<double>();  // ⟨Γ, E⟩ = ⟨skew Γ, E⟩ for skew E
+    const double slope = torch::dot(G.reshape(-1), E.reshape(-1)).item<double>();  // ⟨Γ, E⟩ = ⟨skew Γ, E⟩ for skew E
+    lap(parts.seconds_direction);
     torch::Tensor Q, Xt, Vt, Xref_t, Vhat_t;
     const orthogonal::RetractionPath path(E, options.phi_update(), expm);
+    lap(parts.seconds_exponential);
     auto trial = [&](double mu) {
       Q = path(mu);
-      Xt = R == 1 ? torch::mm(Q, X[0]).unsqueeze(0) : torch::matmul(Q, X);
-      if (linear) return f + summed((trial_weighted = weighted(Xt, cSinv)) - base);
-      Vt = power(Xt);
-      if (supervised()) {
-        Xref_t = torch::mm(Q, Xref);
-        Vhat_t = torch::mm(Xref_t.pow(2), H_);
+      lap(parts.seconds_exponential);
+      if (R == 1) {
+        torch::Tensor& out = frame_buffer();
+        torch::mm_out(out, Q, X[0]);
+        Xt = out.unsqueeze(0);
       } else {
-        Vhat_t = Vhat;
+        Xt = torch::matmul(Q, X);
       }
-      return summed(objective_of(Vt, Vhat_t));
+      double value;
+      if (linear) {
+        value = f + summed((trial_weighted = weighted(Xt, cSinv)) - base);
+      } else {
+        Vt = power(Xt);
+        if (supervised()) {
+          Xref_t = torch::mm(Q, Xref);
+          Vhat_t = torch::mm(Xref_t.pow(2), H_);
+        } else {
+          Vhat_t = Vhat;
+        }
+        value = summed(objective_of(Vt, Vhat_t));
+      }
+      lap(parts.seconds_trials);
+      return value;
     };
     if (options.armijo_adaptive()) ao.initial_step = next_step_ > 0 ? next_step_ : options.armijo_step();
     const orthogonal::ArmijoResult r = orthogonal::armijo_backtracking(f, slope, trial, ao);
-    if (record_) phi_log_.push_back({r.f0, r.value, r.step, r.slope, ao.c1, r.accepted, r.tries});
+    if (r.accepted) {
+      Phi_.copy_(torch::mm(Q, Phi_));
+      lap(parts.seconds_update);
+    }
+    if (record_) {
+      parts.f0 = r.f0;
+      parts.f1 = r.value;
+      parts.step = r.step;
+      parts.slope = r.slope;
+      parts.c1 = ao.c1;
+      parts.accepted = r.accepted;
+      parts.tries = r.tries;
+      phi_log_.push_back(parts);
+      parts = PhiStepRecord{};
+    }
     if (!r.accepted) {
       next_step_ = 0.0;  // restart from armijo_step next time
       break;
     }
     if (options.armijo_adaptive()) next_step_ = std::min(max_step, r.tries == 1 ? 2.0 * r.step : r.step);
     ++accepted;
-    Phi_.copy_(torch::mm(Q, Phi_));
     X = Xt;
+    if (R == 1) free_buffer ^= 1;  // Xt lives in the other buffer: the next trials write here
     V = Vt;  // undefined after a linear trial: the next step computes it from X
     base = trial_weighted;
     if (supervised()) Xref = Xref_t;

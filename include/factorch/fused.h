@@ -43,4 +43,10 @@ void rprop_step_(std::vector<torch::Tensor>& params, std::vector<torch::Tensor>&
 void rprop_restart_where_moved_(std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& moved,
                                 std::vector<torch::Tensor>& steps, std::vector<torch::Tensor>& prevs, double initial);
 
+/// Σᵢ w[i]·x[i]² over all of x, w broadcast over x's leading dimensions (x: … × w's shape),
+/// in one pass over memory where fusable (contiguous float32/float64 on the CPU; accumulated
+/// in double, blocked so that the rounding stays that of a pairwise sum), else
+/// dot(x ⊙ w, x). TL-NMF's Armijo trials score every trial transform with it.
+double weighted_square_sum(const torch::Tensor& x, const torch::Tensor& w);
+
 }  // namespace factorch

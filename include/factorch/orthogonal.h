@@ -54,31 +54,36 @@ class SkewExponential {
   torch::Tensor V_, EV_, mu_;
 };
 
-/// exp(t·E) of one skew-symmetric E for the steps of one backtracking line search: the degree-18
-/// Taylor polynomial of Bader, Blanes & Casas (2019, the one torch::matrix_exp uses) with scaling
-/// and squaring, arranged for many t. Of its five products, three are powers of A = τE
-/// (τ = t/2^s): A² = τ²E², A³ = τ³E³, A⁶ = τ⁶E⁶, so E², E³, E⁶ are computed once per direction;
-/// each t then costs two products and s squarings. s is the least with τ·ν ≤ θ₁₈ = 1.0909, where
-/// ν = min(√‖E²‖₁, ‖E⁶‖₁^{1/6}) bounds ‖E‖₂ (E² = −EᵀE is symmetric: ‖E‖₂² = ‖E²‖₂ ≤ ‖E²‖₁),
-/// a tighter bound than torch::matrix_exp's ‖tE‖₁, so fewer squarings. The squarings
-/// exp(τE)^(2^k) are kept: the backtracking steps t/2, …, t/2^s (shrink ½) cost nothing.
+/// exp(t·E) of one skew-symmetric E for the steps of one backtracking line search, by the
+/// Taylor polynomials of Bader, Blanes & Casas (2019, the ones torch::matrix_exp uses), arranged
+/// for many t: the powers of A = τE they need are τ-scaled powers of E, kept for the direction.
+///   ‖tE‖ ≤ θ₁₂ = 0.2996: degree 12 from E, E², E³: two products per t.
+///   otherwise: degree 18 from E, E², E³, E⁶ (E⁶ computed on first need) with s squarings,
+///   τ = t/2^s the least with τ·ν ≤ θ₁₈ = 1.0909: two products and s squarings per t. The
+///   squarings exp(τE)^(2^k) are kept, so the backtracking steps t/2, …, t/2^s cost nothing.
+/// ν ≥ ‖E‖₂ is min(√‖E²‖₁, ‖E³‖₁^{1/3}, ‖E⁶‖₁^{1/6}) (powers of a normal matrix: ‖·‖₂ ≤ ‖·‖₁),
+/// a tighter bound than torch::matrix_exp's ‖tE‖₁, so lower degrees and fewer squarings.
+/// Construction: two products at ¾ of a product's work each (E², E³ are symmetric/skew).
+/// The returned matrix is the caller's; the object holds no buffer the next call overwrites.
 class SkewTaylorExponential {
  public:
   explicit SkewTaylorExponential(const torch::Tensor& E);
   torch::Tensor operator()(double t) const;
 
  private:
-  torch::Tensor powers_;   // 4×M·M: E, E², E³, E⁶
+  void compute_sixth_power() const;
+  torch::Tensor powers_;   // 4×M·M: E, E², E³, E⁶ (the last filled by compute_sixth_power)
   int64_t M_ = 0;
-  double norm_bound_ = 0;  // ν ≥ ‖E‖₂
-  mutable std::vector<std::pair<double, torch::Tensor>> kept_;  // (t, exp(tE)) of the last squaring chain
+  mutable bool have_sixth_ = false;
+  mutable double norm_bound_ = 0;  // ν ≥ ‖E‖₂
+  mutable std::vector<std::pair<double, torch::Tensor>> kept_;  // (t, exp(tE)) of the last evaluation
 };
 
 /// How RetractionPath evaluates the exponential retraction.
 enum class ExpMethod {
   MatrixExp,  ///< torch::matrix_exp per step (the reference)
   Eigh,       ///< SkewExponential: one eigendecomposition per direction, one product per step
-  Taylor,     ///< SkewTaylorExponential: three products per direction, two per step
+  Taylor,     ///< SkewTaylorExponential: two or three products per direction, two per step
 };
 /// "matrix_exp" | "eigh" | "taylor"; else factorch::Error.
 ExpMethod exp_method_from_name(const std::string& name);

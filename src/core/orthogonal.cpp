@@ -60,6 +60,14 @@ constexpr double kTaylor18[5][5] = {
      2.95552570429315521194e-02, -1.39180257516060693404e-05},
     {0., 0., -9.23364619367118555360e-02, -1.69364939002081722752e-02, -1.40086798182036094347e-05}};
 constexpr double kTheta18 = 1.090863719290036;  // ‖A‖ up to which T₁₈ is exact in double precision
+// Degree 12 of the same paper (torch::matrix_exp's table): B_i = Σ_j b[i][j]·A^(0,1,2,3)[j];
+// A⁶ = B₃², T₁₂(A) = B₀ + (B₁ + B₂ + A⁶)(B₂ + A⁶). Exact in double precision for ‖A‖ ≤ θ₁₂.
+constexpr double kTaylor12[4][4] = {
+    {9.0198e-16, 0.46932117595418237389, -0.20099424927047284052, -0.04623946134063071740},
+    {5.31597895759871264183, 1.19926790417132231573, 0.01179296240992997031, 0.01108844528519167989},
+    {0.18188869982170434744, 0.05502798439925399070, 0.09351590770535414968, 0.00610700528898058230},
+    {-2.0861320e-13, -0.13181061013830184015, -0.02027855540589259079, -0.00675951846863086359}};
+constexpr double kTheta12 = 0.2996158913811580;
 
 double norm1(const torch::Tensor& A) { return A.abs().sum(0).max().item<double>(); }
 
@@ -98,25 +106,52 @@ SkewTaylorExponential::SkewTaylorExponential(const torch::Tensor& E) {
   require(E.dim() == 2 && E.size(0) == E.size(1), "exponential: expected a square direction");
   const int64_t M = M_ = E.size(0);
   powers_ = torch::empty({4, M, M}, E.options());
-  torch::Tensor E1 = powers_[0], E2 = powers_[1], E3 = powers_[2], E6 = powers_[3];
+  torch::Tensor E1 = powers_[0], E2 = powers_[1], E3 = powers_[2];
   E1.copy_(E);
   structured_mm_out(E2, E, E, 1.0);
   structured_mm_out(E3, E2, E, -1.0);
-  structured_mm_out(E6, E3, E3, 1.0);
-  norm_bound_ = std::min(std::sqrt(norm1(E2)), std::pow(norm1(E6), 1.0 / 6.0));
+  // ‖E‖₂² = ‖E²‖₂ ≤ ‖E²‖₁ and ‖E‖₂³ = ‖E³‖₂ ≤ ‖E³‖₁ (E², E³ are normal: ‖·‖₂ ≤ ‖·‖₁ = ‖·‖∞).
+  norm_bound_ = std::min(std::sqrt(norm1(E2)), std::cbrt(norm1(E3)));
   powers_ = powers_.view({4, M * M});
+}
+
+void SkewTaylorExponential::compute_sixth_power() const {
+  if (have_sixth_) return;
+  const int64_t M = M_;
+  torch::Tensor E3 = powers_[2].view({M, M}), E6 = powers_[3].view({M, M});
+  structured_mm_out(E6, E3, E3, 1.0);
+  norm_bound_ = std::min(norm_bound_, std::pow(norm1(E6), 1.0 / 6.0));
+  have_sixth_ = true;
 }
 
 torch::Tensor SkewTaylorExponential::operator()(double t) const {
   for (const auto& [step, Q] : kept_)
     if (step == t) return Q;
+  const int64_t M = M_;
+  kept_.clear();
+  if (std::abs(t) * norm_bound_ <= kTheta12) {
+    // T₁₂: B = C·[E; E²; E³] (+ b_i0 on the diagonals), B₂ ← B₂ + B₃², Q = B₀ + (B₁ + B₂)·B₂.
+    const double scale[3] = {t, t * t, t * t * t};
+    torch::Tensor C = torch::empty({4, 3}, torch::kFloat64), b0 = torch::empty({4, 1}, torch::kFloat64);
+    for (int i = 0; i < 4; ++i) {
+      b0[i][0] = kTaylor12[i][0];
+      for (int j = 0; j < 3; ++j) C[i][j] = kTaylor12[i][j + 1] * scale[j];
+    }
+    const torch::Tensor B = torch::mm(C.to(powers_.options()), powers_.narrow(0, 0, 3)).view({4, M, M});
+    B.diagonal(0, 1, 2).add_(b0.to(powers_.options()));
+    torch::Tensor B2 = B[2];
+    B2.addmm_(B[3], B[3]);
+    torch::Tensor Q = torch::addmm(B[0], B[1].add_(B2), B2);
+    kept_.emplace_back(t, Q);
+    return Q;
+  }
+  compute_sixth_power();
   double tau = t;
   int squarings = 0;
   while (std::abs(tau) * norm_bound_ > kTheta18) {  // halving is exact: the kept steps are t/2^k
     tau *= 0.5;
     ++squarings;
   }
-  const int64_t M = M_;
   // B (5×M·M) = C·[E; E²; E³; E⁶] with C_ij = b_i,j+1·τ^(1,2,3,6)_j, then b_i0 on the diagonals.
   const double scale[4] = {tau, tau * tau, tau * tau * tau, std::pow(tau, 6)};
   torch::Tensor C = torch::empty({5, 4}, torch::kFloat64), b0 = torch::empty({5, 1}, torch::kFloat64);
@@ -128,7 +163,6 @@ torch::Tensor SkewTaylorExponential::operator()(double t) const {
   B.diagonal(0, 1, 2).add_(b0.to(powers_.options()));
   const torch::Tensor A9 = torch::addmm(B[3], B[0], B[4]);
   torch::Tensor Q = torch::addmm(B[1], B[2].add_(A9), A9);
-  kept_.clear();
   kept_.emplace_back(tau, Q);
   for (int k = 0; k < squarings; ++k) {
     tau *= 2.0;

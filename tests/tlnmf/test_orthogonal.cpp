@@ -121,6 +121,13 @@ TEST(Orthogonal, TaylorExponentialScalesAndKeepsTheHalvedSteps) {
   EXPECT_EQ(X(40.0).data_ptr(), Q40.data_ptr());
   // A step off the chain starts a new one (and is exact too).
   EXPECT_LT((X(0.3) - closed(0.3).second).abs().max().item<double>(), 1e-14);
+  // Small steps (‖tE‖₂ ≤ ν·t ≤ θ₁₂ = 0.2996) take the degree-12 polynomial from E, E², E³: as
+  // exact, whether E⁶ was already made by a larger step or not (mutation tried: B₃'s last
+  // coefficient off by 1 % fails here).
+  for (const double t : {0.25, 0.1, 0.01, -0.2}) {
+    EXPECT_LT((X(t) - closed(t).second).abs().max().item<double>(), 1e-14) << "t " << t;
+    EXPECT_LT((SkewTaylorExponential(E)(t) - closed(t).second).abs().max().item<double>(), 1e-14) << "fresh, t " << t;
+  }
 }
 
 TEST(Orthogonal, CayleyAgreesWithExponentialToThirdOrder) {

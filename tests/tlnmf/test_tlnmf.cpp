@@ -11,6 +11,7 @@
 #include "app/run.h"
 #include "app/config.h"
 #include "factorch/error.h"
+#include "factorch/fused.h"
 #include "factorch/io/npy.h"
 #include "factorch/orthogonal.h"
 #include "app/experiments/registry.h"
@@ -77,6 +78,88 @@ TEST(TLNMF, PhiUpdatesStayOrthogonalAndSatisfyArmijo) {
       }
     }
   }
+}
+
+TEST(TLNMF, WeightedSquareSumIsOnePassOfDot) {
+  // Σ w·x² (w broadcast over x's leading dimension), the Φ step's trial score: equal to
+  // dot(x ⊙ w, x) in float64 to 1e-14 relative and in float32 to 1e-6 (it accumulates in
+  // double); the fallback (a transposed, non-contiguous x) gives the same number.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    for (const int64_t R : {int64_t{1}, int64_t{3}}) {
+      const torch::Tensor x = at::randn({R, 37, 1001}, gen, torch::TensorOptions().dtype(torch::kFloat64)).to(dtype);
+      const torch::Tensor w = at::rand({37, 1001}, gen, torch::TensorOptions().dtype(torch::kFloat64)).to(dtype);
+      const double ref = (x.to(torch::kFloat64).square() * w.to(torch::kFloat64)).sum().item<double>();
+      const double tol = (dtype == torch::kFloat64 ? 1e-14 : 1e-6) * ref;
+      EXPECT_NEAR(weighted_square_sum(x, w), ref, tol) << "R " << R;
+      const torch::Tensor xt = x.transpose(1, 2).contiguous().transpose(1, 2);  // same values, other strides
+      ASSERT_FALSE(xt.is_contiguous());
+      EXPECT_NEAR(weighted_square_sum(xt, w), ref, dtype == torch::kFloat64 ? tol : 1e-5 * ref) << "R " << R;
+    }
+  }
+}
+
+TEST(TLNMF, PhiStepValuesAreTheObjective) {
+  // The Φ step scores its start and its trials from the pieces it keeps (under GCM with V̂ fixed:
+  // ⟨V, c/(V̂+ε)⟩ + ε·Σ c/(V̂+ε) + c·Σ log(V̂+ε) + penalty, one weighted pass per trial): the
+  // first step's J(0) is objective() before the call, each step starts where the last ended,
+  // and the last accepted value is objective() after it, to 1e-12 relative, for both
+  // objectives, one and three realisations, with and without the ℓ1 penalty. Mutations tried,
+  // each caught: J(0) without the ε·Σ c/(V̂+ε) term, J(0) without the penalty.
+  for (const int64_t R : {int64_t{1}, int64_t{3}}) {
+    const TrainingData d = small_data(11, R, 16, 40);
+    for (const std::string objective : {"gcm", "is"}) {
+      for (const double lambda : {0.0, 0.3}) {
+        auto m = small_model(d, 3, objective, "qn", 5);
+        m->options.lambda(lambda).eps(1e-3);
+        m->update_nmf(d);
+        int accepted = 0;
+        for (int call = 0; call < 5; ++call) {
+          m->record_phi_steps(true);
+          const double before = m->objective(d);
+          accepted += m->update_phi(d, 4);
+          const double after = m->objective(d);
+          const auto& log = m->phi_log();
+          const std::string where = objective + " R=" + std::to_string(R) + " lambda=" + std::to_string(lambda);
+          ASSERT_FALSE(log.empty()) << where;
+          EXPECT_NEAR(log.front().f0, before, 1e-12 * std::abs(before)) << where;
+          for (size_t i = 1; i < log.size(); ++i) EXPECT_NEAR(log[i].f0, log[i - 1].f1, 1e-12 * std::abs(before)) << where;
+          EXPECT_NEAR(log.back().f1, after, 1e-12 * std::abs(after)) << where;
+          m->update_nmf(d);
+        }
+        EXPECT_GT(accepted, 10) << objective << " R=" << R;
+      }
+    }
+  }
+}
+
+TEST(TLNMF, PhiStepRecordsWhereItsTimeWent) {
+  // record_phi_steps(true) also times the parts of every Φ step: each part that ran has a
+  // positive time (the objective at the start on the first step of a call only), and the parts
+  // add up to no more than the call took.
+  const TrainingData d = small_data(3, 1, 48, 200);
+  auto m = small_model(d, 3, "gcm", "qn");
+  m->update_nmf(d);
+  m->record_phi_steps(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int accepted = m->update_phi(d, 5);
+  const double elapsed = seconds_since(t0);
+  ASSERT_GT(accepted, 0);
+  double total = 0;
+  for (size_t i = 0; i < m->phi_log().size(); ++i) {
+    const PhiStepRecord& r = m->phi_log()[i];
+    EXPECT_EQ(r.seconds_objective > 0, i == 0) << "step " << i;
+    EXPECT_GT(r.seconds_gradient, 0) << "step " << i;
+    EXPECT_GT(r.seconds_hessian, 0) << "step " << i;
+    EXPECT_GT(r.seconds_direction, 0) << "step " << i;
+    EXPECT_GT(r.seconds_exponential, 0) << "step " << i;
+    EXPECT_GT(r.seconds_trials, 0) << "step " << i;
+    EXPECT_EQ(r.seconds_update > 0, r.accepted) << "step " << i;
+    total += r.seconds_objective + r.seconds_gradient + r.seconds_hessian + r.seconds_direction +
+             r.seconds_exponential + r.seconds_trials + r.seconds_update;
+  }
+  EXPECT_LE(total, elapsed);
+  EXPECT_GT(total, 0.5 * elapsed);
 }
 
 TEST(TLNMF, PhiGradientMatchesAutogradAndFiniteDifferences) {
@@ -153,7 +236,7 @@ TEST(TLNMF, EigenAndTaylorExponentialsTakeTheSameStepsAsMatrixExp) {
   // powers kept (taylor) and with torch::matrix_exp per Armijo trial: the same μ accepted at
   // every Φ step and the same objective after every iteration to 1e-8 relative, on a short toy
   // (M = 200, 3 realisations, 40 iterations of 5 Φ steps). Measured: identical μ, largest
-  // relative gap 3.3e-10 (eigh; 1.9e-10 with EᵀE from a full product, as before), 7.8e-11 (taylor).
+  // relative gap 3.0e-11 (eigh), 8.0e-11 (taylor, degree 12 for the small steps).
   const Config c = Config::parse(toy_yaml(), "toy");
   const TrainingData data = model_entry("tlnmf").load_data(c).matrix;
   std::vector<std::shared_ptr<TLNMFImpl>> models;

@@ -6,13 +6,16 @@
 // relative gap between its objective trajectory and the reference's and the number of Φ steps
 // whose accepted μ differ. Other --update kinds are timed alone. "floor" times the products
 // every Φ step needs besides the exponential (gradient Γ, Hessian P·Vᵀ, one Q·X, one Q·Φ);
-// "+exp" adds the five M×M products of one degree-18 Taylor exponential, the least any exact
-// exponential of the step has cost here (the eigendecomposition costs more). "x floor" and
-// "x +exp" are the Φ step's time over each.
+// "+exp" adds the cheapest exact exponential of one step (degree-12 Taylor of a skew matrix,
+// the least θ₁₂ = 0.3 allows: two structured powers at ¾ of a product each and two products).
+// Both are timed once per iteration between the variants' steps, so they see the same load.
+// "x floor" and "x +exp" are the Φ step's time over each. A second table splits each variant's
+// Φ step into its parts (PhiStepRecord's timings): the objective and 1/(V̂+ε) at the start, Γ,
+// PVᵀ, the direction, the exponentials, the trials' QX and objective, Φ ← QΦ, per step.
 // usage: factorch_bench tlnmf [--iters N] [--threads T] [--device cpu|cuda]
 //   [--dtype float64|float32] [--update qn|cayley|projected] [--steps S] [--clock wall|cpu]
 // --clock cpu times the process's CPU time instead of the wall clock: with one thread it reads
-// the same on an idle machine and is far steadier on a loaded one.
+// the same on an idle machine and is far steadier on a loaded one (the parts table is wall time).
 // With Debian's OpenBLAS, also set OPENBLAS_NUM_THREADS=T: BLAS keeps its own thread pool.
 #include <algorithm>
 #include <chrono>
@@ -44,6 +47,7 @@ void sync(const torch::Device& d) {
 
 struct Timing {
   double mu = 0, phi = 0;
+  double parts[7] = {0, 0, 0, 0, 0, 0, 0};  // PhiStepRecord's seconds, summed
   int accepted = 0, tries = 0;
   std::vector<double> objective;  // after every iteration
   std::vector<double> steps;      // accepted μ of every Φ step (0: rejected)
@@ -105,7 +109,32 @@ int bench_tlnmf(int argc, char** argv) {
     d = d.to(dev, st);
     for (auto& m : models) m->mu_step(d);  // warm-up
     std::vector<Timing> t(models.size());
+    // The products every Φ step needs whatever the exponential (Γ = (X⊙P)Xᵀ, the Hessian
+    // approximation P·Vᵀ, one trial Q·X and Φ ← QΦ): the floor below which no retraction goes;
+    // then the cheapest exact exponential of a step (degree-12 Taylor: E², E³ at ¾ each, two products).
+    double floor_s = 0, exp_s = 0;
+    const torch::Tensor FX = d.X.dim() == 3 ? d.X : d.X.unsqueeze(0);
+    const torch::Tensor FP = torch::rand_like(FX[0]), FQ = torch::eye(cs.M, FX.options());
+    auto time_floor = [&]() {
+      sync(dev);
+      const double a = now();
+      torch::mm(FX[0] * FP, FX[0].t());
+      torch::mm(FP, FX[0].square().t());
+      torch::mm(FQ, FX[0]);
+      torch::mm(FQ, FQ);
+      sync(dev);
+      const double b = now();
+      for (int k = 0; k < 2; ++k) {  // E², E³: the top rows and one corner block of a product
+        torch::mm(FQ.narrow(0, 0, cs.M / 2), FQ);
+        torch::mm(FQ.narrow(0, 0, cs.M / 2), FQ.narrow(1, 0, cs.M / 2));
+      }
+      for (int k = 0; k < 2; ++k) torch::mm(FQ, FQ);
+      sync(dev);
+      floor_s += b - a;
+      exp_s += now() - a;
+    };
     for (int it = 0; it < iters; ++it) {
+      time_floor();
       for (size_t v = 0; v < models.size(); ++v) {  // interleaved: both variants see the same machine load
         auto& m = models[v];
         m->record_phi_steps(true);
@@ -119,6 +148,9 @@ int bench_tlnmf(int argc, char** argv) {
         t[v].mu += b - a;
         t[v].phi += now() - b;
         for (const auto& r : m->phi_log()) {
+          const double p[7] = {r.seconds_objective, r.seconds_gradient, r.seconds_hessian, r.seconds_direction,
+                               r.seconds_exponential, r.seconds_trials, r.seconds_update};
+          for (int k = 0; k < 7; ++k) t[v].parts[k] += p[k];
           t[v].tries += r.tries;
           t[v].steps.push_back(r.accepted ? r.step : 0.0);
         }
@@ -127,30 +159,7 @@ int bench_tlnmf(int argc, char** argv) {
         t[v].objective.push_back(m->objective(TrainingData{d.X.view_as(d.X)}));
       }
     }
-    // The products every Φ step needs whatever the exponential (Γ = (X⊙∂J/∂V)Xᵀ, the Hessian
-    // approximation P·Vᵀ, one trial Q·X and Φ ← QΦ): the floor below which no retraction goes;
-    // and the five M×M products of one degree-18 Taylor exponential (no squaring).
-    double floor_ms = 0, exp_ms = 0;
-    {
-      const torch::Tensor X = d.X.dim() == 3 ? d.X : d.X.unsqueeze(0);
-      const torch::Tensor P = torch::rand_like(X[0]), Q = torch::eye(cs.M, X.options());
-      const int reps = 3;
-      sync(dev);
-      const double a = now();
-      for (int r = 0; r < reps; ++r) {
-        torch::matmul(X * P, X.transpose(1, 2)).sum(0);
-        torch::mm(P, X[0].t());
-        torch::matmul(Q, X);
-        torch::mm(Q, Q);
-      }
-      sync(dev);
-      const double b = now();
-      for (int r = 0; r < reps; ++r)
-        for (int k = 0; k < 5; ++k) torch::mm(Q, Q);
-      sync(dev);
-      floor_ms = 1e3 * (b - a) / reps;
-      exp_ms = floor_ms + 1e3 * (now() - b) / reps;
-    }
+    const double floor_ms = 1e3 * floor_s / iters, exp_ms = 1e3 * exp_s / iters;
     const Timing& ref = t[0];
     for (size_t v = 0; v < models.size(); ++v) {
       const Timing& e = t[v];
@@ -171,6 +180,15 @@ int bench_tlnmf(int argc, char** argv) {
         std::printf("%10s %9s | ", "", "");
       }
       std::printf("%8.2f %7.2f | %7.2f %7.2f\n", floor_ms, exp_ms, phi_ms / floor_ms, phi_ms / exp_ms);
+    }
+    std::printf("%5s %-10s | %9s %7s %7s %9s %11s %12s %7s (ms per Phi step, wall)\n", "M", "expm", "objective",
+                "Gamma", "P.V^T", "direction", "exponential", "trials QX+J", "Q.Phi");
+    for (size_t v = 0; v < models.size(); ++v) {
+      const double k = 1e3 / (iters * steps);
+      const double* p = t[v].parts;
+      std::printf("%5lld %-10s | %9.2f %7.2f %7.2f %9.2f %11.2f %12.2f %7.2f\n", static_cast<long long>(cs.M),
+                  qn ? variants[v].c_str() : update.c_str(), k * p[0], k * p[1], k * p[2], k * p[3], k * p[4],
+                  k * p[5], k * p[6]);
     }
   }
   return 0;

@@ -55,8 +55,9 @@ struct TLNMFOptions {
   /// Φ's retraction: projected, cayley or exponential (the "qn" of configs: expm of the quasi-Newton step).
   TORCH_ARG(orthogonal::Retraction, phi_update) = orthogonal::Retraction::Exponential;
   TORCH_ARG(int64_t, phi_steps) = 5;           ///< Φ updates per mu_step
-  /// qn's exponential: Taylor keeps E², E³, E⁶ of each direction, every Armijo trial is then
-  /// two products (orthogonal::SkewTaylorExponential; halved steps are free); Eigh diagonalises
+  /// qn's exponential: Taylor keeps E², E³ (and E⁶ for steps beyond degree 12's range) of
+  /// each direction, every Armijo trial is then two products (orthogonal::SkewTaylorExponential;
+  /// halved steps after squarings are free); Eigh diagonalises
   /// each direction once, every trial is one product (SkewExponential, costlier eigendecomposition);
   /// MatrixExp calls torch::matrix_exp per trial (reference).
   TORCH_ARG(orthogonal::ExpMethod, phi_expm) = orthogonal::ExpMethod::Taylor;
@@ -83,6 +84,13 @@ struct PhiStepRecord {
   double f0 = 0, f1 = 0, step = 0, slope = 0, c1 = 0;
   bool accepted = false;
   int tries = 0;
+  /// Where the step's time went (wall-clock seconds, the device synchronised before each
+  /// reading; measured only while recording): the objective, V̂ and 1/(V̂+ε) at the start of
+  /// update_phi (first step only: later steps carry them over), the relative gradient Γ, the
+  /// Hessian diagonal PVᵀ, the direction E and its slope, the exponentials (per-direction
+  /// powers and every trial's), every trial's QX and objective, and Φ ← QΦ.
+  double seconds_objective = 0, seconds_gradient = 0, seconds_hessian = 0, seconds_direction = 0,
+         seconds_exponential = 0, seconds_trials = 0, seconds_update = 0;
 };
 
 /// clone() (torch::nn::Cloneable) is a deep copy: options, Φ, W, H, the reference frames and
