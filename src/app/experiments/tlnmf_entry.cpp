@@ -34,8 +34,9 @@ void add_tlnmf_keys(ConfigSchema& s) {
         "Φ retraction: projected (polar/SVD of Φ + μΩ), cayley, qn (expm of the quasi-Newton skew step)")
       .choice({"projected", "cayley", "qn"}).def("qn").for_models(m);
   s.add("model.phi_expm", KeyType::String,
-        "qn's exponential: taylor (degree-18 Taylor, E², E³, E⁶ once per Φ direction; every Armijo trial two "
-        "matrix products, halved steps free) | eigh (diagonalise each direction once; every trial one product) | "
+        "qn's exponential: taylor (degree-12 Taylor from E, E², E³ for steps with ‖μE‖ ≤ 0.3, else degree 18 "
+        "with E⁶ and squarings; powers once per Φ direction, every Armijo trial two matrix products, halved "
+        "steps after squarings free) | eigh (diagonalise each direction once; every trial one product) | "
         "matrix_exp (torch::matrix_exp per trial; same steps, slower)")
       .choice({"taylor", "eigh", "matrix_exp"}).def("taylor").for_models(m);
   s.add("model.phi_steps", KeyType::Integer, "Φ updates per iteration (after the MU of H and W)").def("5").at_least(0).for_models(m);
