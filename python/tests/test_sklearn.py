@@ -3,9 +3,18 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.decomposition
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import check_estimator
 
 from factorch.sklearn import NMF
+
+
+def convergence_warnings(fit):
+    """fit()'s result and the messages of the ConvergenceWarnings it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit()
+    return result, [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
 
 
 def data(n=30, m=25, k=4, seed=0):
@@ -37,9 +46,10 @@ def test_iterates_equal_sklearn_from_the_same_custom_init(beta, reg):
 def test_default_init_tol_and_transform_equal_sklearn(beta):
     X, _, _ = data(40, 30, 5, seed=3)
     kw = dict(n_components=5, solver="mu", beta_loss=beta, max_iter=500, tol=1e-4, random_state=0)
-    ref = sklearn.decomposition.NMF(**kw).fit(X)
-    ours = NMF(**kw).fit(X)
+    ref, ref_warned = convergence_warnings(lambda: sklearn.decomposition.NMF(**kw).fit(X))
+    ours, ours_warned = convergence_warnings(lambda: NMF(**kw).fit(X))
     assert ours.n_iter_ == ref.n_iter_  # the tol test every 10 iterations stops at the same one
+    assert ours_warned == ref_warned  # KL and IS reach max_iter here: the same warning, word for word
     np.testing.assert_allclose(ours.components_, ref.components_, rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(ours.transform(X), ref.transform(X), rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(ours.inverse_transform(ours.transform(X)),
@@ -55,7 +65,8 @@ def test_default_solver_is_mu_and_params_are_sklearns():
 
 def test_float32_stays_float32():
     X, _, _ = data()
-    W = NMF(3, max_iter=50, random_state=0).fit_transform(X.astype(np.float32))
+    with pytest.warns(ConvergenceWarning, match="Maximum number of iterations 50 reached"):
+        W = NMF(3, max_iter=50, random_state=0).fit_transform(X.astype(np.float32))
     assert W.dtype == np.float32
 
 
